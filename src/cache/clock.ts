@@ -1,0 +1,65 @@
+/**
+ * The process clock, in whole seconds, as memcached keeps it: `now` is rel_time
+ * (seconds since `processStarted`), ticked once a second rather than read per
+ * request. Tests drive a ManualClock instead of waiting.
+ */
+
+/** memcached's REALTIME_MAXDELTA: exptimes up to 30 days are relative. */
+export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
+/** Start rel_time above zero so that exptime 1 ("already expired") is in the past. */
+const CLOCK_START = 2;
+
+export interface Clock {
+  /** rel_time: seconds since processStarted */
+  now: number;
+  /** Unix seconds at rel_time 0 */
+  readonly processStarted: number;
+}
+
+/** Converts a wire exptime to rel_time, exactly as memcached's realtime(). */
+export function realtime(clock: Clock, exptime: number): number {
+  if (exptime === 0) return 0;
+  if (exptime < 0) return 1; // negative: already expired
+  if (exptime > REALTIME_MAXDELTA) {
+    if (exptime <= clock.processStarted) return 1;
+    return exptime - clock.processStarted;
+  }
+  return exptime + clock.now;
+}
+
+export class SystemClock implements Clock {
+  now = CLOCK_START;
+  readonly processStarted: number;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor() {
+    this.processStarted = Math.floor(Date.now() / 1000) - CLOCK_START;
+  }
+
+  /** Ticks once a second; unref'd so it never keeps the process alive. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  tick(): void {
+    this.now = Math.floor(Date.now() / 1000) - this.processStarted;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+export class ManualClock implements Clock {
+  now = CLOCK_START;
+  readonly processStarted: number;
+  constructor(processStarted = 1_700_000_000) {
+    this.processStarted = processStarted;
+  }
+  advance(seconds: number): void {
+    this.now += seconds;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Segmented LRU per slab class, as memcached's (HOT, WARM, COLD): doubly linked
+ * lists threaded through the items' NEXT/PREV header fields, heads and tails in typed
+ * arrays indexed by class * 3 + segment. Head = newest; NEXT points toward the tail.
+ *
+ * This module only moves links; the policy (what goes where, what to evict) is in
+ * engine.ts, which knows about expiry and reference counts.
+ */
+import { NIL } from './memory.js';
+import { ItemHeaders, W_NEXT, W_PREV } from './item-header.js';
+
+export const SEGMENTS = 3;
+
+export class Lru {
+  readonly head: Uint32Array;
+  readonly tail: Uint32Array;
+  readonly count: Float64Array;
+
+  constructor(private readonly hdr: ItemHeaders, classes: number) {
+    this.head = new Uint32Array(classes * SEGMENTS);
+    this.tail = new Uint32Array(classes * SEGMENTS);
+    this.count = new Float64Array(classes * SEGMENTS);
+  }
+
+  /** Links h at the head of list `id` (class * SEGMENTS + segment). */
+  linkHead(id: number, h: number): void {
+    const hdr = this.hdr;
+    const first = this.head[id];
+    hdr.set(h, W_PREV, NIL);
+    hdr.set(h, W_NEXT, first);
+    if (first !== NIL) hdr.set(first, W_PREV, h);
+    else this.tail[id] = h;
+    this.head[id] = h;
+    this.count[id]++;
+  }
+
+  unlink(id: number, h: number): void {
+    const hdr = this.hdr;
+    const prev = hdr.get(h, W_PREV);
+    const next = hdr.get(h, W_NEXT);
+    if (prev !== NIL) hdr.set(prev, W_NEXT, next);
+    else this.head[id] = next;
+    if (next !== NIL) hdr.set(next, W_PREV, prev);
+    else this.tail[id] = prev;
+    hdr.set(h, W_PREV, NIL);
+    hdr.set(h, W_NEXT, NIL);
+    this.count[id]--;
+  }
+
+  /** Items in all segments of a class. */
+  classCount(cls: number): number {
+    const b = cls * SEGMENTS;
+    return this.count[b] + this.count[b + 1] + this.count[b + 2];
+  }
+}

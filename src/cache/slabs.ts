@@ -1,0 +1,187 @@
+/**
+ * Slab classes: cuts pages into equal chunks, one chunk size per class, and hands
+ * chunks out and takes them back. Knows nothing of keys, LRUs or expiry.
+ *
+ * Chunk sizes start at the smallest item (header + -n bytes) and grow by -f,
+ * aligned to CHUNK_ALIGN_BYTES, up to slab_chunk_max, exactly as memcached's
+ * slabs_init(). A page, once given to a class, is carved lazily (a cursor, not a
+ * loop over the page) so that taking a page costs O(1) and untouched bytes stay
+ * untouched.
+ */
+import {
+  CHUNK_ALIGN_BYTES, Memory, NIL, PAGE_SIZE, PAGE_UNIT_SHIFT, makeHandle,
+} from './memory.js';
+import { ITEM_SLABBED, ItemHeaders, W_NEXT } from './item-header.js';
+
+/** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1); class 0 is unused. */
+export const MAX_NUMBER_OF_SLAB_CLASSES = 64;
+export const POWER_SMALLEST = 1;
+
+export interface SlabOptions {
+  growthFactor: number;
+  chunkSize: number;    // -n
+  slabChunkMax: number;
+  headerSize: number;
+}
+
+export class Slabs {
+  /** chunk size per class id; [0] unused */
+  readonly size: number[] = [0];
+  readonly perslab: number[] = [0];
+  readonly largest: number;
+  readonly freeHead: Uint32Array;
+  readonly freeCount: Float64Array;
+  readonly totalPages: Float64Array;
+  /** chunks handed out and not yet freed, per class */
+  readonly usedChunks: Float64Array;
+  /** carving cursor: next handle in the class's newest page, and chunks left there */
+  private readonly carveNext: Uint32Array;
+  private readonly carveLeft: Float64Array;
+  /** class that owns each page; grows with the memory */
+  pageClass: Uint8Array;
+  /** pages per class, in order received (the page mover takes from here) */
+  readonly pages: number[][] = [];
+
+  constructor(readonly mem: Memory, readonly hdr: ItemHeaders, opts: SlabOptions) {
+    let size = opts.headerSize + opts.chunkSize;
+    let i = POWER_SMALLEST - 1;
+    const factor = opts.growthFactor;
+    while (++i < MAX_NUMBER_OF_SLAB_CLASSES - 1) {
+      if (size >= opts.slabChunkMax / factor) break;
+      if (size % CHUNK_ALIGN_BYTES) size += CHUNK_ALIGN_BYTES - (size % CHUNK_ALIGN_BYTES);
+      this.size[i] = size;
+      this.perslab[i] = Math.floor(PAGE_SIZE / size);
+      size *= factor;
+    }
+    this.largest = i;
+    this.size[i] = opts.slabChunkMax;
+    this.perslab[i] = Math.floor(PAGE_SIZE / opts.slabChunkMax);
+    const n = this.largest + 1;
+    this.freeHead = new Uint32Array(n);
+    this.freeCount = new Float64Array(n);
+    this.totalPages = new Float64Array(n);
+    this.usedChunks = new Float64Array(n);
+    this.carveNext = new Uint32Array(n);
+    this.carveLeft = new Float64Array(n);
+    this.pageClass = new Uint8Array(64);
+    for (let c = 0; c < n; c++) this.pages.push([]);
+  }
+
+  /** Smallest class whose chunks hold `bytes`, or 0 if none does. */
+  clsid(bytes: number): number {
+    if (bytes === 0) return 0;
+    // few classes: a linear scan from the bottom beats a binary search for small items
+    const size = this.size;
+    for (let c = POWER_SMALLEST; c <= this.largest; c++) if (bytes <= size[c]) return c;
+    return 0;
+  }
+
+  classOf(h: number): number {
+    return this.pageClass[h >>> PAGE_UNIT_SHIFT];
+  }
+
+  /** A chunk of class `cls`, or NIL when the class has no free chunk and no page can be had. */
+  alloc(cls: number): number {
+    let h = this.freeHead[cls];
+    if (h !== NIL) {
+      this.freeHead[cls] = this.hdr.get(h, W_NEXT);
+      this.freeCount[cls]--;
+    } else {
+      if (this.carveLeft[cls] === 0 && !this.newPage(cls)) return NIL;
+      h = this.carveNext[cls];
+      this.carveNext[cls] = h + (this.size[cls] >>> 3);
+      this.carveLeft[cls]--;
+    }
+    this.usedChunks[cls]++;
+    return h;
+  }
+
+  free(cls: number, h: number): void {
+    this.hdr.setMeta(h, 0, ITEM_SLABBED, 0);
+    this.hdr.set(h, W_NEXT, this.freeHead[cls]);
+    this.freeHead[cls] = h;
+    this.freeCount[cls]++;
+    this.usedChunks[cls]--;
+  }
+
+  /** Free chunks plus chunks not yet carved: memcached's free_chunks. */
+  freeChunks(cls: number): number {
+    return this.freeCount[cls] + this.carveLeft[cls];
+  }
+
+  /** Adds a page to a class; a class with no page may take one past the limit. */
+  private newPage(cls: number): boolean {
+    const page = this.mem.newPage(this.totalPages[cls] === 0);
+    if (page === NIL) return false;
+    this.assignPage(cls, page);
+    return true;
+  }
+
+  assignPage(cls: number, page: number): void {
+    if (page >= this.pageClass.length) {
+      const grown = new Uint8Array(Math.max(page + 1, this.pageClass.length * 2));
+      grown.set(this.pageClass);
+      this.pageClass = grown;
+    }
+    this.pageClass[page] = cls;
+    this.totalPages[cls]++;
+    this.pages[cls].push(page);
+    // chunks left in the old carving page (if any) go to the free list first
+    while (this.carveLeft[cls] > 0) {
+      const h = this.carveNext[cls];
+      this.carveNext[cls] = h + (this.size[cls] >>> 3);
+      this.carveLeft[cls]--;
+      this.usedChunks[cls]++;
+      this.free(cls, h);
+    }
+    this.carveNext[cls] = makeHandle(page, 0);
+    this.carveLeft[cls] = this.perslab[cls];
+  }
+
+  /**
+   * Takes a page away from a class for the page mover: the caller has already
+   * emptied it (every chunk free). Returns false if the page is the class's carving
+   * page or not all its chunks are free.
+   */
+  removePage(cls: number, page: number): void {
+    // drop the page's chunks from the free list
+    const lo = makeHandle(page, 0);
+    const hi = makeHandle(page + 1, 0);
+    let prev = NIL;
+    let h = this.freeHead[cls];
+    let removed = 0;
+    while (h !== NIL) {
+      const next = this.hdr.get(h, W_NEXT);
+      if (h >= lo && h < hi) {
+        if (prev === NIL) this.freeHead[cls] = next;
+        else this.hdr.set(prev, W_NEXT, next);
+        removed++;
+      } else {
+        prev = h;
+      }
+      h = next;
+    }
+    this.freeCount[cls] -= removed;
+    const carving = this.carveLeft[cls] > 0 && this.carveNext[cls] >= lo && this.carveNext[cls] < hi;
+    if (carving) this.carveLeft[cls] = 0;
+    const list = this.pages[cls];
+    list.splice(list.indexOf(page), 1);
+    this.totalPages[cls]--;
+    this.pageClass[page] = 0;
+    this.mem.releasePage(page);
+  }
+
+  /** Handles of every chunk in a page (page mover, crawler). */
+  chunkHandle(page: number, cls: number, index: number): number {
+    return makeHandle(page, index * this.size[cls]);
+  }
+
+  /** How many chunks of a page have been carved (the rest were never used). */
+  carvedIn(page: number, cls: number): number {
+    const lo = makeHandle(page, 0);
+    if (this.carveLeft[cls] > 0 && this.carveNext[cls] >= lo && this.carveNext[cls] < makeHandle(page + 1, 0)) {
+      return (this.carveNext[cls] - lo) / (this.size[cls] >>> 3);
+    }
+    return this.perslab[cls];
+  }
+}

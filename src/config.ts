@@ -1,0 +1,103 @@
+/**
+ * Settings: every knob memcached 1.6 has, with its defaults. cli/ fills this from
+ * argv; every other layer only reads it. Names follow memcached's `stats settings`.
+ */
+export interface Settings {
+  port: number;            // -p
+  udpport: number;         // -U
+  interfaces: string[];    // -l (comma list, may repeat)
+  socketpath: string | null; // -s
+  accessMask: number;      // -a (octal)
+  maxbytes: number;        // -m, bytes
+  maxconns: number;        // -c
+  numThreads: number;      // -t
+  reqsPerEvent: number;    // -R
+  protocol: 'auto' | 'ascii' | 'binary'; // -B
+  itemSizeMax: number;     // -I, bytes
+  growthFactor: number;    // -f
+  chunkSize: number;       // -n
+  evictToFree: boolean;    // !-M
+  useCas: boolean;         // !-C
+  preallocate: boolean;    // -L
+  maxCore: boolean;        // -r
+  verbose: number;         // -v count
+  shutdownEnabled: boolean; // -A
+  daemonize: boolean;      // -d
+  pidFile: string | null;  // -P
+  username: string | null; // -u
+  sasl: boolean;           // -S
+  authFile: string | null; // -Y
+  ssl: boolean;            // -Z
+  detailEnabled: boolean;  // stats detail on
+  lockMemory: boolean;     // -k
+  backlog: number;         // -b
+  prefixDelimiter: string; // -D
+  flushEnabled: boolean;   // !-F
+  dumpEnabled: boolean;    // !-X
+  watchEnabled: boolean;   // !-W
+  memoryFile: string | null; // -e
+  slabReassign: boolean;
+  slabAutomove: number;
+  slabAutomoveRatio: number;
+  slabAutomoveWindow: number;
+  slabChunkMax: number;    // bytes
+  slabPageSize: number;    // bytes
+  lruCrawler: boolean;
+  lruCrawlerSleep: number;
+  lruCrawlerTocrawl: number;
+  lruMaintainer: boolean;
+  hotLruPct: number;
+  warmLruPct: number;
+  hotMaxFactor: number;
+  warmMaxFactor: number;
+  tempLru: boolean;
+  temporaryTtl: number;
+  idleTimeout: number;     // seconds, 0 = off
+  hashpowerInit: number;
+  tailRepairTime: number;
+  modern: boolean;
+  watcherLogbufSize: number;
+  workerLogbufSize: number;
+  readBufSize: number;
+  trackSizes: boolean;
+  inlineAsciiResponse: boolean;
+  noHashexpand: boolean;
+  extStore: boolean;
+  maxOutputBytes: number;  // output queued for one slow client before we stop reading
+  maxLineLength: number;   // longest text request line
+  ssl_chain_cert: string | null;
+  ssl_key: string | null;
+  ssl_ca_cert: string | null;
+  ssl_verify_mode: number;
+  ssl_keyformat: number;
+  ssl_ciphers: string | null;
+  ssl_min_version: number;
+  ssl_session_cache: boolean;
+  /** -o keys that were given, in order, for `stats settings` and logs */
+  extraOptions: Record<string, string>;
+}
+
+export const MB = 1024 * 1024;
+
+export function defaultSettings(): Settings {
+  return {
+    port: 11211, udpport: 0, interfaces: ['127.0.0.1'], socketpath: null, accessMask: 0o700,
+    maxbytes: 64 * MB, maxconns: 1024, numThreads: 4, reqsPerEvent: 20, protocol: 'auto',
+    itemSizeMax: 1 * MB, growthFactor: 1.25, chunkSize: 48, evictToFree: true, useCas: true,
+    preallocate: false, maxCore: false, verbose: 0, shutdownEnabled: false, daemonize: false,
+    pidFile: null, username: null, sasl: false, authFile: null, ssl: false,
+    detailEnabled: false, lockMemory: false, backlog: 1024, prefixDelimiter: ':',
+    flushEnabled: true, dumpEnabled: true, watchEnabled: true, memoryFile: null,
+    slabReassign: true, slabAutomove: 1, slabAutomoveRatio: 0.8, slabAutomoveWindow: 30,
+    slabChunkMax: 512 * 1024, slabPageSize: 1 * MB,
+    lruCrawler: true, lruCrawlerSleep: 100, lruCrawlerTocrawl: 0, lruMaintainer: true,
+    hotLruPct: 20, warmLruPct: 40, hotMaxFactor: 0.2, warmMaxFactor: 2.0,
+    tempLru: false, temporaryTtl: 61, idleTimeout: 0, hashpowerInit: 0, tailRepairTime: 0,
+    modern: true, watcherLogbufSize: 256 * 1024, workerLogbufSize: 64 * 1024,
+    readBufSize: 16384, trackSizes: false, inlineAsciiResponse: false, noHashexpand: false,
+    extStore: false, maxOutputBytes: 4 * MB, maxLineLength: 2048,
+    ssl_chain_cert: null, ssl_key: null, ssl_ca_cert: null, ssl_verify_mode: 0,
+    ssl_keyformat: 1, ssl_ciphers: null, ssl_min_version: 0, ssl_session_cache: false,
+    extraOptions: {},
+  };
+}

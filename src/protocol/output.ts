@@ -1,0 +1,171 @@
+/**
+ * A connection's output batch: every reply produced while handling one read goes
+ * here, and the server writes it with one write (or one corked burst when large
+ * values ride along as views of the arena).
+ *
+ * Small values are copied in. Values of at least PIN_MIN bytes are not copied: the
+ * item is pinned (engine refcount) and a view of its arena bytes is queued; the
+ * server unpins once the socket has written them, so an overwrite or eviction in
+ * the meantime cannot change bytes the kernel has not taken yet.
+ */
+import type { Cache } from '../cache/engine.js';
+
+/** Values this large are written from the arena instead of copied. */
+export const PIN_MIN = 16 * 1024;
+const INITIAL_SIZE = 64 * 1024;
+
+export class Output {
+  buf: Buffer = Buffer.allocUnsafe(INITIAL_SIZE);
+  len = 0;
+  /** buffers queued before buf[sealed, len): slices of buf and arena views */
+  parts: Buffer[] = [];
+  /** items pinned by the queued parts, to unpin once written */
+  pins: number[] = [];
+  private sealed = 0;
+
+  constructor(private readonly cache: Cache) {}
+
+  /** Bytes waiting in this batch. */
+  get pending(): number {
+    let n = this.len - this.sealed;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
+  isEmpty(): boolean {
+    return this.len === this.sealed && this.parts.length === 0;
+  }
+
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.len);
+    // sealed slices still point into the old buffer, which stays alive through them
+    this.buf = grown;
+  }
+
+  /** A preallocated reply such as END\r\n. */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  range(src: Uint8Array, s: number, e: number): void {
+    this.reserve(e - s);
+    this.buf.set(src.subarray(s, e), this.len);
+    this.len += e - s;
+  }
+
+  /** ASCII text (for stats and other cold replies). */
+  text(s: string): void {
+    this.reserve(s.length * 3);
+    this.len += this.buf.write(s, this.len, 'latin1');
+  }
+
+  /** A non-negative integer in decimal, without making a string. */
+  decimal(n: number): void {
+    if (n < 0) {
+      this.reserve(1);
+      this.buf[this.len++] = 0x2d;
+      n = -n;
+    }
+    if (n >= 1e15) {
+      this.text(String(n));
+      return;
+    }
+    this.reserve(16);
+    const b = this.buf;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let p = this.len + digits;
+    this.len = p;
+    do {
+      const q = Math.floor(n / 10);
+      b[--p] = 0x30 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+  }
+
+  byte(c: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = c;
+  }
+
+  u16(v: number): void {
+    this.reserve(2);
+    this.buf.writeUInt16BE(v, this.len);
+    this.len += 2;
+  }
+
+  u32(v: number): void {
+    this.reserve(4);
+    this.buf.writeUInt32BE(v >>> 0, this.len);
+    this.len += 4;
+  }
+
+  /** The value of item h: copied if small, else pinned and queued as arena views. */
+  value(h: number): void {
+    const cache = this.cache;
+    const n = cache.valueLength(h);
+    if (n < PIN_MIN || !cache.pin(h)) {
+      this.reserve(n);
+      this.len += cache.copyValue(h, this.buf, this.len);
+      return;
+    }
+    this.seal();
+    for (let p = cache.valuePartFirst(h); p !== 0; p = cache.valuePartNext(h, p)) {
+      const u8 = cache.partU8(p);
+      const s = cache.partStart(h, p);
+      this.parts.push(Buffer.from(u8.buffer, u8.byteOffset + s, cache.partLength(h, p)));
+    }
+    this.pins.push(h);
+  }
+
+  /** Moves buf[sealed, len) into parts so arena views can follow it in order. */
+  private seal(): void {
+    if (this.len > this.sealed) this.parts.push(this.buf.subarray(this.sealed, this.len));
+    this.sealed = this.len;
+  }
+
+  /**
+   * Hands everything to `write` in order and resets. Returns the pins the caller
+   * must release (via release()) once the last buffer is written, or null.
+   * `reuse` false: the socket kept a reference to buf (write not done at once), so
+   * the next batch gets a fresh buffer.
+   */
+  flush(write: (b: Buffer) => void): number[] | null {
+    if (this.parts.length === 0) {
+      if (this.len > 0) write(this.buf.subarray(0, this.len));
+    } else {
+      for (const p of this.parts) write(p);
+      if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
+    }
+    const pins = this.pins.length > 0 ? this.pins : null;
+    if (pins) this.pins = [];
+    if (this.parts.length > 0) this.parts = [];
+    this.len = 0;
+    this.sealed = 0;
+    return pins;
+  }
+
+  /** The socket still holds buf: start the next batch in a new buffer. */
+  detach(): void {
+    this.buf = Buffer.allocUnsafe(INITIAL_SIZE);
+  }
+
+  release(pins: number[]): void {
+    for (const h of pins) this.cache.unpin(h);
+  }
+
+  /** Drops everything unsent (connection closing) and releases pins. */
+  discard(): void {
+    this.release(this.pins);
+    this.pins = [];
+    this.parts = [];
+    this.len = 0;
+    this.sealed = 0;
+  }
+}
