@@ -713,8 +713,11 @@ export class Cache {
   }
 
   /**
-   * Frees one item of class cls: an expired or flushed one near a tail first, else
-   * (with eviction on) the COLD tail's oldest unpinned item. False if nothing could go.
+   * Frees one item of class cls. Looks at up to TAIL_SEARCH items from each tail
+   * (COLD, then HOT, then WARM): an expired or flushed one is reclaimed first, even
+   * if a live item is nearer the tail (memcached would evict that live one); else,
+   * with eviction on, the tail-most unpinned item goes (a COLD item hit since it
+   * got there is given a lap in WARM instead). False if nothing could be freed.
    */
   private pullTail(cls: number): boolean {
     const base = cls * SEGMENTS;
@@ -722,10 +725,25 @@ export class Cache {
     const hdr = this.hdr;
     const cc = this.classCounters;
     const now = this.clock.now;
-    // COLD first; HOT and WARM only when COLD has nothing to give
     for (let si = 0; si < PULL_ORDER.length; si++) {
       const seg = PULL_ORDER[si];
       let h = lru.tail[base + seg];
+      for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++, h = hdr.get(h, W_PREV)) {
+        if (hdr.refcount(h) !== 0) continue;
+        const exp = hdr.get(h, W_EXPTIME);
+        if ((exp !== 0 && exp <= now) || this.isFlushed(h)) {
+          cc.reclaimed[cls]++;
+          this.counters.reclaimed++;
+          if ((hdr.itFlags(h) & ITEM_FETCHED) === 0) {
+            cc.expired_unfetched[cls]++;
+            this.counters.expired_unfetched++;
+          }
+          this.unlinkHandle(h);
+          return true;
+        }
+      }
+      if (!this.evictToFree) continue;
+      h = lru.tail[base + seg];
       for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++) {
         const prev = hdr.get(h, W_PREV);
         if (hdr.refcount(h) !== 0) {
@@ -733,22 +751,7 @@ export class Cache {
           h = prev;
           continue;
         }
-        const exp = hdr.get(h, W_EXPTIME);
         const fl = hdr.itFlags(h);
-        if ((exp !== 0 && exp <= now) || this.isFlushed(h)) {
-          cc.reclaimed[cls]++;
-          this.counters.reclaimed++;
-          if ((fl & ITEM_FETCHED) === 0) {
-            cc.expired_unfetched[cls]++;
-            this.counters.expired_unfetched++;
-          }
-          this.unlinkHandle(h);
-          return true;
-        }
-        if (!this.evictToFree) {
-          h = prev;
-          continue;
-        }
         if (seg === COLD_LRU && (fl & ITEM_ACTIVE) !== 0) {
           // hit while cold: give it another lap in WARM
           hdr.clearItFlags(h, ITEM_ACTIVE);
@@ -759,7 +762,7 @@ export class Cache {
         }
         cc.evicted[cls]++;
         this.counters.evictions++;
-        if (exp !== 0) cc.evicted_nonzero[cls]++;
+        if (hdr.get(h, W_EXPTIME) !== 0) cc.evicted_nonzero[cls]++;
         cc.evicted_time[cls] = now - hdr.get(h, W_TIME);
         if ((fl & ITEM_FETCHED) === 0) {
           cc.evicted_unfetched[cls]++;
