@@ -38,6 +38,15 @@ const BALANCE_MOVES = 2;
 /** LRU segments an allocation takes from, in order: COLD, then HOT, then WARM. */
 const PULL_ORDER: readonly number[] = [COLD_LRU, HOT_LRU, WARM_LRU];
 
+/** Copies n bytes; a plain loop for short runs, where making a subarray costs more. */
+function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
+  } else {
+    dst.set(src.subarray(s, s + n), d);
+  }
+}
+
 export interface EngineOptions {
   maxbytes: number;
   itemSizeMax: number;
@@ -256,7 +265,7 @@ export class Cache {
     if ((this.hdr.itFlags(h) & ITEM_CHAINED) === 0) return NIL;
     return part === h ? this.hdr.chainFirst(h) : this.hdr.get(part, W_NEXT);
   }
-  partU8(part: number): Uint8Array {
+  partU8(part: number): Buffer {
     return this.hdr.pageU8(part);
   }
   partStart(h: number, part: number): number {
@@ -274,7 +283,7 @@ export class Cache {
     for (let p = h; p !== NIL; p = this.valuePartNext(h, p)) {
       const s = this.partStart(h, p);
       const len = this.partLength(h, p);
-      dst.set(this.partU8(p).subarray(s, s + len), dstOff + n);
+      copyBytes(this.partU8(p), s, dst, dstOff + n, len);
       n += len;
     }
     return n;
@@ -323,7 +332,7 @@ export class Cache {
     hdr.setMeta(h, kl, chained ? ITEM_CHAINED : 0, 0);
     if (chained) hdr.setChainFirst(h, this.pendingChain);
     hdr.setCas(h, 0);
-    hdr.pageU8(h).set(key.subarray(ks, ks + kl), hdr.keyByte(h));
+    copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
     this.allocStatus = OK;
     return h;
   }
@@ -332,7 +341,7 @@ export class Cache {
   writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number): void {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
-      hdr.pageU8(h).set(src.subarray(s, e), hdr.valueByte(h) + offset);
+      copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s);
       return;
     }
     // chained: continue from where the last write ended if we can

@@ -63,7 +63,7 @@ export const REFCOUNT_MAX = 255;
 
 /** Reads and writes header fields of handles in a Memory. */
 export class ItemHeaders {
-  readonly u8: Uint8Array[];
+  readonly u8: Buffer[];
   readonly u32: Uint32Array[];
   readonly headerSize: number;
   readonly useCas: boolean;
@@ -131,7 +131,7 @@ export class ItemHeaders {
   keyByte(h: number): number {
     return ((h & PAGE_UNIT_MASK) << 3) + this.headerSize;
   }
-  pageU8(h: number): Uint8Array {
+  pageU8(h: number): Buffer {
     return this.u8[h >>> PAGE_UNIT_SHIFT];
   }
   /** Page-local byte offset of the value (or its first part, for a chained item). */

@@ -34,8 +34,11 @@ export function handleByte(h: number): number {
 }
 
 export class Memory {
-  /** u8[page], u32[page]: views of page `page`; index 0 is a dummy. */
-  readonly u8: Uint8Array[] = [new Uint8Array(0)];
+  /**
+   * u8[page], u32[page]: views of page `page`; index 0 is a dummy. The byte view is
+   * a Buffer so values copy out with Buffer#copy, which makes no view object.
+   */
+  readonly u8: Buffer[] = [Buffer.alloc(0)];
   readonly u32: Uint32Array[] = [new Uint32Array(0)];
   /** Pages the -m limit allows (cache_memlimit may change it). */
   limitPages: number;
@@ -91,7 +94,7 @@ export class Memory {
     this.reservedBytes += buf.byteLength;
     this.arenaNext = this.u8.length;
     for (let i = 0; i < pages; i++) {
-      this.u8.push(new Uint8Array(buf, i * PAGE_SIZE, PAGE_SIZE));
+      this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
       this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
     }
     this.arenaEnd = this.u8.length;
