@@ -1,0 +1,63 @@
+/**
+ * `-s PATH -a MASK`: a unix domain stream socket. memcached unlinks whatever
+ * socket file is in the way; we only replace a stale one (left by a crashed run:
+ * nobody answers on it) and refuse to steal a live one from a running daemon.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+
+export interface UnixListenOptions {
+  path: string;
+  /** -a, octal permission bits for the socket file (memcached default 0700) */
+  mask: number;
+  backlog: number;
+  onConnection: (socket: net.Socket) => void;
+}
+
+/** Listens on opts.path; rejects with a message that says what is wrong. */
+export async function listenUnix(opts: UnixListenOptions): Promise<net.Server> {
+  await clearStaleSocket(opts.path);
+  const server = net.createServer({ pauseOnConnect: false }, opts.onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new Error(`failed to listen on UNIX socket "${opts.path}": ${err.message}`));
+    });
+    server.listen({ path: opts.path, backlog: opts.backlog }, () => resolve());
+  });
+  // chmod once bound; nobody can connect before listen() returned, and a client
+  // racing in between would need permissions the parent directory grants anyway
+  fs.chmodSync(opts.path, opts.mask & 0o777);
+  return server;
+}
+
+/**
+ * Removes a socket file that nothing listens on. A live socket (a connect
+ * succeeds) or a path that is not a socket is left alone and reported.
+ */
+export async function clearStaleSocket(path: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (!st.isSocket()) {
+    throw new Error(`failed to listen on UNIX socket "${path}": file exists and is not a socket`);
+  }
+  const probe = await new Promise<string>((resolve) => {
+    const c = net.connect({ path });
+    c.once('connect', () => {
+      c.destroy();
+      resolve('live');
+    });
+    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+  });
+  if (probe === 'live') {
+    throw new Error(`failed to listen on UNIX socket "${path}": another process is serving it`);
+  }
+  if (probe !== 'ECONNREFUSED' && probe !== 'ENOENT') {
+    // e.g. EACCES: we cannot tell whether it is live, so do not take it
+    throw new Error(`failed to listen on UNIX socket "${path}": cannot probe existing socket (${probe})`);
+  }
+  fs.unlinkSync(path);
+}
