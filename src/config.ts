@@ -73,6 +73,14 @@ export interface Settings {
   ssl_ciphers: string | null;
   ssl_min_version: number;
   ssl_session_cache: boolean;
+  ssl_wbuf_size: number;   // bytes (-o ssl_wbuf_size is in KB)
+  ssl_kernel_tls: boolean;
+  maxconnsFast: boolean;   // over -c: reply `ERROR Too many open connections` and close (default) vs stop accepting
+  hashAlgorithm: 'murmur3' | 'jenkins' | 'xxh3'; // -o hash_algorithm, reported by `stats settings`
+  lruSegmented: boolean;   // HOT/WARM/COLD split (lru_maintainer turns it on, no_lru_maintainer off)
+  readBufMemLimit: number; // bytes for all connection buffers, 0 = unlimited (-o read_buf_mem_limit is in MB)
+  napiIds: number;         // -N, 0 = not set
+  slabSizes: number[] | null; // -o slab_sizes=a-b-c, explicit chunk sizes
   /** -o keys that were given, in order, for `stats settings` and logs */
   extraOptions: Record<string, string>;
 }
@@ -97,7 +105,9 @@ export function defaultSettings(): Settings {
     readBufSize: 16384, trackSizes: false, inlineAsciiResponse: false, noHashexpand: false,
     extStore: false, maxOutputBytes: 4 * MB, maxLineLength: 2048,
     ssl_chain_cert: null, ssl_key: null, ssl_ca_cert: null, ssl_verify_mode: 0,
-    ssl_keyformat: 1, ssl_ciphers: null, ssl_min_version: 0, ssl_session_cache: false,
+    ssl_keyformat: 1, ssl_ciphers: null, ssl_min_version: 2, ssl_session_cache: false,
+    ssl_wbuf_size: 16 * 1024, ssl_kernel_tls: false, maxconnsFast: true, hashAlgorithm: 'murmur3',
+    lruSegmented: true, readBufMemLimit: 0, napiIds: 0, slabSizes: null,
     extraOptions: {},
   };
 }

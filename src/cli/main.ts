@@ -1,0 +1,145 @@
+/**
+ * The process: flags in, daemon up, signals handled, exit status out. With bin/, the only
+ * code that reads argv and the environment; server/process.ts supplies the pieces
+ * (-u, -d, -P, signals) and this file decides when each runs, in memcached's order:
+ *
+ *   parse flags -> warnings -> check -u -> (-d: re-run detached, wait) -> bind (startDaemon)
+ *   -> pid file -> drop to -u's user -> tell a -d parent we are up -> serve until a signal
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Settings } from '../config.js';
+import { startDaemon } from '../server/daemon.js';
+import {
+  DAEMON_CHILD_ENV, FatalError, dropPrivileges, installSignalHandlers, notifyDaemonParent,
+  removePidFile, reportDaemonFailure, resolveUser, spawnDaemon, unsupportedFlagWarnings, writePidFile,
+  type TargetUser,
+} from '../server/process.js';
+import { CliError, parseCommandLine, type CommandLine } from './flags.js';
+import { helpText, licenseText } from './help.js';
+
+/** Our version, from the package.json above this file (src/cli/ or dist/src/cli/). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'slabcache' && typeof pkg.version === 'string') return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** Print one line to stderr and set the exit status; the event loop then ends by itself. */
+function fail(message: string, exitCode = 1): void {
+  process.stderr.write(`${message}\n`);
+  process.exitCode = exitCode;
+}
+
+function exitCodeOf(err: unknown): number {
+  return err instanceof FatalError ? err.exitCode : 1;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let cl: CommandLine;
+  try {
+    cl = parseCommandLine(argv);
+  } catch (err) {
+    if (err instanceof CliError) return fail(err.message, 1);
+    throw err;
+  }
+  const version = packageVersion();
+  switch (cl.action) {
+    case 'help': process.stdout.write(helpText(version)); return;
+    case 'version': process.stdout.write(`slabcache ${version}\n`); return;
+    case 'license': process.stdout.write(licenseText(version)); return;
+    case 'run': break;
+  }
+  const settings = cl.settings;
+  for (const w of [...cl.warnings, ...unsupportedFlagWarnings(settings)]) process.stderr.write(`${w}\n`);
+
+  let user: TargetUser | null;
+  try {
+    // before anything binds, so a bad -u fails fast (memcached's rule: root must name a user)
+    user = resolveUser(settings.username, process.getuid?.() ?? -1);
+  } catch (err) {
+    return fail(messageOf(err), exitCodeOf(err));
+  }
+
+  const daemonChild = process.env[DAEMON_CHILD_ENV] === '1';
+  if (settings.daemonize && !daemonChild) {
+    // Node cannot fork: run this same command line again, detached, and wait until it listens
+    process.exitCode = await spawnDaemon({
+      execPath: process.execPath,
+      args: [...process.execArgv, process.argv[1], ...argv],
+      env: process.env,
+      keepStderr: settings.verbose > 0,
+    });
+    return;
+  }
+  await run(settings, user, daemonChild);
+}
+
+/** Bind and serve in this process until SIGTERM/SIGINT/SIGUSR1. */
+async function run(settings: Settings, user: TargetUser | null, daemonChild: boolean): Promise<void> {
+  const startupFailed = (err: unknown): void => {
+    const code = exitCodeOf(err);
+    if (daemonChild) {
+      // the waiting -d parent prints it; our stderr may go nowhere
+      reportDaemonFailure(messageOf(err), () => process.exit(code));
+    } else {
+      fail(messageOf(err), code);
+    }
+  };
+
+  let daemon: { close(): Promise<void> };
+  try {
+    daemon = await startDaemon(settings);
+  } catch (err) {
+    return startupFailed(err);
+  }
+
+  if (settings.pidFile !== null) {
+    const problem = writePidFile(settings.pidFile, process.pid);
+    if (problem !== null) process.stderr.write(`${problem}\n`);
+  }
+  try {
+    if (user !== null && user.uid !== process.getuid?.()) {
+      const owned = [settings.pidFile, settings.socketpath].filter((p): p is string => p !== null);
+      dropPrivileges(user, owned);
+    }
+  } catch (err) {
+    await daemon.close().catch(() => {});
+    return startupFailed(err);
+  }
+
+  let stopped = false;
+  installSignalHandlers({
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      daemon.close().then(
+        () => {
+          // memcached removes its pid file only when it daemonized
+          if (settings.daemonize && settings.pidFile !== null) removePidFile(settings.pidFile);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`error while stopping: ${messageOf(err)}\n`);
+          process.exit(1);
+        },
+      );
+    },
+    log: (message) => {
+      if (settings.verbose > 0) process.stderr.write(`${message}\n`);
+    },
+  });
+  if (daemonChild) notifyDaemonParent();
+}
