@@ -1,0 +1,248 @@
+/**
+ * Real servers for tests: the reference memcached (/usr/bin/memcached) and our own daemon
+ * (`node bin/slabcache.js`), each a child process on a port the OS found free, ready when it
+ * accepts a connection, and killed by the test's teardown.
+ *
+ *   const mc = await startMemcached(t, ['-m', '8']);
+ *   const sc = await startSlabcache(t, ['-m', '8']);
+ *
+ * If the port was taken between our check and the server's bind, the server says so and exits;
+ * we pick another port and try again. Readiness is polled with connects, never guessed with sleeps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import type { Address } from './telnet.js';
+
+export const MEMCACHED_BIN = process.env.MEMCACHED_BIN ?? '/usr/bin/memcached';
+
+/** The repository root: the first directory above this file holding bin/slabcache.js. */
+export const REPO_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'bin', 'slabcache.js'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find bin/slabcache.js above test/helpers');
+})();
+
+export const SLABCACHE_BIN = join(REPO_ROOT, 'bin', 'slabcache.js');
+
+export interface TestServer extends Address {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Everything the server wrote to stderr (and stdout) so far. */
+  output(): string;
+  /** Resolves when the process has exited. */
+  readonly done: Promise<void>;
+  /** Whether the process has exited, and how. */
+  exited(): { code: number | null; signal: NodeJS.Signals | null } | null;
+  /** Stop it now (teardown also does this). */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Total time to wait for the server to accept a connection. */
+  readyTimeoutMs?: number;
+  /** Extra environment for the child. */
+  env?: NodeJS.ProcessEnv;
+  /** How teardown stops it (default: SIGKILL for memcached, whose clean stop takes ~0.7 s; SIGTERM for slabcache). */
+  stopSignal?: NodeJS.Signals;
+}
+
+/** A TCP port nobody listens on right now, from the OS (bind port 0, read it, close). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host, exclusive: true }, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no port from the OS'))));
+    });
+  });
+}
+
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE/i;
+const MAX_ATTEMPTS = 5;
+
+function hasFlag(args: readonly string[], short: string, long: string): boolean {
+  return args.some((a) => a === `-${short}` || (a.startsWith(`-${short}`) && !a.startsWith('--')) || a === `--${long}` || a.startsWith(`--${long}=`));
+}
+
+/** Start the reference memcached. As root it needs `-u root`, which we add. */
+export function startMemcached(t: ExecutionContext, args: string[] = [], opts: StartOptions = {}): Promise<TestServer> {
+  const extra: string[] = [];
+  if (process.getuid?.() === 0 && !hasFlag(args, 'u', 'user')) extra.push('-u', 'root');
+  // memcached listens on every interface by default; tests stay on loopback
+  if (!hasFlag(args, 'l', 'listen') && !hasFlag(args, 's', 'unix-socket')) extra.push('-l', '127.0.0.1');
+  return startServer(t, 'memcached', MEMCACHED_BIN, [], [...extra, ...args], { stopSignal: 'SIGKILL', ...opts });
+}
+
+/** Start our daemon, the real entry point (`node bin/slabcache.js`), from the build in dist/. As root it gets `-u root`. */
+export function startSlabcache(t: ExecutionContext, args: string[] = [], opts: StartOptions = {}): Promise<TestServer> {
+  // like memcached, slabcache refuses to run as root without -u
+  const extra = process.getuid?.() === 0 && !hasFlag(args, 'u', 'user') ? ['-u', 'root'] : [];
+  return startServer(t, 'slabcache', process.execPath, [SLABCACHE_BIN], [...extra, ...args], { stopSignal: 'SIGTERM', ...opts });
+}
+
+async function startServer(
+  t: ExecutionContext,
+  name: string,
+  command: string,
+  prefix: string[],
+  args: string[],
+  opts: StartOptions,
+): Promise<TestServer> {
+  const givenPort = portFromArgs(args);
+  let lastError: Error | null = null;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const port = givenPort ?? (await freePort());
+    const portArgs = givenPort === null ? ['-p', String(port)] : [];
+    const server = spawnServer(t, name, command, [...prefix, ...portArgs, ...args], port, opts);
+    try {
+      await waitUntilAccepting(server, opts.readyTimeoutMs ?? 15_000);
+      return server;
+    } catch (err) {
+      await server.stop();
+      lastError = err as Error;
+      // someone took the port between freePort() and the server's bind: try another
+      if (givenPort === null && ADDRESS_IN_USE.test(server.output())) continue;
+      throw err;
+    }
+  }
+  throw lastError ?? new Error(`${name} did not start`);
+}
+
+/** The port given with -p, if any (then we do not pick one). */
+function portFromArgs(args: readonly string[]): number | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    let v: string | undefined;
+    if (a === '-p' || a === '--port') v = args[i + 1];
+    else if (a.startsWith('--port=')) v = a.slice(7);
+    else if (/^-p\d+$/.test(a)) v = a.slice(2);
+    if (v !== undefined && /^\d+$/.test(v)) return Number(v);
+  }
+  return null;
+}
+
+function spawnServer(
+  t: ExecutionContext,
+  name: string,
+  command: string,
+  args: string[],
+  port: number,
+  opts: StartOptions,
+): TestServer {
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    if (output.length > 1_000_000) output = output.slice(-500_000); // keep the tail of a chatty -vv
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolve();
+    });
+    child.once('error', (err) => {
+      output += `\n[spawn error: ${err.message}]`;
+      exit = exit ?? { code: null, signal: null };
+      resolve();
+    });
+  });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (exit !== null) return;
+    child.kill(opts.stopSignal ?? 'SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exitedPromise;
+    clearTimeout(timer);
+  };
+  const server: TestServer = {
+    host: '127.0.0.1',
+    port,
+    pid: child.pid ?? -1,
+    child,
+    done: exitedPromise,
+    output: () => output,
+    exited: () => exit,
+    stop,
+  };
+  t.teardown(async () => {
+    const diedEarly = exit !== null && !stopping;
+    await stop();
+    if (diedEarly || !t.passed) {
+      const how = diedEarly ? `exited during the test (${describeExit(exit)})` : 'output';
+      t.log(`${name} on port ${port} ${how}:\n${tail(output)}`);
+    }
+  });
+  return server;
+}
+
+function describeExit(e: { code: number | null; signal: NodeJS.Signals | null } | null): string {
+  if (e === null) return 'running';
+  return e.signal !== null ? `signal ${e.signal}` : `code ${e.code}`;
+}
+
+function tail(s: string, lines = 40): string {
+  const all = s.trimEnd().split('\n');
+  return (all.length > lines ? ['...', ...all.slice(-lines)] : all).join('\n') || '(nothing)';
+}
+
+/** Poll connect() until the server accepts, fail fast if it exits first. */
+async function waitUntilAccepting(server: TestServer, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    const exited = server.exited();
+    if (exited !== null) {
+      throw new Error(`${describeCommand(server)} exited before accepting connections (${describeExit(exited)}):\n${tail(server.output())}`);
+    }
+    if (await canConnect(server.host, server.port)) {
+      // accepted; but if our child is already gone, that was someone else's listener
+      if (server.exited() === null) return;
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${describeCommand(server)} did not accept connections on ${server.host}:${server.port} within ${timeoutMs} ms:\n${tail(server.output())}`);
+    }
+    // wait for the process to change state or a short, growing poll interval, whichever is first
+    await Promise.race([
+      new Promise((resolve) => setTimeout(resolve, delay)),
+      server.done,
+    ]);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+function describeCommand(server: TestServer): string {
+  return server.child.spawnargs.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ');
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(1000, () => done(false));
+  });
+}
