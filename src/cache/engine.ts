@@ -279,6 +279,12 @@ export class Cache {
 
   /** Copies the whole value into dst at dstOff; returns the bytes copied. */
   copyValue(h: number, dst: Uint8Array, dstOff: number): number {
+    const hdr = this.hdr;
+    if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
+      const len = hdr.get(h, W_NBYTES);
+      copyBytes(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len);
+      return len;
+    }
     let n = 0;
     for (let p = h; p !== NIL; p = this.valuePartNext(h, p)) {
       const s = this.partStart(h, p);
