@@ -52,6 +52,8 @@ export const ITEM_CHUNK = 32;
 export const ITEM_STALE = 64;
 /** meta: a recache win (W) was handed out; others get Z */
 export const ITEM_TOKEN_SENT = 128;
+/** meta: the key was sent base64 (`b`), so `k` and `me` print it base64 */
+export const ITEM_KEY_BINARY = 1024;
 /** LRU segment in bits 8-9 of it_flags */
 export const SEG_SHIFT = 8;
 export const SEG_MASK = 3 << SEG_SHIFT;

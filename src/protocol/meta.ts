@@ -1,12 +1,70 @@
-/** STUB: meta commands; replaced by their owner. Answers ERROR for now. */
+/**
+ * memcached's meta commands (doc/protocol.txt "Meta Commands"): mg, ms, md, ma,
+ * mn, me. The text protocol hands every line whose first word is a two-letter
+ * `m?` here; replies go into the connection's output batch.
+ *
+ * Each command lives in its own file (meta-get.ts: mg and me; meta-set.ts: ms;
+ * meta-delete.ts: md; meta-arith.ts: ma); flags and tokens are parsed by
+ * meta-flags.ts and the engine-side rules (stale items, win tokens, vivify) are
+ * in cache/meta-ops.ts. Byte-for-byte behaviour, errors included, follows
+ * memcached 1.6.18; flags that came later (E everywhere, md x, ms s and N) follow
+ * the current protocol.txt.
+ */
 import type { ProtoConn, ServerContext } from './context.js';
+import { ERROR, MetaFlags, MetaLine } from './meta-flags.js';
+import { metaDebug, metaGet } from './meta-get.js';
+import { metaSet } from './meta-set.js';
+import { metaDelete } from './meta-delete.js';
+import { metaArith } from './meta-arith.js';
+import { MetaStore } from '../cache/meta-ops.js';
 
-const ERROR = Buffer.from('ERROR\r\n');
+const MN = Buffer.from('MN\r\n');
 
 export class MetaCommands {
-  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn) {}
-  handle(_buf: Buffer, _start: number, _eol: number, next: number, _end: number): number {
-    this.conn.out.bytes(ERROR);
-    return next;
+  /** per-connection scratch, refilled for every line: nothing allocated per request */
+  readonly line = new MetaLine();
+  readonly flags = new MetaFlags();
+  readonly store: MetaStore;
+
+  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn) {
+    this.store = new MetaStore(ctx.cache);
+  }
+
+  /**
+   * Handles the meta line buf[start, eol) (`next` is just past its \n, `end` the
+   * end of the bytes read so far). Returns the index just past everything
+   * consumed, or -1 when an `ms` data block has not fully arrived: nothing has
+   * been done or replied then, and the caller calls again with the same line.
+   */
+  handle(buf: Buffer, start: number, eol: number, next: number, end: number): number {
+    const line = this.line;
+    line.tokenize(buf, start, eol);
+    const out = this.conn.out;
+    if (line.words === 0 || line.len(0) !== 2 || buf[line.ts[0]] !== 0x6d) {
+      out.bytes(ERROR);
+      return next;
+    }
+    switch (buf[line.ts[0] + 1]) {
+      case 0x67: // mg
+        metaGet(this);
+        return next;
+      case 0x73: // ms
+        return metaSet(this, next, end);
+      case 0x64: // md
+        metaDelete(this);
+        return next;
+      case 0x61: // ma
+        metaArith(this);
+        return next;
+      case 0x6e: // mn: ends a quiet batch; takes and ignores any arguments
+        out.bytes(MN);
+        return next;
+      case 0x65: // me
+        metaDebug(this);
+        return next;
+      default:
+        out.bytes(ERROR);
+        return next;
+    }
   }
 }

@@ -1,0 +1,172 @@
+/**
+ * ma (meta arithmetic), as memcached's process_marithmetic_command:
+ *
+ *   ma <key> <flag>*  ->  HD <flag>*\r\n | VA <len> <flag>*\r\n<number>\r\n | NF | EX
+ *
+ * D is the delta (default 1), MI/M+ increment (default), MD/M- decrement; N
+ * creates a missing item holding J (default 0) with N's TTL, C compares the CAS,
+ * T sets a TTL on success. Flags are applied and printed in request order, so
+ * `t T10` shows the TTL before T changes it. q hides the reply of a successful
+ * incr/decr (HD and VA alike) but, as in 1.6.18, not of an auto-created item.
+ */
+import { NIL } from '../cache/memory.js';
+import { W_EXPTIME } from '../cache/item-header.js';
+import { EXISTS, NON_NUMERIC, NOT_FOUND, OK } from '../cache/status.js';
+import { setCasIn, vivifyNumber } from '../cache/meta-ops.js';
+import {
+  ERROR, ERR_FORMAT, ERR_INVALID_OR_DUP, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH,
+  MFLAG_MAX_OPT_LENGTH, metaChar, metaKey, metaToken, metaTtl,
+} from './meta-flags.js';
+import type { MetaCommands } from './meta.js';
+
+const HD = Buffer.from('HD');
+const VA = Buffer.from('VA ');
+const NF = Buffer.from('NF');
+const EX = Buffer.from('EX');
+const CRLF = Buffer.from('\r\n');
+const err = (s: string): Buffer => Buffer.from(s + '\r\n');
+const ERR_TOO_LONG = err('CLIENT_ERROR options flags too long');
+const ERR_MODE = err('CLIENT_ERROR invalid mode for ma M token');
+const ERR_NON_NUMERIC = err('CLIENT_ERROR cannot increment or decrement non-numeric value');
+const ERR_NO_MEMORY = err('SERVER_ERROR out of memory');
+const ERR_VIVIFY_MEMORY = err('SERVER_ERROR Out of memory allocating new item');
+
+export function metaArith(m: MetaCommands): void {
+  const line = m.line;
+  const of = m.flags;
+  const out = m.conn.out;
+  const cache = m.ctx.cache;
+  if (line.ntokens < 3) {
+    out.bytes(ERROR);
+    return;
+  }
+  if (line.len(1) > KEY_MAX_LENGTH) {
+    out.bytes(ERR_FORMAT);
+    return;
+  }
+  if (line.ntokens > MFLAG_MAX_OPT_LENGTH) {
+    out.bytes(ERR_TOO_LONG);
+    return;
+  }
+  if (!of.preparse(line, 2, cache.clock)) {
+    out.bytes(ERR_INVALID_OR_DUP);
+    return;
+  }
+  let incr: boolean;
+  switch (of.mode) {
+    case 0:
+    case 0x49: // I
+    case 0x2b: // +
+      incr = true;
+      break;
+    case 0x44: // D
+    case 0x2d: // -
+      incr = false;
+      break;
+    default:
+      out.bytes(ERR_MODE);
+      return;
+  }
+  const key = of.keyBuf;
+  const ks = of.keyStart;
+  const kl = of.keyLen;
+
+  let h = NIL;
+  let created = false;
+  let miss: Buffer | null = null;
+  if (of.vivify && cache.peek(key, ks, kl) === NIL) {
+    // memcached creates it without counting an incr/decr miss
+    h = vivifyNumber(cache, key, ks, kl, of.initial, of.hasCasIn, of.casIn);
+    if (h === NIL) {
+      out.bytes(ERR_VIVIFY_MEMORY);
+      return;
+    }
+    created = true;
+  } else {
+    const st = cache.arith(key, ks, kl, incr, of.delta, -1n, 0, of.hasCas ? of.reqCas : 0);
+    if (st === OK) {
+      h = cache.lastItem;
+      if (of.hasCasIn) setCasIn(cache, h, of.casIn);
+    } else if (st === NOT_FOUND) {
+      miss = NF;
+    } else if (st === EXISTS) {
+      miss = EX;
+    } else if (st === NON_NUMERIC) {
+      out.bytes(ERR_NON_NUMERIC);
+      return;
+    } else {
+      out.bytes(ERR_NO_MEMORY);
+      return;
+    }
+  }
+
+  const mark = out.len;
+  const words = line.words;
+  if (h === NIL) {
+    out.bytes(miss ?? NF);
+    for (let i = 2; i < words; i++) {
+      const f = line.flag(i);
+      if (f === 0x4f) {
+        if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
+          out.len = mark;
+          out.bytes(ERR_OPAQUE);
+          return;
+        }
+        metaToken(out, line, i);
+      } else if (f === 0x6b) {
+        metaKey(out, key, ks, kl, of.keyBinary);
+      }
+    }
+    out.bytes(CRLF);
+    return;
+  }
+
+  // the number, without the spaces an in-place decr may have left behind it
+  const hdr = cache.hdr;
+  const u8 = hdr.pageU8(h);
+  const vs = hdr.valueByte(h);
+  const vend = vs + cache.valueLength(h);
+  let digitsEnd = vs;
+  while (digitsEnd < vend && u8[digitsEnd] !== 0x20) digitsEnd++;
+  if (of.value) {
+    out.bytes(VA);
+    out.decimal(digitsEnd - vs);
+  } else {
+    out.bytes(HD);
+  }
+  for (let i = 2; i < words; i++) {
+    switch (line.flag(i)) {
+      case 0x63: // c
+        metaChar(out, 0x63);
+        out.decimal(cache.cas(h));
+        break;
+      case 0x74: // t
+        metaChar(out, 0x74);
+        metaTtl(out, cache.exptime(h), cache.clock.now);
+        break;
+      case 0x54: // T
+        hdr.set(h, W_EXPTIME, of.exptime);
+        break;
+      case 0x4e: // N
+        if (created) hdr.set(h, W_EXPTIME, of.autovivExptime);
+        break;
+      case 0x4f: // O
+        if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
+          out.len = mark;
+          out.bytes(ERR_OPAQUE);
+          return;
+        }
+        metaToken(out, line, i);
+        break;
+      case 0x6b: // k
+        metaKey(out, key, ks, kl, of.keyBinary);
+        break;
+    }
+  }
+  if (of.value) {
+    out.bytes(CRLF);
+    out.range(u8, vs, digitsEnd);
+  }
+  if (of.noReply && !created) out.len = mark;
+  else out.bytes(CRLF);
+}

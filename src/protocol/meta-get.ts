@@ -1,0 +1,222 @@
+/**
+ * mg (meta get) and me (meta debug), as memcached's process_mget_command and
+ * process_meta_command answer them.
+ *
+ *   mg <key> <flag>*   ->  VA <len> <flag>*\r\n<data>\r\n  (with v)
+ *                          HD <flag>*\r\n                    (hit, no v)
+ *                          EN\r\n                            (miss; q hides it)
+ *
+ * Returned flags come in request order, then Z, X, W (win already sent, stale,
+ * you win the recache). Stats move as memcached's do: a hit counts get_cmds and
+ * get_hits (or, with T, touch_cmds and touch_hits), a miss get_cmds and
+ * get_misses, whatever the flags.
+ */
+import { NIL } from '../cache/memory.js';
+import { ITEM_FETCHED, W_EXPTIME } from '../cache/item-header.js';
+import {
+  FLAG_W, FLAG_X, FLAG_Z, keyIsBinary, recacheDue, recacheFlags, vivify,
+} from '../cache/meta-ops.js';
+import {
+  ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
+  base64Decode, base64EncodeTo, metaChar, metaKey, metaToken, metaTtl,
+} from './meta-flags.js';
+import type { MetaCommands } from './meta.js';
+
+const HD = Buffer.from('HD');
+const VA = Buffer.from('VA ');
+const EN_CRLF = Buffer.from('EN\r\n');
+const EN = Buffer.from('EN');
+const CRLF = Buffer.from('\r\n');
+const ME = Buffer.from('ME ');
+const ERR_MG_TOO_LONG = Buffer.from('CLIENT_ERROR options flags are too long\r\n');
+
+export function metaGet(m: MetaCommands): void {
+  const line = m.line;
+  const of = m.flags;
+  const out = m.conn.out;
+  const cache = m.ctx.cache;
+  if (line.ntokens < 3) {
+    out.bytes(ERROR);
+    return;
+  }
+  if (line.len(1) > KEY_MAX_LENGTH) {
+    out.bytes(ERR_FORMAT);
+    return;
+  }
+  if (line.ntokens > MFLAG_MAX_OPT_LENGTH) {
+    out.bytes(ERR_MG_TOO_LONG);
+    return;
+  }
+  if (!of.preparse(line, 2, cache.clock)) {
+    out.bytes(of.errstr);
+    return;
+  }
+  const key = of.keyBuf;
+  const ks = of.keyStart;
+  const kl = of.keyLen;
+  const words = line.words;
+  const counters = cache.counters;
+
+  let h = cache.peek(key, ks, kl);
+  let created = false;
+  if (h === NIL && of.vivify) {
+    h = vivify(cache, key, ks, kl, of.hasCasIn, of.casIn);
+    created = h !== NIL;
+  }
+
+  const mark = out.len;
+  if (h === NIL) {
+    counters.get_misses++;
+    counters.get_cmds++;
+    out.bytes(EN);
+    for (let i = 2; i < words; i++) {
+      const f = line.flag(i);
+      if (f === 0x4f) { // O
+        if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
+          out.len = mark;
+          out.bytes(ERR_OPAQUE);
+          return;
+        }
+        metaToken(out, line, i);
+      } else if (f === 0x6b) { // k
+        metaKey(out, key, ks, kl, of.keyBinary);
+      }
+    }
+    if (of.noReply) out.len = mark; // q: a miss says nothing
+    else out.bytes(CRLF);
+    return;
+  }
+
+  const hdr = cache.hdr;
+  const now = cache.clock.now;
+  const nbytes = cache.valueLength(h);
+  if (of.value) {
+    out.bytes(VA);
+    out.decimal(nbytes);
+  } else {
+    out.bytes(HD);
+  }
+  let won = false;
+  let ttlSet = false;
+  for (let i = 2; i < words; i++) {
+    switch (line.flag(i)) {
+      case 0x54: // T: touch
+        ttlSet = true;
+        hdr.set(h, W_EXPTIME, of.exptime);
+        break;
+      case 0x4e: // N: a vivified item gets its TTL, and its creator the win
+        if (created) {
+          hdr.set(h, W_EXPTIME, of.autovivExptime);
+          won = true;
+        }
+        break;
+      case 0x52: // R
+        if (!created && recacheDue(cache, h, of.recacheTime)) won = true;
+        break;
+      case 0x73: // s
+        metaChar(out, 0x73);
+        out.decimal(nbytes);
+        break;
+      case 0x74: // t
+        metaChar(out, 0x74);
+        metaTtl(out, cache.exptime(h), now);
+        break;
+      case 0x63: // c
+        metaChar(out, 0x63);
+        out.decimal(cache.cas(h));
+        break;
+      case 0x66: // f
+        metaChar(out, 0x66);
+        out.decimal(cache.flags(h));
+        break;
+      case 0x6c: // l: seconds since last access, before this one counts
+        metaChar(out, 0x6c);
+        out.decimal((now - cache.lastAccess(h)) >>> 0);
+        break;
+      case 0x68: // h: fetched before this request?
+        metaChar(out, 0x68);
+        out.byte(hdr.itFlags(h) & ITEM_FETCHED ? 0x31 : 0x30);
+        break;
+      case 0x4f: // O
+        if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
+          out.len = mark;
+          out.bytes(ERR_OPAQUE);
+          return;
+        }
+        metaToken(out, line, i);
+        break;
+      case 0x6b: // k: the item's key, base64 if it was stored that way
+        metaKey(out, key, ks, kl, keyIsBinary(cache, h));
+        break;
+    }
+  }
+  const r = recacheFlags(cache, h, won);
+  if (r & FLAG_Z) metaChar(out, 0x5a);
+  if (r & FLAG_X) metaChar(out, 0x58);
+  if (r & FLAG_W) metaChar(out, 0x57);
+  out.bytes(CRLF);
+  if (of.value) {
+    out.value(h);
+    out.bytes(CRLF);
+  }
+  // bump after answering, so h and l report the state before this fetch
+  if (!of.noUpdate) cache.bump(h);
+  const cls = cache.classOf(h);
+  if (ttlSet) {
+    counters.touch_cmds++;
+    cache.classCounters.touch_hits[cls]++;
+  } else {
+    cache.classCounters.get_hits[cls]++;
+    counters.get_cmds++;
+  }
+}
+
+/**
+ * me <key> [b]: `ME <key> exp=.. la=.. cas=.. fetch=yes|no cls=.. size=..` or EN.
+ * exp is memcached's (now - exptime), negative while the item lives; cls and
+ * size are this engine's slab class and item bytes.
+ */
+export function metaDebug(m: MetaCommands): void {
+  const line = m.line;
+  const out = m.conn.out;
+  const cache = m.ctx.cache;
+  if (line.ntokens < 3 || line.len(1) > KEY_MAX_LENGTH) {
+    out.bytes(ERR_FORMAT);
+    return;
+  }
+  let key: Uint8Array = line.buf;
+  let ks = line.ts[1];
+  let kl = line.len(1);
+  if (line.ntokens >= 4 && line.len(2) === 1 && line.flag(2) === 0x62) {
+    const scratch = m.flags.scratch;
+    kl = base64Decode(line.buf, ks, line.te[1], scratch);
+    if (kl === 0) {
+      out.bytes(ERR_FORMAT);
+      return;
+    }
+    key = scratch;
+    ks = 0;
+  }
+  const h = cache.peek(key, ks, kl);
+  if (h === NIL) {
+    out.bytes(EN_CRLF);
+  } else {
+    const now = cache.clock.now;
+    const exp = cache.exptime(h);
+    out.bytes(ME);
+    if (keyIsBinary(cache, h)) base64EncodeTo(out, key, ks, ks + kl);
+    else out.range(key, ks, ks + kl);
+    out.text(' exp=');
+    out.decimal(exp === 0 ? -1 : (now - exp) | 0);
+    out.text(' la=');
+    out.decimal((now - cache.lastAccess(h)) >>> 0);
+    out.text(' cas=');
+    out.decimal(cache.cas(h));
+    out.text(cache.hdr.itFlags(h) & ITEM_FETCHED ? ' fetch=yes cls=' : ' fetch=no cls=');
+    out.decimal(cache.classOf(h));
+    out.text(' size=');
+    out.decimal(cache.itemSize(h));
+    out.bytes(CRLF);
+  }
+  m.ctx.counters.cmd_meta++;
+}

@@ -1,0 +1,167 @@
+/**
+ * ms (meta set), as memcached's process_mset_command + complete_nread_ascii:
+ *
+ *   ms <key> <datalen> <flag>*\r\n<data>\r\n  ->  HD|NS|EX|NF <flag>*\r\n
+ *
+ * Modes (M): S set (default), E add, A append, P prepend, R replace; a C (compare
+ * CAS) turns set and replace into cas. With I, a CAS older than the item's still
+ * stores, but as a stale item. q hides only HD.
+ *
+ * The whole data block is waited for (-1) before anything happens, so a line
+ * handed back to us again is parsed afresh with no side effects done twice.
+ * Errors found before the length is known (key too long, too many tokens, a bad
+ * length) consume only the line, so the data block is then read as a command,
+ * exactly as memcached does; errors after it (bad flags, bad mode, too large)
+ * swallow the data block.
+ */
+import { NIL } from '../cache/memory.js';
+import { W_EXPTIME } from '../cache/item-header.js';
+import {
+  EXISTS, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE,
+  NREAD_SET, STORED, TOO_LARGE,
+} from '../cache/status.js';
+import { markKeyBinary } from '../cache/meta-ops.js';
+import {
+  ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
+  metaChar, metaKey, metaToken, safeStrtol,
+} from './meta-flags.js';
+import type { MetaCommands } from './meta.js';
+
+const INT32_MAX = 0x7fffffff;
+const HD = Buffer.from('HD');
+const EX = Buffer.from('EX');
+const NF = Buffer.from('NF');
+const NS = Buffer.from('NS');
+const CRLF = Buffer.from('\r\n');
+const err = (s: string): Buffer => Buffer.from(s + '\r\n');
+const ERR_TOO_LONG = err('CLIENT_ERROR options flags too long');
+const ERR_MODE = err('CLIENT_ERROR invalid mode for ms M token');
+const ERR_BAD_CHUNK = err('CLIENT_ERROR bad data chunk');
+const ERR_TOO_LARGE = err('SERVER_ERROR object too large for cache');
+const ERR_NO_MEMORY = err('SERVER_ERROR out of memory storing object');
+const ERR_UNHANDLED = err('SERVER_ERROR Unhandled storage type.');
+
+/** Returns the index past the line and its data block, or -1 to wait for more bytes. */
+export function metaSet(m: MetaCommands, next: number, end: number): number {
+  const line = m.line;
+  const of = m.flags;
+  const out = m.conn.out;
+  const cache = m.ctx.cache;
+  const buf = line.buf;
+  if (line.ntokens < 3) {
+    out.bytes(ERROR);
+    return next;
+  }
+  if (line.len(1) > KEY_MAX_LENGTH || line.ntokens === 3) {
+    out.bytes(ERR_FORMAT);
+    return next;
+  }
+  if (line.ntokens > MFLAG_MAX_OPT_LENGTH) {
+    out.bytes(ERR_TOO_LONG);
+    return next;
+  }
+  const vlen = safeStrtol(buf, line.ts[2], line.te[2]);
+  if (Number.isNaN(vlen) || vlen < 0 || vlen > INT32_MAX - 2) {
+    out.bytes(ERR_FORMAT);
+    return next;
+  }
+  const dataEnd = next + vlen + 2;
+  if (dataEnd > end) return -1;
+
+  if (!of.preparse(line, 3, cache.clock)) {
+    out.bytes(of.errstr);
+    return dataEnd;
+  }
+  const words = line.words;
+  let opaqueTooLong = false;
+  for (let i = 3; i < words; i++) {
+    if (line.flag(i) === 0x4f && line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) opaqueTooLong = true;
+  }
+  let mode: number;
+  switch (of.mode) {
+    case 0:
+    case 0x53: mode = NREAD_SET; break; // S
+    case 0x45: mode = NREAD_ADD; break; // E
+    case 0x41: mode = NREAD_APPEND; break; // A
+    case 0x50: mode = NREAD_PREPEND; break; // P
+    case 0x52: mode = NREAD_REPLACE; break; // R
+    default:
+      out.bytes(ERR_MODE);
+      return dataEnd;
+  }
+  // a compare CAS makes set and replace a cas; add ignores it; append/prepend check it
+  if (of.hasCas && (mode === NREAD_SET || mode === NREAD_REPLACE)) mode = NREAD_CAS;
+  if (opaqueTooLong) {
+    out.bytes(ERR_OPAQUE);
+    return dataEnd;
+  }
+
+  const key = of.keyBuf;
+  const ks = of.keyStart;
+  const kl = of.keyLen;
+  let exptime = of.exptime;
+  if (of.vivify && (mode === NREAD_APPEND || mode === NREAD_PREPEND)) {
+    // N (after 1.6.18): append/prepend to a missing item stores it, with N's TTL
+    exptime = of.autovivExptime;
+    if (cache.peek(key, ks, kl) === NIL) mode = NREAD_ADD;
+  }
+
+  const h = cache.alloc(key, ks, kl, of.clientFlags, 0, vlen);
+  if (h === NIL) {
+    if (cache.allocStatus === TOO_LARGE) {
+      out.bytes(ERR_TOO_LARGE);
+      m.ctx.counters.store_too_large++;
+    } else {
+      out.bytes(ERR_NO_MEMORY);
+      m.ctx.counters.store_no_memory++;
+    }
+    // memcached drops the old value rather than leave stale data behind
+    const old = cache.peek(key, ks, kl);
+    if (old !== NIL) cache.unlink(old, cache.lastHv);
+    return dataEnd;
+  }
+  cache.hdr.set(h, W_EXPTIME, exptime);
+  cache.writeValue(h, 0, buf, next, next + vlen);
+  if (buf[next + vlen] !== 0x0d || buf[next + vlen + 1] !== 0x0a) {
+    cache.classCounters.cmd_set[cache.classOf(h)]++;
+    cache.release(h);
+    out.bytes(ERR_BAD_CHUNK);
+    return dataEnd;
+  }
+  if (of.keyBinary) markKeyBinary(cache, h);
+
+  const ms = m.store;
+  const st = ms.store(h, mode, of.reqCas, of.setStale && mode === NREAD_CAS, of.hasCasIn, of.casIn, key, ks, kl);
+  const mark = out.len;
+  switch (st) {
+    case STORED: out.bytes(HD); break;
+    case EXISTS: out.bytes(EX); break;
+    case NOT_FOUND: out.bytes(NF); break;
+    case NOT_STORED: out.bytes(NS); break;
+    default:
+      out.bytes(ERR_UNHANDLED);
+      return dataEnd;
+  }
+  const stored = st === STORED ? ms.stored : NIL;
+  for (let i = 3; i < words; i++) {
+    switch (line.flag(i)) {
+      case 0x4f: // O
+        metaToken(out, line, i);
+        break;
+      case 0x6b: // k
+        metaKey(out, key, ks, kl, of.keyBinary);
+        break;
+      case 0x63: // c: the stored item's CAS, 0 when nothing was stored
+        metaChar(out, 0x63);
+        out.decimal(stored !== NIL ? cache.cas(stored) : 0);
+        break;
+      case 0x73: // s (after 1.6.18): the stored size, after append/prepend too
+        metaChar(out, 0x73);
+        out.decimal(stored !== NIL ? cache.valueLength(stored) : vlen);
+        break;
+    }
+  }
+  if (st === STORED && of.noReply) out.len = mark; // q hides HD only
+  else out.bytes(CRLF);
+  return dataEnd;
+}
