@@ -95,6 +95,8 @@ export class MetaLine {
 /** What a request's flags asked for; one per connection, reset per request. */
 export class MetaFlags {
   hasError = false;
+  /** N T R l h: memcached fetches under the item lock and bumps after answering */
+  locked = false;
   noUpdate = false;
   vivify = false;
   value = false;
@@ -163,6 +165,7 @@ export class MetaFlags {
         case 0x4e: // N: vivify on miss with this TTL
         case 0x54: // T: new TTL
         case 0x52: { // R: recache when TTL below this
+          this.locked = true;
           const v = safeStrtol(buf, s + 1, end);
           if (Number.isNaN(v)) {
             this.errstr = ERR_BAD_TOKEN;
@@ -182,6 +185,9 @@ export class MetaFlags {
           break;
         }
         case 0x6c: // l
+        case 0x68: // h
+          this.locked = true;
+          break;
         case 0x4f: // O
         case 0x50: // P (proxy)
         case 0x4c: // L (proxy)
@@ -190,7 +196,6 @@ export class MetaFlags {
         case 0x74: // t
         case 0x63: // c
         case 0x66: // f
-        case 0x68: // h
           break;
         case 0x76: // v
           this.value = true;
@@ -266,6 +271,7 @@ export class MetaFlags {
 
   private reset(line: MetaLine): void {
     this.hasError = false;
+    this.locked = false;
     this.noUpdate = false;
     this.vivify = false;
     this.value = false;

@@ -141,6 +141,8 @@ export function metaGet(m: MetaCommands): void {
         if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
           out.len = mark;
           out.bytes(ERR_OPAQUE);
+          // unlocked, memcached had bumped the item while fetching it
+          if (!of.locked && !of.noUpdate) cache.bump(h);
           return;
         }
         metaToken(out, line, i);
