@@ -142,8 +142,8 @@ export const EXT_OPTIONS: readonly ExtSpec[] = [
   { name: 'read_buf_mem_limit', arg: '<mbytes>', help: 'cap on memory for all connection buffers (default: 0, no cap)' },
   { name: 'resp_obj_mem_limit', arg: '<mbytes>', help: 'deprecated, ignored; see read_buf_mem_limit' },
   { name: 'track_sizes', help: 'keep the histogram that "stats sizes" reports' },
-  { name: 'inline_ascii_resp', help: 'keep the old inline "flags length" text in items (memcached 1.4 layout)' },
-  { name: 'no_inline_ascii_resp', help: 'do not (default)' },
+  { name: 'inline_ascii_resp', help: 'accepted for compatibility; memcached 1.6 ignores it too' },
+  { name: 'no_inline_ascii_resp', help: 'accepted for compatibility; memcached 1.6 ignores it too' },
   { name: 'modern', help: 'the defaults of future versions; currently changes nothing' },
   { name: 'no_modern', help: 'memcached 1.4 defaults: no page mover, no crawler, one plain LRU, jenkins hash, chunks up to 1 MB' },
   { name: 'drop_privileges', help: 'accepted for compatibility (sandboxing is systemd\'s job here)' },
@@ -659,8 +659,8 @@ function applySubopt(st: State, f: FlagSpec, item: string, key: string, value: s
       st.warnings.push('DEPRECATED: resp_obj_mem_limit no longer used. See read_buf_mem_limit,');
       return;
     case 'track_sizes': noValue(); s.trackSizes = true; return;
-    case 'inline_ascii_resp': noValue(); s.inlineAsciiResponse = true; return;
-    case 'no_inline_ascii_resp': noValue(); s.inlineAsciiResponse = false; return;
+    // memcached 1.6 dropped the inline layout: both are accepted and change nothing
+    case 'inline_ascii_resp': case 'no_inline_ascii_resp': noValue(); return;
     case 'modern': noValue(); s.modern = true; return; // memcached 1.6.18: "currently: nothing"
     case 'no_modern':
       noValue();
