@@ -17,6 +17,8 @@ export interface ProtoConn {
   readonly transport: string;
   /** peer address for `stats conns`, e.g. "127.0.0.1:53412" */
   readonly peer: string;
+  /** our end of the connection for `stats conns` listen_addr, e.g. "127.0.0.1:11211" (optional) */
+  readonly local?: string;
   /** Flushes pending output, then closes (quit, fatal protocol errors). */
   closeAfterWrite(): void;
   /** True once closeAfterWrite() was called: stop parsing. */
@@ -76,4 +78,10 @@ export interface ServerContext {
   shutdown(graceful: boolean): void;
   /** For `stats conns`: every open connection */
   connections(): Iterable<ProtoConn & { state: string; secondsSinceLastCmd: number }>;
+  /**
+   * For `stats conns` (optional): listening sockets, which memcached lists too, e.g.
+   * { id: 3, addr: "tcp:127.0.0.1:11211", secondsSinceLastCmd: 12 }; udp ones are
+   * listed as memcached lists them (with a "UDP" line, state conn_read).
+   */
+  listeners?(): Iterable<{ id: number; addr: string; transport: string; secondsSinceLastCmd: number }>;
 }

@@ -1,10 +1,103 @@
-/** STUB: stats and admin commands; replaced by their owner. */
+/**
+ * `stats ...` for every protocol: the text front end formats pairs as
+ * `STAT <name> <value>\r\n` + `END\r\n`, the binary one as one Stat response per
+ * pair + an empty terminator.
+ *
+ * Return contract of statsReport() and adminCommand():
+ * - Array<[name, value]>: a stats listing, in memcached's order. An empty array is
+ *   a listing with nothing in it (text: just `END\r\n`).
+ * - string: a reply sent verbatim instead of a listing. If it does not already end
+ *   in `\r\n`, the caller appends `\r\n` (so 'RESET' goes out as `RESET\r\n`); a
+ *   string that ends in `\r\n` is complete as it is and may span several lines
+ *   (`stats detail dump`, `stats cachedump`, `lru_crawler metadump` end in their own
+ *   `END\r\n`; `stats sizes_enable` is `STAT ...\r\n` with no END, as memcached
+ *   sends it).
+ */
 import type { ProtoConn, ServerContext } from '../protocol/context.js';
+import { NIL } from '../cache/memory.js';
+import { COLD_LRU, W_EXPTIME, W_NEXT } from '../cache/item-header.js';
+import { SEGMENTS } from '../cache/lru.js';
+import { MAX_NUMBER_OF_SLAB_CLASSES } from '../cache/slabs.js';
+import { generalStats, resetStats } from './general.js';
+import { settingsStats } from './settings.js';
+import { slabsStats } from './slabs.js';
+import { itemsStats } from './items.js';
+import { sizesDisable, sizesEnable, sizesStats } from './sizes.js';
+import { connsStats } from './conns.js';
+import { stateOf } from './state.js';
+import { Pairs, strtoul } from './util.js';
 
-export function statsReport(_ctx: ServerContext, _conn: ProtoConn, _args: string[]): Array<[string, string]> | string {
-  return [];
+export { adminCommand } from './admin.js';
+export { recordDelete, recordGet, recordSet } from './detail.js';
+
+/** `args` are the words after `stats` (none for plain `stats`). */
+export function statsReport(ctx: ServerContext, _conn: ProtoConn, args: string[]): Pairs | string {
+  if (args.length === 0) return generalStats(ctx);
+  switch (args[0]) {
+    case 'reset':
+      resetStats(ctx);
+      stateOf(ctx).prefix.clear();
+      return 'RESET';
+    case 'detail':
+      return detail(ctx, args[1]);
+    case 'settings':
+      return settingsStats(ctx);
+    case 'cachedump':
+      return cachedump(ctx, args);
+    case 'conns':
+      return connsStats(ctx);
+    case 'extstore':
+      return []; // a memcached built with extstore but not using it answers a bare END
+    case 'items':
+      return itemsStats(ctx);
+    case 'slabs':
+      return slabsStats(ctx);
+    case 'sizes':
+      return sizesStats(ctx);
+    case 'sizes_enable':
+      return sizesEnable(ctx);
+    case 'sizes_disable':
+      return sizesDisable(ctx);
+    default:
+      return 'ERROR';
+  }
 }
 
-export function adminCommand(_ctx: ServerContext, _conn: ProtoConn, _words: string[]): string | null {
-  return null;
+function detail(ctx: ServerContext, what: string | undefined): string {
+  if (what === 'on' || what === 'off') {
+    ctx.settings.detailEnabled = what === 'on';
+    return 'OK';
+  }
+  if (what === 'dump') return stateOf(ctx).prefix.dump();
+  return 'CLIENT_ERROR usage: stats detail on|off|dump';
+}
+
+/** memcached caps a cachedump reply at 2 MB. */
+const CACHEDUMP_LIMIT = 2 * 1024 * 1024;
+
+/** `stats cachedump <class> <limit>`: keys of a class's COLD LRU, newest first. */
+function cachedump(ctx: ServerContext, args: string[]): string {
+  if (!ctx.settings.dumpEnabled) return 'CLIENT_ERROR stats cachedump not allowed';
+  if (args.length < 3) return 'CLIENT_ERROR bad command line';
+  const id = strtoul(args[1]);
+  const limit = strtoul(args[2]);
+  if (id < 0 || limit < 0) return 'CLIENT_ERROR bad command line format';
+  if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return 'CLIENT_ERROR Illegal slab id';
+  const c = ctx.cache;
+  const hdr = c.hdr;
+  let out = '';
+  let shown = 0;
+  if (id <= c.slabs.largest) {
+    for (let h = c.lru.head[id * SEGMENTS + COLD_LRU]; h !== NIL && (limit === 0 || shown < limit);
+      h = hdr.get(h, W_NEXT)) {
+      const exp = hdr.get(h, W_EXPTIME);
+      const ks = hdr.keyByte(h);
+      const key = Buffer.from(hdr.pageU8(h).subarray(ks, ks + hdr.nkey(h))).toString('latin1');
+      const line = `ITEM ${key} [${c.valueLength(h)} b; ${exp === 0 ? 0 : exp + c.clock.processStarted} s]\r\n`;
+      if (out.length + line.length + 6 > CACHEDUMP_LIMIT) break;
+      out += line;
+      shown++;
+    }
+  }
+  return out + 'END\r\n';
 }

@@ -1,0 +1,122 @@
+/**
+ * Admin commands for the engine's background work: `lru_crawler ...` and
+ * `slabs reassign|automove ...`, with memcached 1.6.18's exact replies
+ * (proto_text.c process_lru_crawler_command / process_slabs_command).
+ *
+ * adminCommand() returns null when the words are not one of these commands; else
+ * the reply under statsReport()'s contract (see report.ts), plus: an empty string
+ * means "send nothing" (noreply).
+ */
+import type { ProtoConn, ServerContext } from '../protocol/context.js';
+import {
+  CRAWLER_BADCLASS, CRAWLER_ERROR, CRAWLER_NOTSTARTED, CRAWLER_OK, CRAWLER_RUNNING, LruCrawler,
+} from '../cache/crawler.js';
+import {
+  PageMover, REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
+} from '../cache/page-mover.js';
+import { strtol, strtoul } from './util.js';
+
+const CRAWLER_REPLY: Record<number, string> = {
+  [CRAWLER_OK]: 'OK',
+  [CRAWLER_RUNNING]: 'BUSY currently processing crawler request',
+  [CRAWLER_BADCLASS]: 'BADCLASS invalid class id',
+  [CRAWLER_NOTSTARTED]: 'NOTSTARTED no items to crawl',
+  [CRAWLER_ERROR]: 'ERROR an unknown error happened',
+};
+
+const REASSIGN_REPLY: Record<number, string> = {
+  [REASSIGN_OK]: 'OK',
+  [REASSIGN_RUNNING]: 'BUSY currently processing reassign request',
+  [REASSIGN_BADCLASS]: 'BADCLASS invalid src or dst class id',
+  [REASSIGN_NOSPARE]: 'NOSPARE source class has no spare pages',
+  [REASSIGN_SRC_DST_SAME]: 'SAME src and dst class are identical',
+};
+
+/** The daemon's crawler, or one made on first use (manual crawls work without start()). */
+export function crawlerOf(ctx: ServerContext): LruCrawler {
+  return LruCrawler.of(ctx.cache) ?? new LruCrawler(ctx.cache, ctx.settings);
+}
+
+export function moverOf(ctx: ServerContext): PageMover {
+  return PageMover.of(ctx.cache) ?? new PageMover(ctx.cache, ctx.settings);
+}
+
+/** `words` is the whole command line split on spaces, command word included. */
+export function adminCommand(ctx: ServerContext, conn: ProtoConn, words: string[]): string | null {
+  if (words[0] === 'lru_crawler') return lruCrawler(ctx, conn, words);
+  if (words[0] === 'slabs') return slabsCommand(ctx, words);
+  return null;
+}
+
+function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
+  const s = ctx.settings;
+  if (w.length === 3) {
+    switch (w[1]) {
+      case 'crawl':
+        if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
+        return CRAWLER_REPLY[crawlerOf(ctx).crawl(w[2])];
+      case 'metadump': {
+        if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
+        if (!s.dumpEnabled) return 'ERROR metadump not allowed';
+        // memcached hands the socket to its crawler thread, so nothing may be queued before
+        if (!conn.out.isEmpty()) return 'ERROR cannot pipeline other commands before metadump';
+        const r = crawlerOf(ctx).metadump(w[2]);
+        return typeof r === 'string' ? r : CRAWLER_REPLY[r];
+      }
+      case 'tocrawl': {
+        const n = strtoul(w[2]);
+        if (n < 0) return 'CLIENT_ERROR bad command line format';
+        s.lruCrawlerTocrawl = n;
+        return 'OK';
+      }
+      case 'sleep': {
+        const n = strtoul(w[2]);
+        if (n < 0) return 'CLIENT_ERROR bad command line format';
+        if (n > 1000000) return 'CLIENT_ERROR sleep must be one second or less';
+        s.lruCrawlerSleep = n;
+        return 'OK';
+      }
+      default:
+        return 'ERROR';
+    }
+  }
+  if (w.length === 2) {
+    if (w[1] === 'enable') {
+      if (s.lruCrawler) return 'ERROR failed to start lru crawler thread';
+      s.lruCrawler = true;
+      return 'OK';
+    }
+    if (w[1] === 'disable') {
+      s.lruCrawler = false; // a crawl in progress runs to its end, as memcached's thread does
+      return 'OK';
+    }
+  }
+  return 'ERROR';
+}
+
+function slabsCommand(ctx: ServerContext, w: string[]): string {
+  const s = ctx.settings;
+  if (w.length === 4 && w[1] === 'reassign') {
+    if (!s.slabReassign) return 'CLIENT_ERROR slab reassignment disabled';
+    const src = strtol(w[2]);
+    const dst = strtol(w[3]);
+    if (src === null || dst === null) return 'CLIENT_ERROR bad command line format';
+    return REASSIGN_REPLY[moverOf(ctx).reassign(src, dst)];
+  }
+  if (w.length >= 3 && w[1] === 'automove') {
+    const noreply = w[w.length - 1] === 'noreply';
+    let reply = 'OK';
+    if (w[2] === 'ratio') {
+      const ratio = w.length >= 4 && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(w[3]) ? Number(w[3]) : NaN;
+      if (Number.isNaN(ratio)) reply = 'ERROR';
+      else s.slabAutomoveRatio = ratio;
+    } else {
+      const level = strtoul(w[2]);
+      if (level < 0) reply = 'CLIENT_ERROR bad command line format';
+      else if (level > 2) reply = 'ERROR';
+      else s.slabAutomove = level;
+    }
+    return noreply ? '' : reply;
+  }
+  return 'ERROR';
+}

@@ -1,0 +1,49 @@
+/**
+ * `stats conns`: one block per socket, listening ones included, ordered by id
+ * (memcached orders by fd): addr, listen_addr (client connections), state,
+ * secs_since_last_cmd; UDP sockets get memcached's extra "UDP" line.
+ */
+import type { ServerContext } from '../protocol/context.js';
+import { Pairs, u } from './util.js';
+
+interface Row {
+  id: number;
+  transport: string;
+  addr: string;
+  listenAddr: string | null;
+  state: string;
+  secs: number;
+}
+
+/** memcached's protocol names: tls is tcp underneath; IPv6 peers are tcp6/udp6. */
+function proto(transport: string, address: string): string {
+  const base = transport === 'tls' ? 'tcp' : transport;
+  return (base === 'tcp' || base === 'udp') && address.startsWith('[') ? base + '6' : base;
+}
+
+export function connsStats(ctx: ServerContext): Pairs {
+  const rows: Row[] = [];
+  for (const l of ctx.listeners?.() ?? []) {
+    rows.push({
+      id: l.id, transport: l.transport, addr: l.addr, listenAddr: null,
+      state: l.transport === 'udp' ? 'conn_read' : 'conn_listening', secs: l.secondsSinceLastCmd,
+    });
+  }
+  for (const c of ctx.connections()) {
+    rows.push({
+      id: c.id, transport: c.transport, addr: `${proto(c.transport, c.peer)}:${c.peer}`,
+      listenAddr: c.local ? `${proto(c.transport, c.local)}:${c.local}` : null,
+      state: c.state, secs: c.secondsSinceLastCmd,
+    });
+  }
+  rows.sort((a, b) => a.id - b.id);
+  const out: Pairs = [];
+  for (const r of rows) {
+    if (r.transport === 'udp') out.push([`${r.id}:UDP`, 'UDP']);
+    out.push([`${r.id}:addr`, r.addr]);
+    if (r.listenAddr !== null) out.push([`${r.id}:listen_addr`, r.listenAddr]);
+    out.push([`${r.id}:state`, r.state]);
+    out.push([`${r.id}:secs_since_last_cmd`, u(r.secs)]);
+  }
+  return out;
+}

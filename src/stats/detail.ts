@@ -1,0 +1,127 @@
+/**
+ * `stats detail on|off|dump`: per key-prefix counters, as memcached's
+ * stats_prefix.c keeps them. A key's prefix is everything before the first
+ * prefix delimiter (-D, default ':'); keys without one are not counted.
+ *
+ * Protocol front ends call recordGet/recordSet/recordDelete for each key when
+ * ctx.settings.detailEnabled is true (memcached only pays for this when asked, and
+ * so do we: the prefix becomes a string here, never on the normal path).
+ */
+import type { ServerContext } from '../protocol/context.js';
+import { stateOf } from './state.js';
+
+/** memcached's PREFIX_HASH_SIZE and MAX_PREFIX_COUNT. */
+const PREFIX_HASH_SIZE = 256;
+const MAX_PREFIX_COUNT = 1 << 16;
+
+interface PrefixEntry {
+  prefix: string;
+  bucket: number;
+  seq: number;
+  gets: number;
+  hits: number;
+  sets: number;
+  deletes: number;
+}
+
+export class PrefixStats {
+  private readonly byPrefix = new Map<string, PrefixEntry>();
+  private seq = 0;
+
+  /** The entry for key's prefix, created on first sight; null if the key has none. */
+  find(delimiter: number, key: Uint8Array, start: number, len: number): PrefixEntry | null {
+    let n = 0;
+    // memcached stops at a NUL as well: the key is a C string there
+    while (n < len && key[start + n] !== delimiter && key[start + n] !== 0) n++;
+    if (n === len || key[start + n] !== delimiter) return null;
+    const prefix = Buffer.from(key.buffer, key.byteOffset + start, n).toString('latin1');
+    let e = this.byPrefix.get(prefix);
+    if (e === undefined) {
+      if (this.byPrefix.size >= MAX_PREFIX_COUNT) return null;
+      e = {
+        prefix, bucket: murmur3Seed0(key, start, n) % PREFIX_HASH_SIZE, seq: this.seq++,
+        gets: 0, hits: 0, sets: 0, deletes: 0,
+      };
+      this.byPrefix.set(prefix, e);
+    }
+    return e;
+  }
+
+  clear(): void {
+    this.byPrefix.clear();
+  }
+
+  /**
+   * The reply memcached sends for `stats detail dump`, END included. Order is
+   * memcached's: hash bucket by bucket, newest prefix first within a bucket.
+   */
+  dump(): string {
+    const all = [...this.byPrefix.values()].sort((a, b) => a.bucket - b.bucket || b.seq - a.seq);
+    let out = '';
+    for (const e of all) out += `PREFIX ${e.prefix} get ${e.gets} hit ${e.hits} set ${e.sets} del ${e.deletes}\r\n`;
+    return out + 'END\r\n';
+  }
+}
+
+function delimiterOf(ctx: ServerContext): number {
+  return ctx.settings.prefixDelimiter.charCodeAt(0) & 0xff;
+}
+
+/** A get/gets/gat of one key (hit or miss), when detail is on. */
+export function recordGet(ctx: ServerContext, key: Uint8Array, start: number, len: number, hit: boolean): void {
+  if (!ctx.settings.detailEnabled) return;
+  const e = stateOf(ctx).prefix.find(delimiterOf(ctx), key, start, len);
+  if (e === null) return;
+  e.gets++;
+  if (hit) e.hits++;
+}
+
+/** A set/add/replace/append/prepend/cas of one key, when detail is on. */
+export function recordSet(ctx: ServerContext, key: Uint8Array, start: number, len: number): void {
+  if (!ctx.settings.detailEnabled) return;
+  const e = stateOf(ctx).prefix.find(delimiterOf(ctx), key, start, len);
+  if (e !== null) e.sets++;
+}
+
+/** A delete of one key, when detail is on. */
+export function recordDelete(ctx: ServerContext, key: Uint8Array, start: number, len: number): void {
+  if (!ctx.settings.detailEnabled) return;
+  const e = stateOf(ctx).prefix.find(delimiterOf(ctx), key, start, len);
+  if (e !== null) e.deletes++;
+}
+
+/**
+ * MurmurHash3 x86_32 with seed 0: memcached's default hash(), used here only to
+ * order `stats detail dump` exactly as memcached does.
+ */
+export function murmur3Seed0(buf: Uint8Array, start: number, len: number): number {
+  let h = 0;
+  const end4 = start + (len & ~3);
+  let i = start;
+  for (; i < end4; i += 4) {
+    let k = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = len & 3;
+  if (rest !== 0) {
+    let k = buf[i];
+    if (rest > 1) k ^= buf[i + 1] << 8;
+    if (rest > 2) k ^= buf[i + 2] << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,0 +1,49 @@
+/**
+ * `stats sizes`, `stats sizes_enable`, `stats sizes_disable`: a histogram of item
+ * sizes in 32-byte buckets. memcached keeps it up to date on every link and
+ * unlink; we compute it when asked by walking the LRUs (no cost on the request
+ * path, O(items) per `stats sizes`, which memcached's docs already warn is slow).
+ * As in memcached, enabling at runtime counts only items stored afterwards.
+ */
+import type { ServerContext } from '../protocol/context.js';
+import { NIL } from '../cache/memory.js';
+import { W_NEXT } from '../cache/item-header.js';
+import { SEGMENTS } from '../cache/lru.js';
+import { POWER_SMALLEST } from '../cache/slabs.js';
+import { stateOf } from './state.js';
+import { Pairs, u } from './util.js';
+
+export function sizesStats(ctx: ServerContext): Pairs {
+  const casMin = stateOf(ctx).sizesCasMin;
+  if (casMin < 0) return [['sizes_status', 'disabled']];
+  const c = ctx.cache;
+  const hdr = c.hdr;
+  const buckets = Math.floor(ctx.settings.itemSizeMax / 32) + 1;
+  const hist = new Map<number, number>();
+  for (let id = POWER_SMALLEST * SEGMENTS; id < c.lru.head.length; id++) {
+    for (let h = c.lru.head[id]; h !== NIL; h = hdr.get(h, W_NEXT)) {
+      if (hdr.cas(h) < casMin) continue;
+      const bucket = Math.ceil(c.itemSize(h) / 32);
+      if (bucket < buckets) hist.set(bucket, (hist.get(bucket) ?? 0) + 1);
+    }
+  }
+  return [...hist.entries()].sort((a, b) => a[0] - b[0]).map(([b, n]) => [String(b * 32), u(n)]);
+}
+
+/**
+ * `stats sizes_enable`. memcached answers these two without the END line (its
+ * APPEND_STAT has no terminator here), so they are verbatim strings.
+ */
+export function sizesEnable(ctx: ServerContext): string {
+  if (!ctx.settings.useCas || !ctx.cache.hdr.useCas) {
+    return 'STAT sizes_status error\r\nSTAT sizes_error cas_support_disabled\r\n';
+  }
+  const st = stateOf(ctx);
+  if (st.sizesCasMin < 0) st.sizesCasMin = ctx.cache.casId + 1;
+  return 'STAT sizes_status enabled\r\n';
+}
+
+export function sizesDisable(ctx: ServerContext): string {
+  stateOf(ctx).sizesCasMin = -1;
+  return 'STAT sizes_status disabled\r\n';
+}
