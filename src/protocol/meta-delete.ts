@@ -38,7 +38,7 @@ export function metaDelete(m: MetaCommands): void {
     out.bytes(ERR_TOO_LONG);
     return;
   }
-  if (!of.preparse(line, 2, cache.clock)) {
+  if (!of.preparse(line, 2, cache.clock, true)) {
     out.bytes(ERR_INVALID_OR_DUP);
     return;
   }

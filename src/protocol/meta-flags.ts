@@ -130,11 +130,12 @@ export class MetaFlags {
   private readonly seen = new Uint8Array(128);
 
   /**
-   * memcached's _meta_flag_preparse over tokens [first, words). False on a bad
+   * memcached's _meta_flag_preparse over tokens [first, words) (`x` only for md).
+   * False on a bad
    * request, with `errstr` the reply; value errors keep going (a later flag may
    * overwrite errstr, as in memcached), unknown and duplicate flags stop at once.
    */
-  preparse(line: MetaLine, first: number, clock: Clock): boolean {
+  preparse(line: MetaLine, first: number, clock: Clock, isDelete = false): boolean {
     this.reset(line);
     const buf = line.buf;
     const seen = this.seen;
@@ -206,7 +207,11 @@ export class MetaFlags {
         case 0x71: // q
           this.noReply = true;
           break;
-        case 0x78: // x (md, after 1.6.18): keep the item, drop its value
+        case 0x78: // x (md only, after 1.6.18; 1.6.18's mg/ms/ma refuse it): keep the item, drop its value
+          if (!isDelete) {
+            this.errstr = ERR_INVALID_FLAG;
+            return false;
+          }
           this.removeVal = true;
           break;
         case 0x46: { // F: client flags (memcached's errstr stays as it was)
