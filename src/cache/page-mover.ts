@@ -87,6 +87,7 @@ export class PageMover {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private automoveTimer: NodeJS.Timeout | null = null;
+  private waiters: Array<() => void> = [];
   private readonly automove: Automove;
   private pickCur = POWER_SMALLEST - 1;
 
@@ -108,6 +109,12 @@ export class PageMover {
     this.automoveTimer = null;
     this.cancelSlice();
     if (this.running) this.abandon();
+  }
+
+  /** Resolves when no move is in progress (tests, shutdown). */
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** One automove decision; public so tests can drive it without waiting. */
@@ -340,16 +347,22 @@ export class PageMover {
     slabs.removePage(this.src, this.page); // drops its free chunks from the free list
     if (this.dst !== SLAB_GLOBAL_PAGE_POOL) slabs.assignPage(this.dst, c.mem.newPage(true));
     c.counters.slabs_moved++;
+    this.done();
+  }
+
+  private done(): void {
     this.running = false;
-    c.counters.slab_reassign_running = 0;
+    this.cache.counters.slab_reassign_running = 0;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
   }
 
   /** stop() during a move: held chunks go back to the free list, the page stays. */
   private abandon(): void {
     for (const h of this.held) this.cache.slabs.free(this.src, h);
     this.held = [];
-    this.running = false;
-    this.cache.counters.slab_reassign_running = 0;
+    this.done();
   }
 
   private scheduleSlice(afterBusy: boolean): void {
