@@ -165,7 +165,7 @@ test('ms: errors consume exactly what memcached consumes', async (t) => {
     `ms x1 3 O${long('1', 32)}\r\nabc\r\n`,
     `ms x1 3 O${long('1', 32)} MX\r\nabc\r\n`,
     'ms x1 3 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\r\nabc\r\n',
-    'ms x1 3 k c O1 q T1 F1 I MS v f t h l u P L\r\nabc\r\n',
+    'ms x1 3 k c O1 q T100 F1 I MS v f t h l u P L\r\nabc\r\n',
     'ms x1 3 b\r\nabc\r\n',
     'ms x1 3 S3\r\nabc\r\n',
     'ms x1 3 x\r\nabc\r\n',

@@ -222,15 +222,15 @@ export class MetaFlags {
         }
         case 0x43: // C: compare CAS
         case 0x45: { // E (after 1.6.18): explicit new CAS
-          const v = safeStrtoull(buf, s + 1, end);
-          if (v < 0n) {
+          const v = casToken(buf, s + 1, end);
+          if (v < 0) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
           } else if (o === 0x43) {
-            this.reqCas = Number(v);
+            this.reqCas = v;
             this.hasCas = true;
           } else {
-            this.casIn = Number(v);
+            this.casIn = v;
             this.hasCasIn = true;
           }
           break;
@@ -364,6 +364,26 @@ export function safeStrtoul32(buf: Uint8Array, start: number, end: number): numb
   const v = safeStrtoull(buf, start, end);
   if (v < 0n) return -1;
   return Number(v & 0xffffffffn);
+}
+
+/**
+ * A CAS token (memcached's safe_strtoull) as a Number, -1 if refused. Plain
+ * digits below 2^53 skip the BigInt; larger values can't match any CAS we hand
+ * out, so their rounding is harmless.
+ */
+function casToken(buf: Uint8Array, start: number, end: number): number {
+  if (end > start && end - start <= 15) {
+    let v = 0;
+    let i = start;
+    for (; i < end; i++) {
+      const d = buf[i] - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === end) return v;
+  }
+  const v = safeStrtoull(buf, start, end);
+  return v < 0n ? -1 : Number(v);
 }
 
 // ------------------------------------------------------------------ base64
