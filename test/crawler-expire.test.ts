@@ -189,3 +189,22 @@ test('metadump refuses to run behind pipelined replies, as memcached does', (t) 
   f.settings.dumpEnabled = false;
   t.is(adminCommand(f.ctx, f.conn, ['lru_crawler', 'metadump', 'all']), 'ERROR metadump not allowed');
 });
+
+test('start() runs automatic crawls on the event loop; stop() ends them', async (t) => {
+  const f = makeFixture({ lruCrawlerSleep: 0 });
+  for (let i = 0; i < 2000; i++) setS(f.cache, NREAD_SET, `k${i}`, 'v', 0, 3);
+  f.clock.advance(4);
+  const crawler = new LruCrawler(f.cache, f.settings);
+  crawler.start();
+  t.true(crawler.running, 'the first check starts a crawl at once');
+  t.is(f.cache.counters.curr_items, 2000);
+  await crawler.idle();
+  t.is(f.cache.counters.curr_items, 0);
+  t.is(stat(f, 'lru_crawler_running'), '0');
+  crawler.stop();
+  for (let i = 0; i < 10; i++) setS(f.cache, NREAD_SET, `j${i}`, 'v', 0, 1);
+  f.clock.advance(100);
+  t.is(crawler.crawl('all'), CRAWLER_OK, 'manual crawls still work after stop()');
+  crawler.stop();
+  t.false(crawler.running, 'stop() abandons a crawl in progress');
+});

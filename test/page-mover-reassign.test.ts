@@ -213,3 +213,24 @@ test('automove moves pages toward a class that keeps evicting', (t) => {
   t.is(c.slabs.totalPages[1], 5);
   t.true(consistent(c));
 });
+
+test('stop() during a move leaves the page with its class and the cache whole', (t) => {
+  const f = makeFixture();
+  const c = f.cache;
+  const per = c.slabs.perslab[1];
+  for (let i = 0; i < per * 2; i++) setS(c, NREAD_SET, key(i), val(i));
+  for (let i = per; i < per * 2; i += 2) c.delete(k(key(i)), 0, 7);
+  const mover = new PageMover(c, f.settings);
+  mover.start();
+  t.is(mover.reassign(1, 3), REASSIGN_OK);
+  mover.step(); // part of the first pass
+  mover.stop();
+  t.false(mover.running);
+  t.is(c.slabs.totalPages[1], 2);
+  t.is(c.counters.slab_reassign_running, 0);
+  t.true(consistent(c));
+  t.is(c.slabs.usedChunks[1], c.slabs.totalPages[1] * per - c.slabs.freeChunks(1), 'no chunk lost');
+  let wrong = 0;
+  for (let i = 0; i < per; i++) if (getS(c, key(i)) !== val(i)) wrong++;
+  t.is(wrong, 0);
+});

@@ -116,6 +116,26 @@ test('stats settings: memcached\'s names and the values its flags give', async (
   t.is(o.get('cas_enabled'), 'no');
 });
 
+for (const flags of [
+  ['-o', 'read_buf_mem_limit=2,hashpower=18,slab_chunk_max=262144,lru_crawler_tocrawl=7,idle_timeout=5',
+    '-R', '7', '-b', '99', '-D', '#', '-a', '755', '-B', 'ascii', '-I', '2m', '-v'],
+  ['-o', 'no_lru_crawler,track_sizes,slab_automove=2,slab_automove_ratio=0.5,slab_automove_window=10,'
+    + 'lru_crawler_sleep=50,hot_lru_pct=30,warm_lru_pct=30,hot_max_factor=0.5,warm_max_factor=1.5,temporary_ttl=30'],
+  ['-A', '-F', '-X', '-W', '-c', '100', '-t', '8', '-o',
+    'no_maxconns_fast,tail_repair_time=10,watcher_logbuf_size=512,worker_logbuf_size=128,no_modern'],
+  ['-o', 'modern,no_hashexpand,hash_algorithm=jenkins'],
+]) {
+  test(`stats settings matches memcached with ${flags.join(' ')}`, async (t) => {
+    const ask = await memcached(t, flags);
+    const theirs = parseStats(await ask('stats settings\r\n'));
+    const f = makeFixture(flags);
+    const ours = pairs(statsReport(f.ctx, f.conn, ['settings']));
+    t.deepEqual(names(ours), names(theirs));
+    const o = asMap(ours);
+    for (const [name, value] of theirs) if (name !== 'tcpport') t.is(o.get(name), value, name);
+  });
+}
+
 test('stats settings reflects runtime changes (detail, crawler sleep)', (t) => {
   const f = makeFixture();
   t.is(statsReport(f.ctx, f.conn, ['detail', 'on']), 'OK');
