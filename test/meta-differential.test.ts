@@ -376,3 +376,28 @@ test('stale-while-revalidate: invalidation, W/X/Z, recache R, vivify N', async (
     'mg v4 q k\r\n',
   ]);
 });
+
+test('flag combinations real clients send', async (t) => {
+  await same(t, [
+    // a set as meta clients write it: TTL, client flags, and the CAS back
+    'ms user:1 5 T60 F16 c\r\nalice\r\n',
+    // the classic get with everything a client decodes values with
+    'mg user:1 s v f t c\r\n',
+    'mg user:1 t v f c\r\n',
+    'mg user:2 t v f c\r\n',
+    // a multi-get: quiet gets tagged by key and opaque, ended by mn
+    'mg user:1 v f c k O1 q\r\nmg user:2 v f c k O2 q\r\nmg user:3 v f c k O3 q\r\nmn\r\n',
+    // base64 keys for binary or long keys
+    'ms dXNlcjox 3 b T60 F2\r\nbob\r\nmg dXNlcjox b t v f c k\r\n',
+    // anti-dogpiling: recache early, vivify on miss, then store with the CAS and I
+    'mg user:1 t v f c R30 N30\r\n',
+    'mg hot t v f c R30 N30\r\n',
+    'mg hot t v f c R30 N30\r\n',
+    'ms hot 4 T60 F0 C2 I\r\nwarm\r\n',
+    'mg hot t v f c R30 N30\r\n',
+    // invalidate instead of delete; touch on get; counters
+    'md user:1 I T30 q\r\nmg user:1 t v c\r\nmg user:1 T90 t v\r\n',
+    'ma views N0 J0 D1 v\r\nma views D1 v\r\nma views MD D5 v\r\n',
+    'md user:1 q\r\nmd user:1\r\nmn\r\n',
+  ]);
+});
