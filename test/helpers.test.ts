@@ -3,6 +3,7 @@
  * differential test means slabcache differs, not that the harness is wrong.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { maskVolatile, playBoth, playOne } from './helpers/differential.js';
@@ -91,6 +92,25 @@ test('startMemcached: each server gets its own free port', async (t) => {
   t.not(a.port, b.port);
   const port = await freePort();
   t.true(port > 0 && port < 65536);
+});
+
+test('startMemcached: a port taken before the bind is retried with another', async (t) => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const taken = (busy.address() as net.AddressInfo).port;
+  const offered: number[] = [];
+  const server = await startMemcached(t, [], {
+    pickPort: async () => {
+      const port = offered.length === 0 ? taken : await freePort();
+      offered.push(port);
+      return port;
+    },
+  });
+  t.is(offered.length, 2);
+  t.is(server.port, offered[1]);
+  const mc = await telnet(t, server);
+  await mc.says('version\r\n', 'VERSION ');
 });
 
 test('startMemcached: flags reach the server', async (t) => {

@@ -10,7 +10,7 @@
  * we pick another port and try again. Readiness is polled with connects, never guessed with sleeps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Extra environment for the child. */
   env?: NodeJS.ProcessEnv;
+  /** Where ports come from (default: freePort); a test of this helper can hand out a busy one. */
+  pickPort?: () => Promise<number>;
   /** How teardown stops it (default: SIGKILL for memcached, whose clean stop takes ~0.7 s; SIGTERM for slabcache). */
   stopSignal?: NodeJS.Signals;
 }
@@ -101,7 +103,7 @@ async function startServer(
   const givenPort = portFromArgs(args);
   let lastError: Error | null = null;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const port = givenPort ?? (await freePort());
+    const port = givenPort ?? (await (opts.pickPort ?? freePort)());
     const portArgs = givenPort === null ? ['-p', String(port)] : [];
     const server = spawnServer(t, name, command, [...prefix, ...portArgs, ...args], port, opts);
     try {
@@ -152,7 +154,8 @@ function spawnServer(
   child.stderr?.on('data', collect);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exitedPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': by then everything the process wrote to stderr has been read
+    child.once('close', (code, signal) => {
       exit = { code, signal };
       resolve();
     });
@@ -212,9 +215,11 @@ async function waitUntilAccepting(server: TestServer, timeoutMs: number): Promis
       throw new Error(`${describeCommand(server)} exited before accepting connections (${describeExit(exited)}):\n${tail(server.output())}`);
     }
     if (await canConnect(server.host, server.port)) {
-      // accepted; but if our child is already gone, that was someone else's listener
-      if (server.exited() === null) return;
-      continue;
+      // something accepted: make sure it is our child and not whoever took the port first
+      const owned = listenerOwnedBy(server.pid, server.port);
+      if (owned === true && server.exited() === null) return;
+      if (owned === null && server.exited() === null) return; // no /proc: best effort
+      // someone else's listener: our child fails its bind and exits (caught above), or binds later
     }
     if (Date.now() > deadline) {
       throw new Error(`${describeCommand(server)} did not accept connections on ${server.host}:${server.port} within ${timeoutMs} ms:\n${tail(server.output())}`);
@@ -226,6 +231,49 @@ async function waitUntilAccepting(server: TestServer, timeoutMs: number): Promis
     ]);
     delay = Math.min(delay * 2, 100);
   }
+}
+
+/**
+ * Whether process `pid` holds the socket listening on TCP `port` (Linux: the LISTEN entry's
+ * inode in /proc/net/tcp{,6} is one of /proc/<pid>/fd), or null when /proc cannot tell.
+ */
+export function listenerOwnedBy(pid: number, port: number): boolean | null {
+  const inodes = new Set<string>();
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  let tables = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    tables++;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (f.length > 9 && f[1].endsWith(`:${portHex}`) && f[3] === '0A') inodes.add(f[9]);
+    }
+  }
+  if (tables === 0) return null; // no /proc: cannot tell
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false; // the process is gone (or going)
+  }
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m !== null && inodes.has(m[1])) return true;
+  }
+  return false;
 }
 
 function describeCommand(server: TestServer): string {
