@@ -38,9 +38,10 @@ function flagLeft(f: FlagSpec): string {
   return `  -${f.short}, --${f.long}${value === '' ? '' : `=${value}`}`;
 }
 
-export function helpText(version: string): string {
+/** `slabcache --help`: every flag and -o key, explained. */
+export function helpText(version = ''): string {
   const out: string[] = [];
-  out.push(`slabcache ${version}: a memcached-compatible cache daemon`);
+  out.push(`slabcache${version === '' ? '' : ` ${version}`}: a memcached-compatible cache daemon`);
   out.push('');
   out.push('Usage: slabcache [flags]        (the same flags as memcached 1.6)');
   out.push('');
@@ -63,7 +64,8 @@ export function helpText(version: string): string {
   return out.join('\n') + '\n';
 }
 
-export function licenseText(version: string): string {
+/** `slabcache --license` */
+export function licenseText(version = ''): string {
   return `slabcache ${version}
 
 Copyright (c) the slabcache authors. All rights reserved.
