@@ -12,31 +12,24 @@
 import { Clock, realtime } from './clock.js';
 import { Memory, NIL, PAGE_SIZE } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE, COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_CHAINED, ITEM_CHUNK, ITEM_FETCHED,
-  ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME, W_FLAGS, W_NBYTES, W_NEXT, W_PREV,
-  W_TIME, WARM_LRU, SEG_SHIFT, SEG_MASK,
+  CHUNK_HEADER_SIZE, HOT_LRU, ITEM_CHAINED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
+  W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME, SEG_SHIFT, SEG_MASK,
 } from './item-header.js';
 import { Slabs } from './slabs.js';
 import { HashIndex, hashKey, HASHPOWER_DEFAULT } from './hash-index.js';
 import { Lru, SEGMENTS } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import {
-  DELETED, EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND,
+  DELETED, EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND,
   NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, OK, STORED, Status, StoreMode, TOO_LARGE,
 } from './status.js';
-import { safeStrtoull, U64_MAX } from './numeric.js';
+import { arith } from './arith.js';
+import { LruPolicy } from './lru-policy.js';
+import { ItemAllocator } from './item-alloc.js';
 
 export const KEY_MAX_LENGTH = 250;
 /** Bump an item's access time at most this often, so hot keys don't churn the LRU. */
 export const ITEM_UPDATE_INTERVAL = 60;
-/** Items looked at from an LRU tail per allocation attempt (memcached's search depth). */
-const TAIL_SEARCH = 5;
-/** Allocation retries (each may evict one item) before giving up. */
-const ALLOC_TRIES = 10;
-/** LRU items moved between segments per insert: enough to keep pace with inserts. */
-const BALANCE_MOVES = 2;
-/** LRU segments an allocation takes from, in order: COLD, then HOT, then WARM. */
-const PULL_ORDER: readonly number[] = [COLD_LRU, HOT_LRU, WARM_LRU];
 
 /** Copies n bytes; a plain loop for short runs, where making a subarray costs more. */
 function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
@@ -68,6 +61,8 @@ export class Cache {
   readonly slabs: Slabs;
   readonly index: HashIndex;
   readonly lru: Lru;
+  readonly policy: LruPolicy;
+  readonly allocator: ItemAllocator;
   readonly clock: Clock;
   readonly counters = new EngineCounters();
   readonly classCounters: ClassCounters;
@@ -108,6 +103,8 @@ export class Cache {
     this.index = new HashIndex(this.hdr, opts.hashpowerInit || HASHPOWER_DEFAULT);
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);
     this.classCounters = makeClassCounters(this.slabs.largest + 1);
+    this.policy = new LruPolicy(this);
+    this.allocator = new ItemAllocator(this);
   }
 
   // ---------------------------------------------------------------- lookups
@@ -194,29 +191,9 @@ export class Cache {
     return DELETED;
   }
 
-  /** Marks a hit: memcached's segmented do_item_bump. */
+  /** Marks a hit (memcached's do_item_bump). */
   bump(h: number): void {
-    const hdr = this.hdr;
-    const fl = hdr.itFlags(h);
-    const seg = (fl & SEG_MASK) >>> SEG_SHIFT;
-    const cls = this.slabs.classOf(h);
-    if (seg === HOT_LRU) this.classCounters.hits_to_hot[cls]++;
-    else if (seg === WARM_LRU) this.classCounters.hits_to_warm[cls]++;
-    else this.classCounters.hits_to_cold[cls]++;
-    if (fl & ITEM_ACTIVE) return;
-    if ((fl & ITEM_FETCHED) === 0) {
-      hdr.addItFlags(h, ITEM_FETCHED);
-      return;
-    }
-    hdr.addItFlags(h, ITEM_ACTIVE);
-    if (seg !== COLD_LRU) {
-      hdr.set(h, W_TIME, this.clock.now);
-    } else {
-      // a second hit in COLD earns a move to WARM
-      this.moveTo(h, cls, COLD_LRU, WARM_LRU);
-      this.classCounters.moves_to_warm[cls]++;
-      hdr.set(h, W_TIME, this.clock.now);
-    }
+    this.policy.bump(h);
   }
 
   isFlushed(h: number): boolean {
@@ -274,7 +251,7 @@ export class Cache {
   partLength(h: number, part: number): number {
     if (part !== h) return this.hdr.get(part, W_NBYTES);
     if ((this.hdr.itFlags(h) & ITEM_CHAINED) === 0) return this.hdr.get(h, W_NBYTES);
-    return this.headCapacity(this.hdr.nkey(h));
+    return this.allocator.headCapacity(this.hdr.nkey(h));
   }
 
   /** Copies the whole value into dst at dstOff; returns the bytes copied. */
@@ -324,7 +301,7 @@ export class Cache {
     }
     const largest = this.slabs.largest;
     const chained = total > this.slabs.size[largest];
-    const h = chained ? this.allocChained(kl, nbytes) : this.allocChunk(this.slabs.clsid(total));
+    const h = chained ? this.allocator.allocChained(kl, nbytes) : this.allocator.allocChunk(this.slabs.clsid(total));
     if (h === NIL) {
       this.allocStatus = NO_MEMORY;
       return NIL;
@@ -336,7 +313,7 @@ export class Cache {
     hdr.set(h, W_FLAGS, flags >>> 0);
     hdr.set(h, W_NBYTES, nbytes);
     hdr.setMeta(h, kl, chained ? ITEM_CHAINED : 0, 0);
-    if (chained) hdr.setChainFirst(h, this.pendingChain);
+    if (chained) hdr.setChainFirst(h, this.allocator.pendingChain);
     hdr.setCas(h, 0);
     copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
     this.allocStatus = OK;
@@ -478,73 +455,14 @@ export class Cache {
   }
 
   /**
-   * incr/decr on a 64-bit unsigned decimal value, as memcached's do_add_delta: OK
-   * with the result in arithValue, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and
-   * different) or NO_MEMORY. With `initial` >= 0n a miss creates the item (binary
-   * and meta protocols) with that value and `exptime`.
+   * incr/decr on a 64-bit unsigned decimal value (arith.ts): OK with the result in
+   * arithValue, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and different) or
+   * NO_MEMORY. With `initial` >= 0n a miss creates the item (binary and meta
+   * protocols) with that value and `exptime`.
    */
   arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: bigint,
     initial = -1n, exptime = 0, cas = 0): Status {
-    const hdr = this.hdr;
-    let h = this.peek(key, ks, kl);
-    this.lastItem = NIL;
-    if (h === NIL) {
-      if (incr) this.counters.incr_misses++;
-      else this.counters.decr_misses++;
-      if (initial < 0n) return NOT_FOUND;
-      const digits = initial.toString();
-      const st = this.setDecimal(key, ks, kl, digits, 0, exptime);
-      if (st !== STORED) return st;
-      this.arithValue = initial;
-      this.lastItem = this.peek(key, ks, kl);
-      return OK;
-    }
-    if (cas !== 0 && cas !== hdr.cas(h)) return EXISTS;
-    const len = hdr.get(h, W_NBYTES);
-    if (len === 0 || (hdr.itFlags(h) & ITEM_CHAINED) !== 0) return NON_NUMERIC;
-    const u8 = hdr.pageU8(h);
-    const vs = hdr.valueByte(h);
-    let value = safeStrtoull(u8, vs, vs + len);
-    if (value < 0n) return NON_NUMERIC;
-    const cls = this.slabs.classOf(h);
-    if (incr) {
-      value = (value + delta) & U64_MAX;
-      this.classCounters.incr_hits[cls]++;
-    } else {
-      value = delta > value ? 0n : value - delta;
-      this.classCounters.decr_hits[cls]++;
-    }
-    this.arithValue = value;
-    const digits = value.toString();
-    const res = digits.length;
-    if (res <= len && hdr.refcount(h) === 0) {
-      // in place, padded with spaces: memcached's well-known incr/decr quirk
-      for (let i = 0; i < res; i++) u8[vs + i] = digits.charCodeAt(i);
-      u8.fill(0x20, vs + res, vs + len);
-      hdr.setCas(h, this.nextCas());
-      this.lastItem = h;
-      return OK;
-    }
-    const st = this.setDecimal(key, ks, kl, digits, hdr.get(h, W_FLAGS), -1, hdr.get(h, W_EXPTIME));
-    if (st !== STORED) return NO_MEMORY;
-    this.lastItem = this.peek(key, ks, kl);
-    return OK;
-  }
-
-  /** Stores a decimal string as a value; relExptime >= 0 overrides the wire exptime. */
-  private setDecimal(key: Uint8Array, ks: number, kl: number, digits: string, flags: number,
-    exptime: number, relExptime = -1): Status {
-    const h = this.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, digits.length);
-    if (h === NIL) return this.allocStatus;
-    if (relExptime >= 0) this.hdr.set(h, W_EXPTIME, relExptime);
-    const u8 = this.hdr.pageU8(h);
-    const vs = this.hdr.valueByte(h);
-    for (let i = 0; i < digits.length; i++) u8[vs + i] = digits.charCodeAt(i);
-    const old = this.peek(key, ks, kl);
-    const hv = this.lastHv;
-    if (old !== NIL) this.replaceItem(old, h, hv);
-    else this.link(h, hv);
-    return STORED;
+    return arith(this, key, ks, kl, incr, delta, initial, exptime, cas);
   }
 
   /** flush_all [delay]: memcached's oldest_live / oldest_cas rules. */
@@ -564,7 +482,8 @@ export class Cache {
 
   // ---------------------------------------------------------------- linking
 
-  private link(h: number, hv: number): void {
+  /** Makes an unlinked item live under its key: index, HOT head, counters. */
+  link(h: number, hv: number): void {
     const hdr = this.hdr;
     const cls = this.slabs.classOf(h);
     hdr.addItFlags(h, ITEM_LINKED);
@@ -579,10 +498,10 @@ export class Cache {
     const size = this.itemSize(h);
     c.bytes += size;
     this.classCounters.mem_requested[cls] += size;
-    this.balance(cls);
+    this.policy.balance(cls);
   }
 
-  private replaceItem(old: number, h: number, hv: number): void {
+  replaceItem(old: number, h: number, hv: number): void {
     this.unlink(old, hv);
     this.link(h, hv);
   }
@@ -620,178 +539,6 @@ export class Cache {
       }
     }
     this.slabs.free(this.slabs.classOf(h), h);
-  }
-
-  private moveTo(h: number, cls: number, from: number, to: number): void {
-    this.lru.unlink(cls * SEGMENTS + from, h);
-    this.hdr.setSegment(h, to);
-    this.lru.linkHead(cls * SEGMENTS + to, h);
-  }
-
-  /**
-   * Keeps HOT and WARM within their share of the class, moving tails down:
-   * active items go to WARM, the rest to COLD (memcached's lru_maintainer juggle,
-   * done inline a couple of items per insert instead of on a thread).
-   */
-  private balance(cls: number): void {
-    const lru = this.lru;
-    const hdr = this.hdr;
-    const base = cls * SEGMENTS;
-    const total = lru.classCount(cls);
-    const hotLimit = (total * this.opts.hotLruPct) / 100;
-    const warmLimit = (total * this.opts.warmLruPct) / 100;
-    const cc = this.classCounters;
-    for (let i = 0; i < BALANCE_MOVES && lru.count[base + HOT_LRU] > hotLimit; i++) {
-      const t = lru.tail[base + HOT_LRU];
-      if (hdr.itFlags(t) & ITEM_ACTIVE) {
-        hdr.clearItFlags(t, ITEM_ACTIVE);
-        this.moveTo(t, cls, HOT_LRU, WARM_LRU);
-        cc.moves_to_warm[cls]++;
-      } else {
-        this.moveTo(t, cls, HOT_LRU, COLD_LRU);
-        cc.moves_to_cold[cls]++;
-      }
-    }
-    for (let i = 0; i < BALANCE_MOVES && lru.count[base + WARM_LRU] > warmLimit; i++) {
-      const t = lru.tail[base + WARM_LRU];
-      if (hdr.itFlags(t) & ITEM_ACTIVE) {
-        hdr.clearItFlags(t, ITEM_ACTIVE);
-        this.moveTo(t, cls, WARM_LRU, WARM_LRU);
-        cc.moves_within_lru[cls]++;
-      } else {
-        this.moveTo(t, cls, WARM_LRU, COLD_LRU);
-        cc.moves_to_cold[cls]++;
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- allocation
-
-  /** Value bytes a chained item's head chunk holds. */
-  private headCapacity(nkey: number): number {
-    return this.slabs.size[this.slabs.largest] - this.hdr.chainedHeadOverhead(nkey);
-  }
-
-  private pendingChain = NIL;
-
-  /** Head chunk plus continuation chunks for a value past slab_chunk_max. */
-  private allocChained(nkey: number, nbytes: number): number {
-    const slabs = this.slabs;
-    const hdr = this.hdr;
-    const largest = slabs.largest;
-    const chunkMax = slabs.size[largest];
-    const head = this.allocChunk(largest);
-    if (head === NIL) return NIL;
-    // the head is not an item yet: keep the LRU walk off it while we allocate
-    hdr.setMeta(head, 0, ITEM_CHUNK, 1);
-    let remaining = nbytes - (chunkMax - hdr.chainedHeadOverhead(nkey));
-    let first = NIL;
-    let prev = NIL;
-    while (remaining > 0) {
-      const piece = Math.min(remaining, chunkMax - CHUNK_HEADER_SIZE);
-      const cls = piece === chunkMax - CHUNK_HEADER_SIZE ? largest : slabs.clsid(piece + CHUNK_HEADER_SIZE);
-      const c = this.allocChunk(cls);
-      if (c === NIL) {
-        for (let x = first; x !== NIL;) {
-          const next = hdr.get(x, W_NEXT);
-          slabs.free(slabs.classOf(x), x);
-          x = next;
-        }
-        slabs.free(largest, head);
-        return NIL;
-      }
-      hdr.set(c, W_NEXT, NIL);
-      hdr.set(c, W_PREV, head);
-      hdr.set(c, W_NBYTES, piece);
-      hdr.setMeta(c, 0, ITEM_CHUNK, 0);
-      if (prev === NIL) first = c;
-      else hdr.set(prev, W_NEXT, c);
-      prev = c;
-      remaining -= piece;
-    }
-    this.pendingChain = first;
-    return head;
-  }
-
-  /**
-   * A chunk of class cls: free list, fresh page, then expired items from the LRU
-   * tails, then (unless -M) eviction of the coldest unpinned item.
-   */
-  private allocChunk(cls: number): number {
-    for (let tries = 0; tries < ALLOC_TRIES; tries++) {
-      const h = this.slabs.alloc(cls);
-      if (h !== NIL) return h;
-      if (!this.pullTail(cls)) break;
-    }
-    this.classCounters.outofmemory[cls]++;
-    return NIL;
-  }
-
-  /**
-   * Frees one item of class cls. Looks at up to TAIL_SEARCH items from each tail
-   * (COLD, then HOT, then WARM): an expired or flushed one is reclaimed first, even
-   * if a live item is nearer the tail (memcached would evict that live one); else,
-   * with eviction on, the tail-most unpinned item goes (a COLD item hit since it
-   * got there is given a lap in WARM instead). False if nothing could be freed.
-   */
-  private pullTail(cls: number): boolean {
-    const base = cls * SEGMENTS;
-    const lru = this.lru;
-    const hdr = this.hdr;
-    const cc = this.classCounters;
-    const now = this.clock.now;
-    for (let si = 0; si < PULL_ORDER.length; si++) {
-      const seg = PULL_ORDER[si];
-      let h = lru.tail[base + seg];
-      for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++, h = hdr.get(h, W_PREV)) {
-        if (hdr.refcount(h) !== 0) continue;
-        const exp = hdr.get(h, W_EXPTIME);
-        if ((exp !== 0 && exp <= now) || this.isFlushed(h)) {
-          cc.reclaimed[cls]++;
-          this.counters.reclaimed++;
-          if ((hdr.itFlags(h) & ITEM_FETCHED) === 0) {
-            cc.expired_unfetched[cls]++;
-            this.counters.expired_unfetched++;
-          }
-          this.unlinkHandle(h);
-          return true;
-        }
-      }
-      if (!this.evictToFree) continue;
-      h = lru.tail[base + seg];
-      for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++) {
-        const prev = hdr.get(h, W_PREV);
-        if (hdr.refcount(h) !== 0) {
-          cc.lrutail_reflocked[cls]++;
-          h = prev;
-          continue;
-        }
-        const fl = hdr.itFlags(h);
-        if (seg === COLD_LRU && (fl & ITEM_ACTIVE) !== 0) {
-          // hit while cold: give it another lap in WARM
-          hdr.clearItFlags(h, ITEM_ACTIVE);
-          this.moveTo(h, cls, COLD_LRU, WARM_LRU);
-          cc.moves_to_warm[cls]++;
-          h = prev;
-          continue;
-        }
-        cc.evicted[cls]++;
-        this.counters.evictions++;
-        if (hdr.get(h, W_EXPTIME) !== 0) cc.evicted_nonzero[cls]++;
-        cc.evicted_time[cls] = now - hdr.get(h, W_TIME);
-        if ((fl & ITEM_FETCHED) === 0) {
-          cc.evicted_unfetched[cls]++;
-          this.counters.evicted_unfetched++;
-        }
-        if (fl & ITEM_ACTIVE) {
-          cc.evicted_active[cls]++;
-          this.counters.evicted_active++;
-        }
-        this.unlinkHandle(h);
-        return true;
-      }
-    }
-    return false;
   }
 
   /** Unlinks an item found by handle (LRU walk, crawler, page mover). */

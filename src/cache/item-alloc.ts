@@ -1,0 +1,76 @@
+/**
+ * Memory for one item: a chunk of the right class, or for values past
+ * slab_chunk_max a head chunk plus a chain of continuation chunks. When a class has
+ * no free chunk and no page can be had, the policy frees one (reclaim or evict).
+ */
+import type { Cache } from './engine.js';
+import { NIL } from './memory.js';
+import { CHUNK_HEADER_SIZE, ITEM_CHUNK, W_NBYTES, W_NEXT, W_PREV } from './item-header.js';
+
+/** Allocation retries (each may evict one item) before giving up. */
+const ALLOC_TRIES = 10;
+
+export class ItemAllocator {
+  constructor(private readonly c: Cache) {}
+
+  /** Value bytes a chained item's head chunk holds. */
+  headCapacity(nkey: number): number {
+    return this.c.slabs.size[this.c.slabs.largest] - this.c.hdr.chainedHeadOverhead(nkey);
+  }
+
+  /** continuation chunks of the last allocChained(), for alloc() to hang on the head */
+  pendingChain = NIL;
+
+  /** Head chunk plus continuation chunks for a value past slab_chunk_max. */
+  allocChained(nkey: number, nbytes: number): number {
+    const slabs = this.c.slabs;
+    const hdr = this.c.hdr;
+    const largest = slabs.largest;
+    const chunkMax = slabs.size[largest];
+    const head = this.allocChunk(largest);
+    if (head === NIL) return NIL;
+    // the head is not an item yet: keep the LRU walk off it while we allocate
+    hdr.setMeta(head, 0, ITEM_CHUNK, 1);
+    let remaining = nbytes - (chunkMax - hdr.chainedHeadOverhead(nkey));
+    let first = NIL;
+    let prev = NIL;
+    while (remaining > 0) {
+      const piece = Math.min(remaining, chunkMax - CHUNK_HEADER_SIZE);
+      const cls = piece === chunkMax - CHUNK_HEADER_SIZE ? largest : slabs.clsid(piece + CHUNK_HEADER_SIZE);
+      const c = this.allocChunk(cls);
+      if (c === NIL) {
+        for (let x = first; x !== NIL;) {
+          const next = hdr.get(x, W_NEXT);
+          slabs.free(slabs.classOf(x), x);
+          x = next;
+        }
+        slabs.free(largest, head);
+        return NIL;
+      }
+      hdr.set(c, W_NEXT, NIL);
+      hdr.set(c, W_PREV, head);
+      hdr.set(c, W_NBYTES, piece);
+      hdr.setMeta(c, 0, ITEM_CHUNK, 0);
+      if (prev === NIL) first = c;
+      else hdr.set(prev, W_NEXT, c);
+      prev = c;
+      remaining -= piece;
+    }
+    this.pendingChain = first;
+    return head;
+  }
+
+  /**
+   * A chunk of class cls: free list, fresh page, then expired items from the LRU
+   * tails, then (unless -M) eviction of the coldest unpinned item.
+   */
+  allocChunk(cls: number): number {
+    for (let tries = 0; tries < ALLOC_TRIES; tries++) {
+      const h = this.c.slabs.alloc(cls);
+      if (h !== NIL) return h;
+      if (!this.c.policy.pullTail(cls)) break;
+    }
+    this.c.classCounters.outofmemory[cls]++;
+    return NIL;
+  }
+}

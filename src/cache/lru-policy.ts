@@ -1,0 +1,158 @@
+/**
+ * The replacement policy: memcached's segmented LRU per slab class. Where an item
+ * sits (HOT, WARM, COLD), what a hit does to it, and which item an allocation that
+ * found no free chunk takes the memory of. lru.ts only moves links; this decides.
+ */
+import type { Cache } from './engine.js';
+import { NIL } from './memory.js';
+import {
+  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_PREV, W_TIME,
+  WARM_LRU,
+} from './item-header.js';
+import { SEGMENTS } from './lru.js';
+
+/** Items looked at from an LRU tail per allocation attempt (memcached's search depth). */
+const TAIL_SEARCH = 5;
+/** LRU items moved between segments per insert: enough to keep pace with inserts. */
+const BALANCE_MOVES = 2;
+/** LRU segments an allocation takes from, in order: COLD, then HOT, then WARM. */
+const PULL_ORDER: readonly number[] = [COLD_LRU, HOT_LRU, WARM_LRU];
+
+export class LruPolicy {
+  constructor(private readonly c: Cache) {}
+
+  /** Marks a hit: memcached's segmented do_item_bump. */
+  bump(h: number): void {
+    const hdr = this.c.hdr;
+    const fl = hdr.itFlags(h);
+    const seg = (fl & SEG_MASK) >>> SEG_SHIFT;
+    const cls = this.c.slabs.classOf(h);
+    if (seg === HOT_LRU) this.c.classCounters.hits_to_hot[cls]++;
+    else if (seg === WARM_LRU) this.c.classCounters.hits_to_warm[cls]++;
+    else this.c.classCounters.hits_to_cold[cls]++;
+    if (fl & ITEM_ACTIVE) return;
+    if ((fl & ITEM_FETCHED) === 0) {
+      hdr.addItFlags(h, ITEM_FETCHED);
+      return;
+    }
+    hdr.addItFlags(h, ITEM_ACTIVE);
+    if (seg !== COLD_LRU) {
+      hdr.set(h, W_TIME, this.c.clock.now);
+    } else {
+      // a second hit in COLD earns a move to WARM
+      this.moveTo(h, cls, COLD_LRU, WARM_LRU);
+      this.c.classCounters.moves_to_warm[cls]++;
+      hdr.set(h, W_TIME, this.c.clock.now);
+    }
+  }
+
+  moveTo(h: number, cls: number, from: number, to: number): void {
+    this.c.lru.unlink(cls * SEGMENTS + from, h);
+    this.c.hdr.setSegment(h, to);
+    this.c.lru.linkHead(cls * SEGMENTS + to, h);
+  }
+
+  /**
+   * Keeps HOT and WARM within their share of the class, moving tails down:
+   * active items go to WARM, the rest to COLD (memcached's lru_maintainer juggle,
+   * done inline a couple of items per insert instead of on a thread).
+   */
+  balance(cls: number): void {
+    const lru = this.c.lru;
+    const hdr = this.c.hdr;
+    const base = cls * SEGMENTS;
+    const total = lru.classCount(cls);
+    const hotLimit = (total * this.c.opts.hotLruPct) / 100;
+    const warmLimit = (total * this.c.opts.warmLruPct) / 100;
+    const cc = this.c.classCounters;
+    for (let i = 0; i < BALANCE_MOVES && lru.count[base + HOT_LRU] > hotLimit; i++) {
+      const t = lru.tail[base + HOT_LRU];
+      if (hdr.itFlags(t) & ITEM_ACTIVE) {
+        hdr.clearItFlags(t, ITEM_ACTIVE);
+        this.moveTo(t, cls, HOT_LRU, WARM_LRU);
+        cc.moves_to_warm[cls]++;
+      } else {
+        this.moveTo(t, cls, HOT_LRU, COLD_LRU);
+        cc.moves_to_cold[cls]++;
+      }
+    }
+    for (let i = 0; i < BALANCE_MOVES && lru.count[base + WARM_LRU] > warmLimit; i++) {
+      const t = lru.tail[base + WARM_LRU];
+      if (hdr.itFlags(t) & ITEM_ACTIVE) {
+        hdr.clearItFlags(t, ITEM_ACTIVE);
+        this.moveTo(t, cls, WARM_LRU, WARM_LRU);
+        cc.moves_within_lru[cls]++;
+      } else {
+        this.moveTo(t, cls, WARM_LRU, COLD_LRU);
+        cc.moves_to_cold[cls]++;
+      }
+    }
+  }
+
+  /**
+   * Frees one item of class cls. Looks at up to TAIL_SEARCH items from each tail
+   * (COLD, then HOT, then WARM): an expired or flushed one is reclaimed first, even
+   * if a live item is nearer the tail (memcached would evict that live one); else,
+   * with eviction on, the tail-most unpinned item goes (a COLD item hit since it
+   * got there is given a lap in WARM instead). False if nothing could be freed.
+   */
+  pullTail(cls: number): boolean {
+    const base = cls * SEGMENTS;
+    const lru = this.c.lru;
+    const hdr = this.c.hdr;
+    const cc = this.c.classCounters;
+    const now = this.c.clock.now;
+    for (let si = 0; si < PULL_ORDER.length; si++) {
+      const seg = PULL_ORDER[si];
+      let h = lru.tail[base + seg];
+      for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++, h = hdr.get(h, W_PREV)) {
+        if (hdr.refcount(h) !== 0) continue;
+        const exp = hdr.get(h, W_EXPTIME);
+        if ((exp !== 0 && exp <= now) || this.c.isFlushed(h)) {
+          cc.reclaimed[cls]++;
+          this.c.counters.reclaimed++;
+          if ((hdr.itFlags(h) & ITEM_FETCHED) === 0) {
+            cc.expired_unfetched[cls]++;
+            this.c.counters.expired_unfetched++;
+          }
+          this.c.unlinkHandle(h);
+          return true;
+        }
+      }
+      if (!this.c.evictToFree) continue;
+      h = lru.tail[base + seg];
+      for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++) {
+        const prev = hdr.get(h, W_PREV);
+        if (hdr.refcount(h) !== 0) {
+          cc.lrutail_reflocked[cls]++;
+          h = prev;
+          continue;
+        }
+        const fl = hdr.itFlags(h);
+        if (seg === COLD_LRU && (fl & ITEM_ACTIVE) !== 0) {
+          // hit while cold: give it another lap in WARM
+          hdr.clearItFlags(h, ITEM_ACTIVE);
+          this.moveTo(h, cls, COLD_LRU, WARM_LRU);
+          cc.moves_to_warm[cls]++;
+          h = prev;
+          continue;
+        }
+        cc.evicted[cls]++;
+        this.c.counters.evictions++;
+        if (hdr.get(h, W_EXPTIME) !== 0) cc.evicted_nonzero[cls]++;
+        cc.evicted_time[cls] = now - hdr.get(h, W_TIME);
+        if ((fl & ITEM_FETCHED) === 0) {
+          cc.evicted_unfetched[cls]++;
+          this.c.counters.evicted_unfetched++;
+        }
+        if (fl & ITEM_ACTIVE) {
+          cc.evicted_active[cls]++;
+          this.c.counters.evicted_active++;
+        }
+        this.c.unlinkHandle(h);
+        return true;
+      }
+    }
+    return false;
+  }
+}
