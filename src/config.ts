@@ -83,6 +83,12 @@ export interface Settings {
   slabSizes: number[] | null; // -o slab_sizes=a-b-c, explicit chunk sizes
   /** -o keys that were given, in order, for `stats settings` and logs */
   extraOptions: Record<string, string>;
+  /**
+   * Listening sockets inherited from systemd (sd_listen_fds: LISTEN_FDS/LISTEN_PID,
+   * fds from 3); when non-empty the daemon serves on them and binds no TCP/unix socket.
+   * cli fills it from the environment.
+   */
+  inheritedFds: number[];
 }
 
 export const MB = 1024 * 1024;
@@ -109,5 +115,6 @@ export function defaultSettings(): Settings {
     ssl_wbuf_size: 16 * 1024, ssl_kernel_tls: false, maxconnsFast: true, hashAlgorithm: 'murmur3',
     lruSegmented: true, readBufMemLimit: 0, napiIds: 0, slabSizes: null,
     extraOptions: {},
+    inheritedFds: [],
   };
 }
