@@ -16,6 +16,7 @@ import {
   removePidFile, reportDaemonFailure, resolveUser, spawnDaemon, unsupportedFlagWarnings, writePidFile,
   type TargetUser,
 } from '../server/process.js';
+import { sdListenFds } from '../server/socket-activation.js';
 import { CliError, parseCommandLine, type CommandLine } from './flags.js';
 import { helpText, licenseText } from './help.js';
 
@@ -63,6 +64,8 @@ export async function main(argv: string[]): Promise<void> {
     case 'run': break;
   }
   const settings = cl.settings;
+  // systemd socket activation: serve on the sockets systemd passed instead of binding
+  settings.inheritedFds = sdListenFds(process.env.LISTEN_PID, process.env.LISTEN_FDS, process.pid);
   for (const w of [...cl.warnings, ...unsupportedFlagWarnings(settings)]) process.stderr.write(`${w}\n`);
 
   let user: TargetUser | null;
