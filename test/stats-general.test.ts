@@ -3,6 +3,7 @@ import { NREAD_SET } from '../src/cache/status.js';
 import { statsReport } from '../src/stats/report.js';
 import { recordDelete, recordGet, recordSet } from '../src/stats/detail.js';
 import { VERSION } from '../src/stats/general.js';
+import { adminCommand } from '../src/stats/admin.js';
 import { getS, k, setS } from './cache-fixture.js';
 import { asMap, asText, makeFixture, memcached, names, parseStats } from './stats-fixture.js';
 
@@ -239,4 +240,22 @@ test('stats conns lists connections with memcached\'s fields', (t) => {
     ['24:state', 'conn_parse_cmd'],
     ['24:secs_since_last_cmd', '0'],
   ]);
+});
+
+test('lru tune, mode and temp_ttl reply as memcached does and show in stats settings', async (t) => {
+  const ask = await memcached(t);
+  const f = makeFixture();
+  const lines = [
+    'lru tune 10 30 0.1 2.0', 'lru tune 50 40 0.1 2', 'lru tune 10 30 0 2', 'lru tune 10 30 x 2',
+    'lru tune 10 30 0.1', 'lru mode flat', 'lru mode segmented', 'lru mode x', 'lru mode',
+    'lru temp_ttl 30', 'lru temp_ttl -1', 'lru temp_ttl x', 'lru foo', 'lru', 'lru tune 15 25 1e-1 .5',
+    'lru temp_ttl 45', 'lru mode flat',
+  ];
+  for (const line of lines) t.is(asText(adminCommand(f.ctx, f.conn, line.split(' '))), await ask(line + '\r\n'), line);
+  t.is(adminCommand(f.ctx, f.conn, ['lru', 'tune', '10', '30', '0.1', '2', 'noreply']), '');
+  await ask('lru tune 10 30 0.1 2 noreply\r\nlru temp_ttl 45\r\n'); // the OK is temp_ttl's
+  const theirs = parseStats(await ask('stats settings\r\n'));
+  const o = asMap(pairs(statsReport(f.ctx, f.conn, ['settings'])));
+  for (const [name, value] of theirs) if (name !== 'tcpport') t.is(o.get(name), value, name);
+  t.is(f.cache.opts.hotLruPct, 10, 'the engine balances with the new shares');
 });

@@ -1,7 +1,8 @@
 /**
- * Admin commands for the engine's background work: `lru_crawler ...` and
- * `slabs reassign|automove ...`, with memcached 1.6.18's exact replies
- * (proto_text.c process_lru_crawler_command / process_slabs_command).
+ * Admin commands for the engine's background work: `lru_crawler ...`,
+ * `slabs reassign|automove ...` and `lru tune|mode|temp_ttl ...`, with memcached
+ * 1.6.18's exact replies (proto_text.c process_lru_crawler_command,
+ * process_slabs_command, process_lru_command).
  *
  * adminCommand() returns null when the words are not one of these commands; else
  * the reply under statsReport()'s contract (see report.ts), plus: an empty string
@@ -45,6 +46,7 @@ export function moverOf(ctx: ServerContext): PageMover {
 export function adminCommand(ctx: ServerContext, conn: ProtoConn, words: string[]): string | null {
   if (words[0] === 'lru_crawler') return lruCrawler(ctx, conn, words);
   if (words[0] === 'slabs') return slabsCommand(ctx, words);
+  if (words[0] === 'lru') return lruCommand(ctx, words);
   return null;
 }
 
@@ -107,7 +109,7 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
     const noreply = w[w.length - 1] === 'noreply';
     let reply = 'OK';
     if (w[2] === 'ratio') {
-      const ratio = w.length >= 4 && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(w[3]) ? Number(w[3]) : NaN;
+      const ratio = w.length >= 4 ? strtod(w[3]) : NaN;
       if (Number.isNaN(ratio)) reply = 'ERROR';
       else s.slabAutomoveRatio = ratio;
     } else {
@@ -119,4 +121,54 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
     return noreply ? '' : reply;
   }
   return 'ERROR';
+}
+
+/** memcached's safe_strtod on a whole token; NaN if it is not a number. */
+function strtod(s: string): number {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : NaN;
+}
+
+/**
+ * `lru tune <hot_pct> <warm_pct> <hot_factor> <warm_factor>`, `lru mode flat|segmented`,
+ * `lru temp_ttl <ttl>`. tune changes the engine's HOT/WARM shares at once; mode and
+ * temp_ttl are recorded for `stats settings` only (the engine always segments and has
+ * no TEMP LRU).
+ */
+function lruCommand(ctx: ServerContext, w: string[]): string {
+  const s = ctx.settings;
+  if (w.length < 2) return 'ERROR';
+  const noreply = w[w.length - 1] === 'noreply';
+  let reply = 'ERROR';
+  if (w[1] === 'tune' && w.length >= 6) {
+    const hot = strtoul(w[2]);
+    const warm = strtoul(w[3]);
+    const hotFactor = strtod(w[4]);
+    const warmFactor = strtod(w[5]);
+    if (hot < 0 || warm < 0 || Number.isNaN(hotFactor) || Number.isNaN(warmFactor)) reply = 'ERROR';
+    else if (hot + warm > 80) reply = 'ERROR hot and warm pcts must not exceed 80';
+    else if (warmFactor <= 0 || hotFactor <= 0) reply = 'ERROR hot/warm age factors must be greater than 0';
+    else {
+      s.hotLruPct = hot;
+      s.warmLruPct = warm;
+      s.hotMaxFactor = hotFactor;
+      s.warmMaxFactor = warmFactor;
+      // the engine reads its options live when it balances the LRU segments
+      ctx.cache.opts.hotLruPct = hot;
+      ctx.cache.opts.warmLruPct = warm;
+      reply = 'OK';
+    }
+  } else if (w[1] === 'mode' && w.length >= 3 && s.lruMaintainer) {
+    if (w[2] === 'flat' || w[2] === 'segmented') {
+      s.lruSegmented = w[2] === 'segmented';
+      reply = 'OK';
+    }
+  } else if (w[1] === 'temp_ttl' && w.length >= 3 && s.lruMaintainer) {
+    const ttl = strtol(w[2]);
+    if (ttl !== null) {
+      s.tempLru = ttl >= 0;
+      if (ttl >= 0) s.temporaryTtl = ttl;
+      reply = 'OK';
+    }
+  }
+  return noreply ? '' : reply;
 }
