@@ -39,6 +39,13 @@ export interface Protocol {
   process(buf: Buffer, start: number, end: number): number;
   /** The connection closed: release anything held (half-read items, pins). */
   closed(): void;
+  /**
+   * Optional: true when the last process() stopped at the `-R` limit with whole
+   * requests left, so the server calls again on the next tick without waiting for
+   * bytes. A protocol without it gets another call whenever it consumed some but
+   * not all bytes.
+   */
+  readonly yielded?: boolean;
 }
 
 /** Counters kept above the engine, under memcached's `stats` names. */

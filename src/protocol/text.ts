@@ -1,0 +1,436 @@
+/**
+ * memcached's classic text protocol (doc/protocol.txt), byte for byte as 1.6.18
+ * answers it, errors included. Meta commands go to meta.ts, `stats` and the
+ * crawler/slab admin commands to stats/, storage commands to text-store.ts.
+ *
+ * Requests are parsed straight from the connection's read buffer: find \n with
+ * indexOf, split words into a reused Int32Array, compare words byte by byte, hand
+ * keys to the engine as (buf, start, length). Replies are preallocated Buffers
+ * or bytes appended to the connection's output batch.
+ */
+import { KEY_MAX_LENGTH } from '../cache/engine.js';
+import { NIL } from '../cache/memory.js';
+import {
+  DELETED, NON_NUMERIC, NOT_FOUND, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND,
+  NREAD_REPLACE, NREAD_SET, OK, StoreMode,
+} from '../cache/status.js';
+import { MB } from '../config.js';
+import { adminCommand, recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { VERSION } from '../stats/general.js';
+import { textAuth, textAuthRequired } from './auth.js';
+import type { Protocol, ProtoConn, ServerContext } from './context.js';
+import { MetaCommands } from './meta.js';
+import { parsedOk, strtol32, strtoul32, strtoull, Words } from './text-parse.js';
+import { BAD_FORMAT, TextStore } from './text-store.js';
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+const ERROR = b('ERROR\r\n');
+const END = b('END\r\n');
+const CRLF = b('\r\n');
+const VALUE = b('VALUE ');
+const TOUCHED = b('TOUCHED\r\n');
+const DELETED_R = b('DELETED\r\n');
+const NOT_FOUND_R = b('NOT_FOUND\r\n');
+const OK_R = b('OK\r\n');
+const BAD_EXPTIME = b('CLIENT_ERROR invalid exptime argument\r\n');
+const BAD_DELTA = b('CLIENT_ERROR invalid numeric delta argument\r\n');
+const NON_NUMERIC_R = b('CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
+const ARITH_OOM = b('SERVER_ERROR out of memory\r\n');
+const DELETE_USAGE = b('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n');
+const FLUSH_DISABLED = b('CLIENT_ERROR flush_all not allowed\r\n');
+const SHUTDOWN_DISABLED = b('ERROR: shutdown not enabled\r\n');
+const SHUTDOWN_MODE = b('CLIENT_ERROR invalid shutdown mode\r\n');
+const MEMLIMIT_SMALL = b('MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n');
+const MEMLIMIT_BYTES = b('MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n');
+/**
+ * The memcached version whose text protocol we speak. Clients and test tools
+ * (memccapable) pick behaviours by the number in `VERSION`, so it leads; ours follows.
+ */
+export const PROTOCOL_VERSION = '1.6.18';
+const VERSION_R = b(`VERSION ${PROTOCOL_VERSION}-slabcache-${VERSION}\r\n`);
+
+// command words
+const W_GET = b('get'), W_GETS = b('gets'), W_GAT = b('gat'), W_GATS = b('gats'), W_BGET = b('bget');
+const W_SET = b('set'), W_ADD = b('add'), W_APPEND = b('append'), W_CAS = b('cas');
+const W_REPLACE = b('replace'), W_PREPEND = b('prepend');
+const W_STATS = b('stats'), W_SHUTDOWN = b('shutdown'), W_SLABS = b('slabs');
+const W_MEMLIMIT = b('cache_memlimit'), W_INCR = b('incr'), W_DECR = b('decr');
+const W_DELETE = b('delete'), W_TOUCH = b('touch'), W_FLUSH = b('flush_all');
+const W_VERSION = b('version'), W_QUIT = b('quit'), W_LRU_CRAWLER = b('lru_crawler');
+const W_WATCH = b('watch'), W_VERBOSITY = b('verbosity'), W_LRU = b('lru');
+const W_GRACEFUL = b('graceful'), W_ZERO = b('0'), HTTP = b('HTTP/');
+
+/** memcached's MAX_VERBOSITY_LEVEL */
+const MAX_VERBOSITY_LEVEL = 2;
+/**
+ * A line longer than this without its \n must be a large multiget (`get`/`gets`);
+ * anything else closes the connection, as memcached's try_read_command_ascii does.
+ */
+const LINE_NO_NEWLINE_MAX = 2048;
+/** memcached lets multiget lines grow without bound; we stop at this. */
+const MULTIGET_LINE_MAX = 16 * MB;
+
+export class TextProtocol implements Protocol {
+  private readonly w = new Words();
+  private readonly store: TextStore;
+  private meta: MetaCommands | null = null;
+  private readonly authRequired: boolean;
+  /** set_noreply_maybe() for the command being handled */
+  private noreply = false;
+  /** the last process() stopped at the -R limit with requests left */
+  yielded = false;
+
+  constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
+    this.store = new TextStore(ctx, conn);
+    this.authRequired = textAuthRequired(ctx);
+  }
+
+  process(buf: Buffer, start: number, end: number): number {
+    const conn = this.conn;
+    const store = this.store;
+    const maxReqs = this.ctx.settings.reqsPerEvent;
+    let pos = start;
+    let reqs = 0;
+    this.yielded = false;
+    while (pos < end && !conn.closing) {
+      if (store.active) {
+        pos = store.feed(buf, pos, end);
+        continue;
+      }
+      if (reqs >= maxReqs) {
+        this.yielded = true;
+        this.ctx.counters.conn_yields++;
+        break;
+      }
+      let nl = buf.indexOf(0x0a, pos);
+      if (nl >= end) nl = -1;
+      if (nl < 0) {
+        if (end - pos > LINE_NO_NEWLINE_MAX && !this.multigetMayGrow(buf, pos, end)) this.kill();
+        break;
+      }
+      const next = nl + 1;
+      if (this.authRequired && !conn.authenticated) {
+        const r = textAuth(this.ctx, conn, buf, pos, nl, next, end);
+        if (r < 0) break;
+        pos = r;
+        reqs++;
+        continue;
+      }
+      // memcached strips a \r before the \n unless it is the line's only byte
+      const eol = nl - pos > 1 && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+      const r = this.command(buf, pos, eol, next, end);
+      if (r < 0) break; // meta data block not all here yet
+      pos = r;
+      reqs++;
+    }
+    return pos - start;
+  }
+
+  closed(): void {
+    this.store.closed();
+  }
+
+  /** memcached: over 2048 bytes without \n is fine only as `get `/`gets ` (after <= 100 spaces). */
+  private multigetMayGrow(buf: Buffer, pos: number, end: number): boolean {
+    if (end - pos > MULTIGET_LINE_MAX) return false;
+    let p = pos;
+    while (p < end && buf[p] === 0x20) p++;
+    if (p - pos > 100) return false;
+    return buf[p] === 0x67 && buf[p + 1] === 0x65 && buf[p + 2] === 0x74
+      && (buf[p + 3] === 0x20 || (buf[p + 3] === 0x73 && buf[p + 4] === 0x20));
+  }
+
+  /** conn_closing: memcached drops the connection without sending what is queued. */
+  private kill(): void {
+    this.conn.out.discard();
+    this.conn.closeAfterWrite();
+  }
+
+  private reply(r: Buffer): void {
+    if (this.noreply) {
+      this.noreply = false;
+      return;
+    }
+    this.conn.out.bytes(r);
+  }
+
+  /** One command line buf[s, eol); returns where parsing continues, or -1 to wait. */
+  private command(buf: Buffer, s: number, eol: number, next: number, end: number): number {
+    const w = this.w;
+    const n = w.split(buf, s, eol);
+    this.noreply = false;
+    const out = this.conn.out;
+    if (n === 0 || w.len(0) < 2) {
+      out.bytes(ERROR);
+      return next;
+    }
+    const c0 = buf[w.s[0]];
+    const nt = n + 1; // memcached's ntokens
+    let mode: StoreMode = 0;
+    switch (c0) {
+      case 0x6d: // m: meta commands are all two letters
+        if (w.len(0) === 2) {
+          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn);
+          return this.meta.handle(buf, s, eol, next, end);
+        }
+        break;
+      case 0x67: // g
+        if (nt < 3) break;
+        if (w.is(buf, 0, W_GET)) this.get(buf, false, false);
+        else if (w.is(buf, 0, W_GETS)) this.get(buf, true, false);
+        else if (w.is(buf, 0, W_GAT)) this.get(buf, false, true);
+        else if (w.is(buf, 0, W_GATS)) this.get(buf, true, true);
+        else break;
+        return next;
+      case 0x73: // s
+        if (w.is(buf, 0, W_SET)) {
+          mode = NREAD_SET;
+          break;
+        }
+        if (w.is(buf, 0, W_STATS)) this.stats(buf);
+        else if (w.is(buf, 0, W_SHUTDOWN)) this.shutdown(buf);
+        else if (w.is(buf, 0, W_SLABS)) this.admin(buf);
+        else break;
+        return next;
+      case 0x61: // a
+        if (w.is(buf, 0, W_ADD)) mode = NREAD_ADD;
+        else if (w.is(buf, 0, W_APPEND)) mode = NREAD_APPEND;
+        break;
+      case 0x63: // c
+        if (w.is(buf, 0, W_CAS)) {
+          if (nt !== 7 && nt !== 8) break;
+          return this.store.command(buf, w, NREAD_CAS, next, end);
+        }
+        if (w.is(buf, 0, W_MEMLIMIT) && (nt === 3 || nt === 4)) {
+          this.memlimit(buf);
+          return next;
+        }
+        break;
+      case 0x69: // i
+        if (!w.is(buf, 0, W_INCR) || (nt !== 4 && nt !== 5)) break;
+        this.arith(buf, true);
+        return next;
+      case 0x64: // d
+        if (w.is(buf, 0, W_DELETE) && nt >= 3 && nt <= 5) this.delete(buf);
+        else if (w.is(buf, 0, W_DECR) && (nt === 4 || nt === 5)) this.arith(buf, false);
+        else break;
+        return next;
+      case 0x74: // t
+        if (!w.is(buf, 0, W_TOUCH) || (nt !== 4 && nt !== 5)) break;
+        this.touch(buf);
+        return next;
+      default:
+        if (w.is(buf, 0, W_REPLACE)) mode = NREAD_REPLACE;
+        else if (w.is(buf, 0, W_PREPEND)) mode = NREAD_PREPEND;
+        else if (w.is(buf, 0, W_BGET)) {
+          if (nt < 3) break;
+          this.get(buf, false, false);
+        } else if (w.is(buf, 0, W_FLUSH)) {
+          if (nt > 4) break;
+          this.flushAll(buf);
+        } else if (w.is(buf, 0, W_VERSION)) out.bytes(VERSION_R);
+        else if (w.is(buf, 0, W_QUIT)) this.conn.closeAfterWrite();
+        else if (w.is(buf, 0, W_LRU_CRAWLER) || w.is(buf, 0, W_WATCH)) this.admin(buf);
+        else if (w.is(buf, 0, W_VERBOSITY)) {
+          if (nt !== 3 && nt !== 4) break;
+          this.verbosity(buf);
+        } else if (w.is(buf, 0, W_LRU)) {
+          if (nt < 3) break;
+          this.admin(buf);
+        } else {
+          // an HTTP request line: memcached hangs up without a word
+          const li = w.n - 1;
+          if (w.len(li) >= 5 && buf.compare(HTTP, 0, 5, w.s[li], w.s[li] + 5) === 0) this.kill();
+          else out.bytes(ERROR);
+          return next;
+        }
+        if (mode === 0) return next;
+    }
+    if (mode !== 0 && (nt === 6 || nt === 7)) return this.store.command(buf, w, mode, next, end);
+    out.bytes(ERROR);
+    return next;
+  }
+
+  /** get/gets/gat/gats/bget: every key on the line, then END. */
+  private get(buf: Buffer, withCas: boolean, touch: boolean): void {
+    const w = this.w;
+    const ctx = this.ctx;
+    const cache = ctx.cache;
+    const out = this.conn.out;
+    let exptime = 0;
+    let p = w.s[1];
+    if (touch) {
+      exptime = strtol32(buf, w.s[1], w.e[1]);
+      if (!parsedOk) {
+        out.bytes(BAD_EXPTIME);
+        return;
+      }
+      p = w.e[1];
+    }
+    const end = w.end;
+    // memcached drops the values it queued when a key is too long: check first
+    for (let q = p; q < end;) {
+      while (q < end && buf[q] === 0x20) q++;
+      const ks = q;
+      while (q < end && buf[q] !== 0x20) q++;
+      if (q - ks > KEY_MAX_LENGTH) {
+        out.bytes(BAD_FORMAT);
+        return;
+      }
+    }
+    const detail = ctx.settings.detailEnabled;
+    while (p < end) {
+      while (p < end && buf[p] === 0x20) p++;
+      if (p >= end) break;
+      const ks = p;
+      while (p < end && buf[p] !== 0x20) p++;
+      const kl = p - ks;
+      const h = touch ? cache.gat(buf, ks, kl, exptime) : cache.get(buf, ks, kl);
+      if (detail) recordGet(ctx, buf, ks, kl, h !== NIL);
+      if (h === NIL) continue;
+      out.bytes(VALUE);
+      out.range(buf, ks, p);
+      out.byte(0x20);
+      out.decimal(cache.flags(h));
+      out.byte(0x20);
+      out.decimal(cache.valueLength(h));
+      if (withCas) {
+        out.byte(0x20);
+        out.decimal(cache.cas(h));
+      }
+      out.bytes(CRLF);
+      out.value(h);
+      out.bytes(CRLF);
+    }
+    out.bytes(END);
+  }
+
+  private touch(buf: Buffer): void {
+    const w = this.w;
+    this.noreply = w.noreply(buf);
+    if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
+    const exptime = strtol32(buf, w.s[2], w.e[2]);
+    if (!parsedOk) return this.reply(BAD_EXPTIME);
+    const h = this.ctx.cache.touch(buf, w.s[1], w.len(1), exptime);
+    this.reply(h === NIL ? NOT_FOUND_R : TOUCHED);
+  }
+
+  private arith(buf: Buffer, incr: boolean): void {
+    const w = this.w;
+    this.noreply = w.noreply(buf);
+    if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
+    const delta = strtoull(buf, w.s[2], w.e[2]);
+    if (delta < 0n) return this.reply(BAD_DELTA);
+    const cache = this.ctx.cache;
+    const st = cache.arith(buf, w.s[1], w.len(1), incr, delta);
+    if (st === OK) {
+      if (this.noreply) {
+        this.noreply = false;
+        return;
+      }
+      const v = cache.arithValue;
+      const out = this.conn.out;
+      if (v < 9007199254740992n) out.decimal(Number(v));
+      else out.text(v.toString());
+      out.bytes(CRLF);
+    } else if (st === NON_NUMERIC) this.reply(NON_NUMERIC_R);
+    else if (st === NOT_FOUND) this.reply(NOT_FOUND_R);
+    else this.reply(ARITH_OOM);
+  }
+
+  private delete(buf: Buffer): void {
+    const w = this.w;
+    if (w.n > 2) {
+      const holdIsZero = w.is(buf, 2, W_ZERO);
+      this.noreply = w.noreply(buf);
+      const valid = (w.n === 3 && (holdIsZero || this.noreply)) || (w.n === 4 && holdIsZero && this.noreply);
+      if (!valid) return this.reply(DELETE_USAGE);
+    }
+    const ks = w.s[1];
+    const kl = w.len(1);
+    if (kl > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
+    const ctx = this.ctx;
+    if (ctx.settings.detailEnabled) recordDelete(ctx, buf, ks, kl);
+    this.reply(ctx.cache.delete(buf, ks, kl) === DELETED ? DELETED_R : NOT_FOUND_R);
+  }
+
+  private flushAll(buf: Buffer): void {
+    const w = this.w;
+    const ctx = this.ctx;
+    this.noreply = w.noreply(buf);
+    ctx.counters.cmd_flush++;
+    if (!ctx.settings.flushEnabled) return this.reply(FLUSH_DISABLED);
+    let delay = 0;
+    if (w.ntokens !== (this.noreply ? 3 : 2)) {
+      delay = strtol32(buf, w.s[1], w.e[1]);
+      if (!parsedOk) return this.reply(BAD_EXPTIME);
+    }
+    ctx.cache.flush(delay > 0 ? delay : 0);
+    this.reply(OK_R);
+  }
+
+  private verbosity(buf: Buffer): void {
+    const w = this.w;
+    this.noreply = w.noreply(buf);
+    const level = strtoul32(buf, w.s[1], w.e[1]);
+    if (!parsedOk) return this.reply(BAD_FORMAT);
+    this.ctx.setVerbosity(Math.min(level, MAX_VERBOSITY_LEVEL));
+    this.reply(OK_R);
+  }
+
+  private memlimit(buf: Buffer): void {
+    const w = this.w;
+    this.noreply = w.noreply(buf);
+    const mb = strtoul32(buf, w.s[1], w.e[1]);
+    if (!parsedOk) return this.reply(ERROR);
+    if (mb < 8) return this.reply(MEMLIMIT_SMALL);
+    if (mb > 1000000000) return this.reply(MEMLIMIT_BYTES);
+    this.ctx.cache.setMemLimit(mb * MB);
+    this.ctx.settings.maxbytes = mb * MB;
+    this.reply(OK_R);
+  }
+
+  private shutdown(buf: Buffer): void {
+    const w = this.w;
+    if (!this.ctx.settings.shutdownEnabled) return this.reply(SHUTDOWN_DISABLED);
+    if (w.n === 1 || (w.n === 2 && w.is(buf, 1, W_GRACEFUL))) {
+      // memcached closes this connection at once and raises SIGINT / SIGUSR1
+      this.kill();
+      this.ctx.shutdown(w.n === 2);
+      return;
+    }
+    this.reply(SHUTDOWN_MODE);
+  }
+
+  // ---- cold paths: strings are fine here
+
+  private wordsAfter(buf: Buffer, from: number): string[] {
+    const w = this.w;
+    const args: string[] = [];
+    for (let i = from; i < w.n; i++) args.push(w.str(buf, i));
+    return args;
+  }
+
+  private stats(buf: Buffer): void {
+    const r = statsReport(this.ctx, this.conn, this.wordsAfter(buf, 1));
+    const out = this.conn.out;
+    if (typeof r === 'string') return this.text(r);
+    for (const [name, value] of r) out.text(`STAT ${name} ${value}\r\n`);
+    out.bytes(END);
+  }
+
+  /** lru_crawler, slabs, lru, watch: stats/admin.ts, or ERROR if it does not know them. */
+  private admin(buf: Buffer): void {
+    const r = adminCommand(this.ctx, this.conn, this.wordsAfter(buf, 0));
+    if (r === null) this.conn.out.bytes(ERROR);
+    else this.text(r);
+  }
+
+  /** A reply under statsReport()'s contract: verbatim, \r\n added if missing, '' is nothing. */
+  private text(r: string): void {
+    if (r === '') return;
+    const out = this.conn.out;
+    out.text(r);
+    if (!r.endsWith('\r\n')) out.bytes(CRLF);
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * One client connection: bytes in from the socket, through the connection's
+ * protocol (picked by the first byte), replies out in one write per read.
+ *
+ * Reading: a chunk is parsed where it lies; only an unfinished request (the
+ * tail) is kept, in a buffer this connection owns, which later chunks are
+ * appended to (compacted before it grows). Nothing is concatenated per read.
+ *
+ * Writing: everything one read produced goes out as one write, or one corked
+ * burst when large values ride along as pinned arena views; the pins are released
+ * when the socket reports the write done, so an overwrite or eviction meanwhile
+ * cannot change bytes the kernel has not taken yet.
+ *
+ * Backpressure: once more than settings.maxOutputBytes wait in the socket, we stop
+ * reading (and parsing) until it drains, so a client that never reads cannot make
+ * us buffer without bound.
+ */
+import type net from 'node:net';
+import type { ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
+import { Output } from '../protocol/output.js';
+import { detectProtocol } from '../protocol/detect.js';
+
+/** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
+const TAIL_MIN = 16 * 1024;
+const SPARE_MAX = 64 * 1024;
+
+export interface ConnectionHost {
+  readonly ctx: ServerContext;
+  /** The connection is gone: forget it. */
+  removed(conn: Connection): void;
+}
+
+export class Connection implements ProtoConn {
+  readonly out: Output;
+  closing = false;
+  authenticated = false;
+  /** memcached's conn state name, for `stats conns` */
+  state = 'conn_new_cmd';
+  /** rel_time of the last read, for idle_timeout and `stats conns` */
+  lastCmd: number;
+  private proto: Protocol | null = null;
+  /** unparsed bytes: tail[tailStart, tailEnd); `owned` false while it is a socket chunk */
+  private tail: Buffer | null = null;
+  private tailStart = 0;
+  private tailEnd = 0;
+  private owned = false;
+  private spare: Buffer | null = null;
+  private scheduled = false;
+  private paused = false;
+  private dead = false;
+  /** reused list of buffers for one flush */
+  private readonly batch: Buffer[] = [];
+  /** pin lists handed to writes that have not completed */
+  private readonly inFlight = new Set<number[]>();
+  private readonly onTick = (): void => {
+    this.scheduled = false;
+    this.drive();
+  };
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly host: ConnectionHost,
+    readonly id: number,
+    readonly transport: string,
+    readonly peer: string,
+    readonly local?: string,
+  ) {
+    const ctx = host.ctx;
+    this.out = new Output(ctx.cache);
+    this.lastCmd = ctx.cache.clock.now;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => {}); // 'close' follows and cleans up
+    socket.on('close', () => this.onClose());
+  }
+
+  get secondsSinceLastCmd(): number {
+    return this.host.ctx.cache.clock.now - this.lastCmd;
+  }
+
+  /** True while the connection has replies the client has not taken. */
+  get writing(): boolean {
+    return this.paused || this.socket.writableLength > 0;
+  }
+
+  closeAfterWrite(): void {
+    this.closing = true;
+  }
+
+  /** Drops the connection now (idle kick, daemon stop). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    const ctx = this.host.ctx;
+    ctx.counters.bytes_read += chunk.length;
+    this.lastCmd = ctx.cache.clock.now;
+    if (this.closing || this.dead) return;
+    if (this.tail === null) {
+      this.tail = chunk;
+      this.owned = false;
+      this.tailStart = 0;
+      this.tailEnd = chunk.length;
+    } else {
+      this.append(chunk);
+    }
+    if (!this.scheduled) this.drive();
+  }
+
+  /** Adds a chunk after the kept tail, compacting before growing. */
+  private append(chunk: Buffer): void {
+    let t = this.tail as Buffer;
+    const rest = this.tailEnd - this.tailStart;
+    if (this.owned && t.length - this.tailEnd >= chunk.length) {
+      chunk.copy(t, this.tailEnd);
+      this.tailEnd += chunk.length;
+      return;
+    }
+    const need = rest + chunk.length;
+    if (this.owned && t.length >= need) {
+      t.copyWithin(0, this.tailStart, this.tailEnd);
+    } else {
+      let size = this.owned ? t.length * 2 : TAIL_MIN;
+      while (size < need) size *= 2;
+      const grown = this.spare !== null && this.spare.length >= need ? this.spare : Buffer.allocUnsafe(size);
+      if (grown === this.spare) this.spare = null;
+      t.copy(grown, 0, this.tailStart, this.tailEnd);
+      t = grown;
+      this.tail = t;
+      this.owned = true;
+    }
+    chunk.copy(t, rest);
+    this.tailStart = 0;
+    this.tailEnd = need;
+  }
+
+  /** Parses what is buffered, writes the replies, and decides what comes next. */
+  private drive(): void {
+    if (this.dead || this.closing || this.paused || this.tail === null) return;
+    const t = this.tail;
+    const s = this.tailStart;
+    const len = this.tailEnd - s;
+    const proto = this.proto ?? (this.proto = detectProtocol(this.host.ctx, this, t[s]));
+    // protocols parse from 0: hand them a view when the tail starts further in
+    const view = s === 0 && this.tailEnd === t.length ? t : t.subarray(s, this.tailEnd);
+    const n = proto.process(view, 0, len);
+    this.tailStart = s + n;
+    this.flush();
+    if (this.closing) {
+      this.finish();
+      return;
+    }
+    const left = this.tailEnd - this.tailStart;
+    if (left === 0) {
+      if (this.owned && t.length <= SPARE_MAX) this.spare = t;
+      this.tail = null;
+    }
+    const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);
+    if (again && !this.scheduled) {
+      // -R: let other connections have a turn before the rest of this batch
+      this.scheduled = true;
+      setImmediate(this.onTick);
+    }
+  }
+
+  /** One write (or one corked burst) for everything in conn.out. */
+  private flush(): void {
+    const out = this.out;
+    if (out.isEmpty()) return;
+    const sock = this.socket;
+    const batch = this.batch;
+    const pins = out.flush((b) => batch.push(b));
+    const ctx = this.host.ctx;
+    if (sock.destroyed) {
+      batch.length = 0;
+      if (pins) out.release(pins);
+      return;
+    }
+    const many = batch.length > 1;
+    if (many) sock.cork();
+    const last = batch.length - 1;
+    for (let i = 0; i < last; i++) {
+      ctx.counters.bytes_written += batch[i].length;
+      sock.write(batch[i]);
+    }
+    ctx.counters.bytes_written += batch[last].length;
+    if (pins) {
+      this.inFlight.add(pins);
+      sock.write(batch[last], () => this.unpin(pins));
+    } else {
+      sock.write(batch[last]);
+    }
+    if (many) sock.uncork();
+    batch.length = 0;
+    const pending = sock.writableLength;
+    // the socket still holds our buffer: the next batch needs a fresh one
+    if (pending > 0) out.detach();
+    if (pending > ctx.settings.maxOutputBytes && !this.paused) {
+      this.paused = true;
+      this.state = 'conn_mwrite';
+      sock.pause();
+    }
+  }
+
+  private unpin(pins: number[]): void {
+    if (!this.inFlight.delete(pins)) return;
+    this.out.release(pins);
+  }
+
+  private onDrain(): void {
+    if (!this.paused || this.dead) return;
+    this.paused = false;
+    this.state = 'conn_new_cmd';
+    this.socket.resume();
+    if (!this.scheduled) this.drive();
+  }
+
+  /** quit and friends: send what is queued, then close. */
+  private finish(): void {
+    this.tail = null;
+    const sock = this.socket;
+    this.state = 'conn_closing';
+    sock.end();
+    sock.once('finish', () => sock.destroy());
+  }
+
+  private onClose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.tail = null;
+    this.spare = null;
+    this.proto?.closed();
+    this.out.discard();
+    // writes cut short by the close never reported done: their bytes are no longer read
+    for (const pins of this.inFlight) this.out.release(pins);
+    this.inFlight.clear();
+    this.host.removed(this);
+  }
+}
