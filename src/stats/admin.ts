@@ -86,6 +86,8 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
     if (w[1] === 'enable') {
       if (s.lruCrawler) return 'ERROR failed to start lru crawler thread';
       s.lruCrawler = true;
+      // started without a crawler (-o no_lru_crawler): its automatic schedule starts now
+      crawlerOf(ctx).start();
       return 'OK';
     }
     if (w[1] === 'disable') {
