@@ -1,0 +1,20 @@
+/**
+ * Our daemon in-process for server and text-protocol tests: real sockets on a
+ * loopback port the OS picks, closed by the test's teardown.
+ */
+import type { ExecutionContext } from 'ava';
+import { defaultSettings, type Settings } from '../src/config.js';
+import { startDaemon, type Daemon } from '../src/server/daemon.js';
+
+export interface TestDaemon extends Daemon {
+  /** graceful flags of `shutdown` commands received */
+  shutdowns: boolean[];
+}
+
+export async function daemon(t: ExecutionContext, over: Partial<Settings> = {}): Promise<TestDaemon> {
+  const settings: Settings = { ...defaultSettings(), port: 0, interfaces: ['127.0.0.1'], lruCrawler: false, ...over };
+  const shutdowns: boolean[] = [];
+  const d = await startDaemon(settings, { onShutdown: (g) => shutdowns.push(g), drainMs: 200 });
+  t.teardown(() => d.close());
+  return Object.assign(d, { shutdowns });
+}

@@ -1,0 +1,163 @@
+/**
+ * The network layer's limits, on real loopback sockets: -c, idle_timeout, -R
+ * fairness, backpressure from a client that never reads, and the DESIGN rule
+ * that replies never read freed memory (a slow reader of a large value gets the
+ * original bytes while the key is overwritten and evicted meanwhile).
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { RawClient, telnet } from './helpers/telnet.js';
+import { daemon } from './server-fixture.js';
+
+/** Waits (without sleeping blindly) until cond() holds, polling each event-loop turn. */
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('-c: over the limit a client gets memcached\'s error and is closed; a freed slot is reused', async (t) => {
+  const d = await daemon(t, { maxconns: 3 });
+  const open = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await telnet(t, d.port);
+    await c.says('mn\r\n', 'MN\r\n');
+    open.push(c);
+  }
+  const over = await telnet(t, d.port);
+  await over.expectClosed('ERROR Too many open connections\r\n');
+  t.is(d.ctx.counters.rejected_connections, 1);
+  await open[0].close();
+  await until(() => d.ctx.counters.curr_connections === 2, 'the closed slot to free');
+  const again = await telnet(t, d.port);
+  await again.says('mn\r\n', 'MN\r\n');
+  t.is(d.ctx.counters.curr_connections, 3);
+});
+
+test('idle_timeout: a quiet client is kicked and counted, a busy one stays', async (t) => {
+  const d = await daemon(t, { idleTimeout: 1 });
+  const quiet = await telnet(t, d.port);
+  const busy = await telnet(t, d.port);
+  const timer = setInterval(() => void busy.send('mn\r\n'), 300);
+  t.teardown(() => clearInterval(timer));
+  await quiet.expectClosed('', 6000);
+  t.is(d.ctx.counters.idle_kicks, 1);
+  clearInterval(timer);
+  t.false(busy.raw.isClosed);
+});
+
+test('-R: a connection yields after R requests so another is served meanwhile', async (t) => {
+  const d = await daemon(t, { reqsPerEvent: 1 });
+  const a = await RawClient.connect(d.port);
+  const b = await RawClient.connect(d.port);
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  const n = 5000;
+  let aBytesAtB = -1;
+  await a.send('get nope\r\n'.repeat(n));
+  await b.send('mn\r\n');
+  const r = await b.readUntil('MN\r\n');
+  t.is(r.toString(), 'MN\r\n');
+  aBytesAtB = a.pending.length;
+  const all = await a.read(n * 5, 10_000);
+  t.is(all.length, n * 5);
+  t.true(aBytesAtB < n * 5, `b answered before a's batch finished (a had ${aBytesAtB} bytes)`);
+  t.true(d.ctx.counters.conn_yields >= n / 2);
+});
+
+test('backpressure: a client that never reads stops being read; output stays bounded; others are served', async (t) => {
+  const maxOutputBytes = 256 * 1024;
+  const d = await daemon(t, { maxOutputBytes, reqsPerEvent: 4 });
+  const c = await telnet(t, d.port);
+  const v = Buffer.alloc(100 * 1024, 0x61);
+  await c.says(Buffer.concat([Buffer.from(`set big 0 0 ${v.length}\r\n`), v, Buffer.from('\r\n')]), 'STORED\r\n');
+  const sink = net.connect(d.port, '127.0.0.1');
+  t.teardown(() => sink.destroy());
+  await new Promise((r) => sink.once('connect', r));
+  sink.pause(); // never reads
+  const gets = 1000; // 100 MB of replies if nobody held back
+  sink.write('get big\r\n'.repeat(gets));
+  await until(() => [...d.connections()].some((x) => x.state === 'conn_mwrite'), 'the server to stop reading');
+  const conn = [...d.connections()].find((x) => x.state === 'conn_mwrite');
+  const pending = conn?.socket.writableLength ?? 0;
+  // at most the bound plus one -R batch of values
+  t.true(pending <= maxOutputBytes + 4 * (v.length + 64), `pending ${pending}`);
+  await c.says('mn\r\n', 'MN\r\n');
+  // reading again drains everything, in order and complete
+  let got = 0;
+  const want = gets * (`VALUE big 0 ${v.length}\r\n`.length + v.length + 2 + 5);
+  const done = new Promise<void>((resolve) => {
+    sink.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got >= want) resolve();
+    });
+  });
+  sink.resume();
+  await done;
+  t.is(got, want);
+});
+
+test('replies never read freed memory: a slow reader gets the original bytes of an overwritten, evicted value', async (t) => {
+  const d = await daemon(t, { maxbytes: 8 * 1024 * 1024, maxOutputBytes: 64 * 1024, reqsPerEvent: 50 });
+  const size = 200 * 1024;
+  const orig = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) orig[i] = (i * 7) & 0xff;
+  const w = await telnet(t, d.port);
+  await w.says(Buffer.concat([Buffer.from(`set big 0 0 ${size}\r\n`), orig, Buffer.from('\r\n')]), 'STORED\r\n');
+  const reader = net.connect(d.port, '127.0.0.1');
+  t.teardown(() => reader.destroy());
+  await new Promise((r) => reader.once('connect', r));
+  reader.pause();
+  const gets = 30;
+  reader.write('get big\r\n'.repeat(gets));
+  await until(() => [...d.connections()].some((x) => x.socket.writableLength > 0), 'replies queued');
+  // overwrite the key, then write enough to evict everything evictable
+  const other = Buffer.alloc(size, 0x5a);
+  await w.says(Buffer.concat([Buffer.from(`set big 0 0 ${size}\r\n`), other, Buffer.from('\r\n')]), 'STORED\r\n');
+  const evictionsBefore = d.cache.counters.evictions;
+  // fill bytes differ from both values, so a reply that read reused memory shows
+  const fill = Buffer.alloc(size, 0x33);
+  for (let i = 0; i < 80; i++) {
+    await w.says(Buffer.concat([Buffer.from(`set fill${i} 0 0 ${size}\r\n`), fill, Buffer.from('\r\n')]), 'STORED\r\n');
+  }
+  t.true(d.cache.counters.evictions > evictionsBefore, 'the cache evicted while the reader waited');
+  const chunks: Buffer[] = [];
+  const header = Buffer.from(`VALUE big 0 ${size}\r\n`);
+  const per = header.length + size + 2 + 5;
+  let n = 0;
+  await new Promise<void>((resolve) => {
+    reader.on('data', (b: Buffer) => {
+      chunks.push(b);
+      n += b.length;
+      if (n >= per * gets) resolve();
+    });
+    reader.resume();
+  });
+  const all = Buffer.concat(chunks);
+  t.is(all.length, per * gets);
+  // every get ran (in one -R batch) before the overwrite: all must carry the original bytes
+  let originals = 0;
+  for (let i = 0; i < gets; i++) {
+    const at = i * per;
+    t.true(all.subarray(at, at + header.length).equals(header));
+    const value = all.subarray(at + header.length, at + header.length + size);
+    if (value.equals(orig)) originals++;
+    t.is(all.toString('latin1', at + header.length + size, at + per), '\r\nEND\r\n');
+  }
+  t.is(originals, gets, 'every reply carries the original bytes');
+});
+
+test('memccapable -a (libmemcached-tools) passes every ascii test', async (t) => {
+  const d = await daemon(t);
+  const child = spawn('memccapable', ['-h', '127.0.0.1', '-p', String(d.port), '-a', '-t', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.is(code, 0, out);
+  t.regex(out, /All tests passed/);
+  t.notRegex(out, /FAIL|skip/i);
+});
