@@ -10,7 +10,7 @@ import { defaultSettings, type Settings } from '../src/config.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../src/protocol/context.js';
 import { Output } from '../src/protocol/output.js';
 import { parseArgs } from '../src/cli/flags.js';
-import { startMemcached } from './helpers/memcached.js';
+import { startMemcached, startSlabcache, type TestServer } from './helpers/memcached.js';
 import { RawClient } from './helpers/telnet.js';
 
 export interface Fixture {
@@ -62,9 +62,19 @@ export function parseStats(text: string): Array<[string, string]> {
 export const names = (pairs: Array<[string, string]>): string[] => pairs.map((p) => p[0]);
 export const asMap = (pairs: Array<[string, string]>): Map<string, string> => new Map(pairs);
 
+export type Ask = (req: string, until?: string) => Promise<string>;
+
 /** A real memcached with `flags`, and a function that sends a request and reads one reply. */
-export async function memcached(t: ExecutionContext, flags: string[] = []): Promise<(req: string, until?: string) => Promise<string>> {
-  const server = await startMemcached(t, flags);
+export async function memcached(t: ExecutionContext, flags: string[] = []): Promise<Ask> {
+  return asker(t, await startMemcached(t, flags));
+}
+
+/** Our daemon (bin/slabcache.js) with `flags`, asked the same way. */
+export async function slabcache(t: ExecutionContext, flags: string[] = []): Promise<Ask> {
+  return asker(t, await startSlabcache(t, flags));
+}
+
+async function asker(t: ExecutionContext, server: TestServer): Promise<Ask> {
   const client = await RawClient.connect(server.port, server.host);
   t.teardown(() => client.close());
   return async (req: string, until = 'END\r\n') => {
