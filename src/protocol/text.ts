@@ -20,8 +20,11 @@ import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
-import { parsedOk, strtol32, strtoul32, strtoull, Words } from './text-parse.js';
+import { parsedOk, strtol32, strtoull, Words } from './text-parse.js';
 import { BAD_FORMAT, TextStore } from './text-store.js';
+import {
+  BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
+} from './text-admin.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const ERROR = b('ERROR\r\n');
@@ -31,17 +34,10 @@ const VALUE = b('VALUE ');
 const TOUCHED = b('TOUCHED\r\n');
 const DELETED_R = b('DELETED\r\n');
 const NOT_FOUND_R = b('NOT_FOUND\r\n');
-const OK_R = b('OK\r\n');
-const BAD_EXPTIME = b('CLIENT_ERROR invalid exptime argument\r\n');
 const BAD_DELTA = b('CLIENT_ERROR invalid numeric delta argument\r\n');
 const NON_NUMERIC_R = b('CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
 const ARITH_OOM = b('SERVER_ERROR out of memory\r\n');
 const DELETE_USAGE = b('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n');
-const FLUSH_DISABLED = b('CLIENT_ERROR flush_all not allowed\r\n');
-const SHUTDOWN_DISABLED = b('ERROR: shutdown not enabled\r\n');
-const SHUTDOWN_MODE = b('CLIENT_ERROR invalid shutdown mode\r\n');
-const MEMLIMIT_SMALL = b('MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n');
-const MEMLIMIT_BYTES = b('MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n');
 /**
  * The memcached version whose text protocol we speak. Clients and test tools
  * (memccapable) pick behaviours by the number in `VERSION`, so it leads; ours follows.
@@ -58,10 +54,8 @@ const W_MEMLIMIT = b('cache_memlimit'), W_INCR = b('incr'), W_DECR = b('decr');
 const W_DELETE = b('delete'), W_TOUCH = b('touch'), W_FLUSH = b('flush_all');
 const W_VERSION = b('version'), W_QUIT = b('quit'), W_LRU_CRAWLER = b('lru_crawler');
 const W_WATCH = b('watch'), W_VERBOSITY = b('verbosity'), W_LRU = b('lru');
-const W_GRACEFUL = b('graceful'), W_ZERO = b('0'), HTTP = b('HTTP/');
+const W_ZERO = b('0'), HTTP = b('HTTP/');
 
-/** memcached's MAX_VERBOSITY_LEVEL */
-const MAX_VERBOSITY_LEVEL = 2;
 /**
  * A line longer than this without its \n must be a large multiget (`get`/`gets`);
  * anything else closes the connection, as memcached's try_read_command_ascii does.
@@ -355,82 +349,40 @@ export class TextProtocol implements Protocol {
   }
 
   private flushAll(buf: Buffer): void {
-    const w = this.w;
-    const ctx = this.ctx;
-    this.noreply = w.noreply(buf);
-    ctx.counters.cmd_flush++;
-    if (!ctx.settings.flushEnabled) return this.reply(FLUSH_DISABLED);
-    let delay = 0;
-    if (w.ntokens !== (this.noreply ? 3 : 2)) {
-      delay = strtol32(buf, w.s[1], w.e[1]);
-      if (!parsedOk) return this.reply(BAD_EXPTIME);
-    }
-    ctx.cache.flush(delay > 0 ? delay : 0);
-    this.reply(OK_R);
+    this.noreply = this.w.noreply(buf);
+    this.reply(flushAll(this.ctx, buf, this.w, this.noreply));
   }
 
   private verbosity(buf: Buffer): void {
-    const w = this.w;
-    this.noreply = w.noreply(buf);
-    const level = strtoul32(buf, w.s[1], w.e[1]);
-    if (!parsedOk) return this.reply(BAD_FORMAT);
-    this.ctx.setVerbosity(Math.min(level, MAX_VERBOSITY_LEVEL));
-    this.reply(OK_R);
+    this.noreply = this.w.noreply(buf);
+    this.reply(verbosity(this.ctx, buf, this.w));
   }
 
   private memlimit(buf: Buffer): void {
-    const w = this.w;
-    this.noreply = w.noreply(buf);
-    const mb = strtoul32(buf, w.s[1], w.e[1]);
-    if (!parsedOk) return this.reply(ERROR);
-    if (mb < 8) return this.reply(MEMLIMIT_SMALL);
-    if (mb > 1000000000) return this.reply(MEMLIMIT_BYTES);
-    this.ctx.cache.setMemLimit(mb * MB);
-    this.ctx.settings.maxbytes = mb * MB;
-    this.reply(OK_R);
+    this.noreply = this.w.noreply(buf);
+    this.reply(memlimit(this.ctx, buf, this.w));
   }
 
   private shutdown(buf: Buffer): void {
-    const w = this.w;
-    if (!this.ctx.settings.shutdownEnabled) return this.reply(SHUTDOWN_DISABLED);
-    if (w.n === 1 || (w.n === 2 && w.is(buf, 1, W_GRACEFUL))) {
-      // memcached closes this connection at once and raises SIGINT / SIGUSR1
-      this.kill();
-      this.ctx.shutdown(w.n === 2);
-      return;
-    }
-    this.reply(SHUTDOWN_MODE);
-  }
-
-  // ---- cold paths: strings are fine here
-
-  private wordsAfter(buf: Buffer, from: number): string[] {
-    const w = this.w;
-    const args: string[] = [];
-    for (let i = from; i < w.n; i++) args.push(w.str(buf, i));
-    return args;
+    const r = shutdown(this.ctx, buf, this.w);
+    if (r !== null) return this.reply(r);
+    // memcached closes this connection at once and raises SIGINT / SIGUSR1
+    this.kill();
+    this.ctx.shutdown(this.w.n === 2);
   }
 
   private stats(buf: Buffer): void {
-    const r = statsReport(this.ctx, this.conn, this.wordsAfter(buf, 1));
+    const r = statsReport(this.ctx, this.conn, wordsAfter(buf, this.w, 1));
+    if (typeof r === 'string') return textReply(this.conn.out, r);
     const out = this.conn.out;
-    if (typeof r === 'string') return this.text(r);
     for (const [name, value] of r) out.text(`STAT ${name} ${value}\r\n`);
     out.bytes(END);
   }
 
   /** lru_crawler, slabs, lru, watch: stats/admin.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
-    const r = adminCommand(this.ctx, this.conn, this.wordsAfter(buf, 0));
+    const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0));
     if (r === null) this.conn.out.bytes(ERROR);
-    else this.text(r);
-  }
-
-  /** A reply under statsReport()'s contract: verbatim, \r\n added if missing, '' is nothing. */
-  private text(r: string): void {
-    if (r === '') return;
-    const out = this.conn.out;
-    out.text(r);
-    if (!r.endsWith('\r\n')) out.bytes(CRLF);
+    else textReply(this.conn.out, r);
   }
 }
