@@ -161,3 +161,16 @@ test('memccapable -a (libmemcached-tools) passes every ascii test', async (t) =>
   t.regex(out, /All tests passed/);
   t.notRegex(out, /FAIL|skip/i);
 });
+
+test('stats conns names connection states as memcached does', async (t) => {
+  const d = await daemon(t);
+  const idle = await telnet(t, d.port);
+  const mid = await telnet(t, d.port);
+  await idle.says('mn\r\n', 'MN\r\n');
+  await mid.send('set x 0 0 10\r\nabc');
+  await until(() => [...d.connections()].some((c) => c.state === 'conn_nread'), 'the half-sent value');
+  const me = await telnet(t, d.port);
+  await me.send('stats conns\r\n');
+  const states = (await me.readUntil('END\r\n')).toString().match(/state \S+/g);
+  t.deepEqual(states, ['state conn_listening', 'state conn_new_cmd', 'state conn_nread', 'state conn_parse_cmd']);
+});

@@ -46,6 +46,11 @@ export interface Protocol {
    * not all bytes.
    */
   readonly yielded?: boolean;
+  /**
+   * Optional: memcached's conn state name while between reads when it is not
+   * conn_new_cmd, e.g. conn_nread in the middle of a data block (`stats conns`).
+   */
+  readonly connState?: string;
 }
 
 /** Counters kept above the engine, under memcached's `stats` names. */

@@ -60,6 +60,11 @@ export class TextStore {
     return this.state !== IDLE;
   }
 
+  /** memcached's conn state for `stats conns` */
+  get connState(): string | undefined {
+    return this.state === NREAD ? 'conn_nread' : this.state === SWALLOW ? 'conn_swallow' : undefined;
+  }
+
   /**
    * A storage command line (already split into `w`, word count checked). `next`
    * is just past its \n. Returns where parsing continues: past the data block if

@@ -124,6 +124,10 @@ export class TextProtocol implements Protocol {
     this.store.closed();
   }
 
+  get connState(): string | undefined {
+    return this.store.connState;
+  }
+
   /** memcached: over 2048 bytes without \n is fine only as `get `/`gets ` (after <= 100 spaces). */
   private multigetMayGrow(buf: Buffer, pos: number, end: number): boolean {
     if (end - pos > MULTIGET_LINE_MAX) return false;

@@ -34,8 +34,8 @@ export class Connection implements ProtoConn {
   readonly out: Output;
   closing = false;
   authenticated = false;
-  /** memcached's conn state name, for `stats conns` */
-  state = 'conn_new_cmd';
+  /** true while this connection's requests are being handled (`stats conns` from itself) */
+  private parsing = false;
   /** rel_time of the last read, for idle_timeout and `stats conns` */
   lastCmd: number;
   private proto: Protocol | null = null;
@@ -73,6 +73,14 @@ export class Connection implements ProtoConn {
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => {}); // 'close' follows and cleans up
     socket.on('close', () => this.onClose());
+  }
+
+  /** memcached's conn state name, for `stats conns` */
+  get state(): string {
+    if (this.dead || this.closing) return 'conn_closing';
+    if (this.parsing) return 'conn_parse_cmd';
+    if (this.paused) return 'conn_mwrite';
+    return this.proto?.connState ?? 'conn_new_cmd';
   }
 
   get secondsSinceLastCmd(): number {
@@ -145,7 +153,9 @@ export class Connection implements ProtoConn {
     const proto = this.proto ?? (this.proto = detectProtocol(this.host.ctx, this, t[s]));
     // protocols parse from 0: hand them a view when the tail starts further in
     const view = s === 0 && this.tailEnd === t.length ? t : t.subarray(s, this.tailEnd);
+    this.parsing = true;
     const n = proto.process(view, 0, len);
+    this.parsing = false;
     this.tailStart = s + n;
     this.flush();
     if (this.closing) {
@@ -199,7 +209,6 @@ export class Connection implements ProtoConn {
     if (pending > 0) out.detach();
     if (pending > ctx.settings.maxOutputBytes && !this.paused) {
       this.paused = true;
-      this.state = 'conn_mwrite';
       sock.pause();
     }
   }
@@ -212,7 +221,6 @@ export class Connection implements ProtoConn {
   private onDrain(): void {
     if (!this.paused || this.dead) return;
     this.paused = false;
-    this.state = 'conn_new_cmd';
     this.socket.resume();
     if (!this.scheduled) this.drive();
   }
@@ -221,7 +229,6 @@ export class Connection implements ProtoConn {
   private finish(): void {
     this.tail = null;
     const sock = this.socket;
-    this.state = 'conn_closing';
     sock.end();
     sock.once('finish', () => sock.destroy());
   }
