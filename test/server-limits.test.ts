@@ -98,6 +98,10 @@ test('backpressure: a client that never reads stops being read; output stays bou
   sink.resume();
   await done;
   t.is(got, want);
+  // every pin taken for those replies was released once written
+  const key = Buffer.from('big');
+  await until(() => d.cache.hdr.refcount(d.cache.peek(key, 0, key.length)) === 0, 'pins to be released');
+  t.is(d.cache.hdr.refcount(d.cache.peek(key, 0, key.length)), 0);
 });
 
 test('replies never read freed memory: a slow reader gets the original bytes of an overwritten, evicted value', async (t) => {
@@ -173,4 +177,23 @@ test('stats conns names connection states as memcached does', async (t) => {
   await me.send('stats conns\r\n');
   const states = (await me.readUntil('END\r\n')).toString().match(/state \S+/g);
   t.deepEqual(states, ['state conn_listening', 'state conn_new_cmd', 'state conn_nread', 'state conn_parse_cmd']);
+});
+
+test('a client that disconnects with large replies unsent leaves no pins behind', async (t) => {
+  const d = await daemon(t, { maxOutputBytes: 64 * 1024 });
+  const c = await telnet(t, d.port);
+  const v = Buffer.alloc(300 * 1024, 0x62);
+  await c.says(Buffer.concat([Buffer.from(`set big 0 0 ${v.length}\r\n`), v, Buffer.from('\r\n')]), 'STORED\r\n');
+  const key = Buffer.from('big');
+  const pins = (): number => d.cache.hdr.refcount(d.cache.peek(key, 0, key.length));
+  const gone = net.connect(d.port, '127.0.0.1');
+  await new Promise((r) => gone.once('connect', r));
+  gone.pause();
+  gone.write('get big\r\n'.repeat(20));
+  await until(() => pins() > 0, 'a pinned reply');
+  gone.destroy();
+  await until(() => d.ctx.counters.curr_connections === 1, 'the server to see the close');
+  await until(() => pins() === 0, 'pins to be released');
+  t.is(pins(), 0);
+  await c.says('delete big\r\n', 'DELETED\r\n');
 });
