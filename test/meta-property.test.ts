@@ -1,6 +1,6 @@
 /**
- * Property: any sequence of meta commands gets the same replies from slabcache
- * as from real memcached 1.6.18.
+ * Property: any sequence of meta and classic text commands gets the same replies
+ * from slabcache as from real memcached 1.6.18, both real daemons on loopback.
  *
  * CAS values are masked (engines may number them differently); CAS behaviour is
  * checked instead: a `cas` step sends `ms ... C<n>` with the CAS that side last
@@ -13,12 +13,11 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { RawClient, visible } from './helpers/telnet.js';
-import { startMemcached } from './helpers/memcached.js';
-import { startMetaServer } from './meta-helpers.js';
+import { startMemcached, startSlabcache } from './helpers/memcached.js';
 
 type Cmd =
   | { kind: 'raw'; text: string }
-  | { kind: 'cas'; key: number; stale: boolean; value: string; flags: string };
+  | { kind: 'cas'; key: number; stale: boolean; value: string; flags: string; classic: boolean };
 
 const KEYS = 3;
 const key = fc.integer({ min: 0, max: KEYS - 1 });
@@ -55,14 +54,27 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
   fc.tuple(key, value, msFlags).map(([k, v, f]) => ({ kind: 'raw' as const, text: `ms K${k} ${v.length}${f}\r\n${v}\r\n` })),
   fc.tuple(key, mdFlags).map(([k, f]) => ({ kind: 'raw' as const, text: `md K${k}${f}\r\n` })),
   fc.tuple(key, maFlags).map(([k, f]) => ({ kind: 'raw' as const, text: `ma K${k}${f}\r\n` })),
-  fc.tuple(key, value, fc.boolean(), fc.constantFrom('', ' I', ' q', ' MR', ' MA')).map(([k, v, stale, f]) => ({
-    kind: 'cas' as const, key: k, stale, value: v, flags: f,
+  fc.tuple(key, value, fc.boolean(), fc.constantFrom('', ' I', ' q', ' MR', ' MA'), fc.boolean()).map(([k, v, stale, f, classic]) => ({
+    kind: 'cas' as const, key: k, stale, value: v, flags: f, classic,
   })),
+  // classic commands on the same keys
+  fc.tuple(fc.constantFrom('get', 'gets'), key).map(([c, k]) => ({ kind: 'raw' as const, text: `${c} K${k}\r\n` })),
+  fc.tuple(fc.constantFrom('set', 'add', 'replace', 'append', 'prepend'), key, value, fc.constantFrom('0', '100', '-1'),
+    fc.constantFrom('', ' noreply')).map(([c, k, v, exp, nr]) => ({
+    kind: 'raw' as const, text: `${c} K${k} 3 ${exp} ${v.length}${nr}\r\n${v}\r\n`,
+  })),
+  fc.tuple(fc.constantFrom('incr', 'decr'), key, fc.constantFrom('1', '5', '18446744073709551615')).map(([c, k, d]) => ({
+    kind: 'raw' as const, text: `${c} K${k} ${d}\r\n`,
+  })),
+  key.map((k) => ({ kind: 'raw' as const, text: `delete K${k}\r\n` })),
+  fc.tuple(key, fc.constantFrom('0', '100', '-1')).map(([k, e]) => ({ kind: 'raw' as const, text: `touch K${k} ${e}\r\n` })),
+  fc.tuple(key, fc.constantFrom('0', '100')).map(([k, e]) => ({ kind: 'raw' as const, text: `gats ${e} K${k}\r\n` })),
   key.map((k) => ({ kind: 'raw' as const, text: `me K${k}\r\n` })),
   fc.constant({ kind: 'raw' as const, text: 'mn\r\n' }),
 );
 
 const MASKS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(VALUE \S+ \d+ \d+) \d+/gm, '$1 <cas>'],
   [/ c\d+/g, ' c<cas>'],
   [/ cas=\d+/g, ' cas=<cas>'],
   [/ t\d+/g, ' t<ttl>'],
@@ -87,6 +99,11 @@ class Side {
     let text: string;
     if (cmd.kind === 'raw') {
       text = cmd.text.replace(/ K(\d)/, ` ${prefix}$1`);
+    } else if (cmd.classic) {
+      const k = `${prefix}${cmd.key}`;
+      const cas = this.seen.get(k) ?? [];
+      const c = cas.length === 0 ? 0 : cmd.stale ? cas[0] : cas[cas.length - 1];
+      text = `cas ${k} 0 0 ${cmd.value.length} ${c}\r\n${cmd.value}\r\n`;
     } else {
       const k = `${prefix}${cmd.key}`;
       const cas = this.seen.get(k) ?? [];
@@ -95,15 +112,17 @@ class Side {
       text = `ms ${k} ${cmd.value.length} C${c} c${cmd.flags}\r\n${cmd.value}\r\n`;
     }
     await this.client.send(text + 'mn\r\n');
+    // the step's own mn lines answer MN too: wait for all of them plus ours
+    const want = (text.match(/^mn(?: [^\n]*)?\r?\n/gm)?.length ?? 0) + 1;
     const got = (await this.client.waitFor((b) => {
       const s = b.toString('latin1');
-      return s.endsWith('MN\r\n') && (s.length === 4 || s[s.length - 5] === '\n') ? b.length : -1;
+      return s.endsWith('MN\r\n') && (s.match(/^MN\r\n/gm)?.length ?? 0) >= want ? b.length : -1;
     })).bytes.toString('latin1');
     if (!got.endsWith('MN\r\n')) throw new Error(`no reply to ${visible(text)}: ${visible(got)}`);
     const reply = got.slice(0, -4);
-    // remember CAS values returned for this step's key
-    const k = /^m[gsda] (\S+)/.exec(text)?.[1];
-    const m = / c(\d+)/.exec(reply);
+    // remember CAS values returned for this step's key (meta c flag, gets' VALUE line)
+    const k = /^(?:m[gsda]|gets|gats \d+) (\S+)/.exec(text)?.[1];
+    const m = / c(\d+)/.exec(reply) ?? /^VALUE \S+ \d+ \d+ (\d+)/.exec(reply);
     if (k !== undefined && m !== null && m[1] !== '0') {
       const list = this.seen.get(k) ?? [];
       list.push(Number(m[1]));
@@ -113,8 +132,8 @@ class Side {
   }
 }
 
-test('random meta command sequences answer as memcached does', async (t) => {
-  const [mc, sc] = await Promise.all([startMemcached(t), startMetaServer(t)]);
+test('random meta and classic command sequences answer as memcached does', async (t) => {
+  const [mc, sc] = await Promise.all([startMemcached(t), startSlabcache(t)]);
   const sides = [new Side(await RawClient.connect(mc.port)), new Side(await RawClient.connect(sc.port))];
   t.teardown(async () => {
     for (const s of sides) await s.client.close();

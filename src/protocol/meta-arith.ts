@@ -74,7 +74,8 @@ export function metaArith(m: MetaCommands): void {
   let h = NIL;
   let created = false;
   let miss: Buffer | null = null;
-  if (of.vivify && cache.peek(key, ks, kl) === NIL) {
+  const found = cache.peek(key, ks, kl);
+  if (of.vivify && found === NIL) {
     // memcached creates it without counting an incr/decr miss
     h = vivifyNumber(cache, key, ks, kl, of.initial, of.hasCasIn, of.casIn);
     if (h === NIL) {
@@ -121,6 +122,11 @@ export function metaArith(m: MetaCommands): void {
     return;
   }
 
+  // memcached's do_add_delta hands back the item it found: when the number grew
+  // past it, that item was replaced, and T and N change the unlinked old one.
+  // So they take effect only in place (or on a created item), though t shows them.
+  const live = created || h === found;
+  let exptime = cache.exptime(h);
   // the number, without the spaces an in-place decr may have left behind it
   const hdr = cache.hdr;
   const u8 = hdr.pageU8(h);
@@ -142,13 +148,17 @@ export function metaArith(m: MetaCommands): void {
         break;
       case 0x74: // t
         metaChar(out, 0x74);
-        metaTtl(out, cache.exptime(h), cache.clock.now);
+        metaTtl(out, exptime, cache.clock.now);
         break;
       case 0x54: // T
-        hdr.set(h, W_EXPTIME, of.exptime);
+        exptime = of.exptime;
+        if (live) hdr.set(h, W_EXPTIME, exptime);
         break;
       case 0x4e: // N
-        if (created) hdr.set(h, W_EXPTIME, of.autovivExptime);
+        if (created) {
+          exptime = of.autovivExptime;
+          hdr.set(h, W_EXPTIME, exptime);
+        }
         break;
       case 0x4f: // O
         if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
