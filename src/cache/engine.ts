@@ -387,7 +387,8 @@ export class Cache {
       if (old === NIL) {
         this.counters.cas_misses++;
         status = NOT_FOUND;
-      } else if (cas === hdr.cas(old)) {
+      } else if (hdr.useCas && cas === hdr.cas(old)) {
+        // with -C every item's CAS reads 0, yet memcached 1.6.18 still answers EXISTS
         this.classCounters.cas_hits[this.slabs.classOf(old)]++;
         this.replaceItem(old, h, hv);
         return STORED;
