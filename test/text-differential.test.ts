@@ -70,3 +70,18 @@ test('connection-closing inputs, vs memcached', async (t) => {
   }
   await playBoth(t, [{ send: 'get ' + 'a '.repeat(2000), until: 'none' }, 'b\r\n', { send: 'x'.repeat(2048), until: 'none' }, '\r\n'], opts);
 });
+
+test('-C (no CAS): gets and cas, vs memcached', async (t) => {
+  await playBoth(t, [
+    'set a 0 0 1\r\nx\r\n', 'gets a\r\n', 'cas a 0 0 1 0\r\ny\r\n', 'cas a 0 0 1 1\r\ny\r\n', 'gets a\r\n',
+    'incr a 1\r\n', 'set n 0 0 1\r\n1\r\nincr n 1\r\ngets n\r\n',
+  ], { args: ['-C'] });
+});
+
+test('-M with a tiny -m: out of memory replies, vs memcached', async (t) => {
+  const v = 'v'.repeat(400 * 1024);
+  const script: ScriptItem[] = [];
+  for (let i = 0; i < 12; i++) script.push(`set k${i} 0 0 ${v.length}\r\n${v}\r\n`);
+  script.push('get k0\r\n', 'incr k0 1\r\n');
+  await playBoth(t, script, { args: ['-M', '-m', '2'] });
+});
