@@ -1,15 +1,8 @@
 /**
- * Test rigs for the meta commands without the daemon:
- *
- * - metaRig(): a MetaCommands over an engine with a ManualClock and a fake
- *   connection; feed() runs the same line loop the text protocol does (whole
- *   lines, `ms` waiting for its data) and returns what was replied.
- * - startMetaServer(t): the same behind a real loopback socket (port from the OS),
- *   answering only meta lines, so differential scripts can be played to it and
- *   to real memcached alike while the daemon is not there yet.
+ * An in-process rig for MetaCommands.handle(): a MetaCommands over an engine with
+ * a ManualClock and a fake connection; feed() runs the same line loop the text
+ * protocol does (whole lines, `ms` waiting for its data) and returns the replies.
  */
-import net from 'node:net';
-import type { ExecutionContext } from 'ava';
 import { Cache } from '../src/cache/engine.js';
 import { ManualClock } from '../src/cache/clock.js';
 import { Output } from '../src/protocol/output.js';
@@ -102,30 +95,4 @@ export function metaRig(cache?: { cache: Cache; clock: ManualClock }): MetaRig {
   };
   const loop = connect();
   return { cache: made.cache, clock: made.clock, ctx, loop, feed: (b) => loop.feed(b), connect };
-}
-
-/** A loopback server answering meta lines from one shared engine; closed by teardown. */
-export async function startMetaServer(t: ExecutionContext): Promise<{ host: string; port: number; rig: MetaRig }> {
-  const rig = metaRig();
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    const loop = rig.connect();
-    socket.on('data', (d: Buffer) => {
-      const reply = loop.feed(d);
-      if (reply.length) socket.write(Buffer.from(reply, 'latin1'));
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const addr = server.address() as net.AddressInfo;
-  return { host: '127.0.0.1', port: addr.port, rig };
 }
