@@ -259,3 +259,18 @@ test('lru tune, mode and temp_ttl reply as memcached does and show in stats sett
   for (const [name, value] of theirs) if (name !== 'tcpport') t.is(o.get(name), value, name);
   t.is(f.cache.opts.hotLruPct, 10, 'the engine balances with the new shares');
 });
+
+test('stats conns: a unix-socket client is shown as memcached shows it', (t) => {
+  const f = makeFixture();
+  const unixConn = {
+    ...f.conn, id: 30, transport: 'unix', peer: '/tmp/mc.sock', local: undefined, state: 'conn_parse_cmd',
+    secondsSinceLastCmd: 0,
+  };
+  f.ctx = { ...f.ctx, connections: () => [unixConn] };
+  t.deepEqual(pairs(statsReport(f.ctx, f.conn, ['conns'])), [
+    ['30:addr', '?:<AF 0>'],
+    ['30:listen_addr', 'unix:/tmp/mc.sock'],
+    ['30:state', 'conn_parse_cmd'],
+    ['30:secs_since_last_cmd', '0'],
+  ]);
+});

@@ -30,6 +30,15 @@ export function connsStats(ctx: ServerContext): Pairs {
     });
   }
   for (const c of ctx.connections()) {
+    if (c.transport === 'unix') {
+      // a unix-socket client has no address of its own: memcached prints what it gets from
+      // an empty sockaddr, and the socket's path as the listen address
+      rows.push({
+        id: c.id, transport: c.transport, addr: '?:<AF 0>', listenAddr: `unix:${c.local ?? c.peer}`,
+        state: c.state, secs: c.secondsSinceLastCmd,
+      });
+      continue;
+    }
     rows.push({
       id: c.id, transport: c.transport, addr: `${proto(c.transport, c.peer)}:${c.peer}`,
       listenAddr: c.local ? `${proto(c.transport, c.local)}:${c.local}` : null,
