@@ -71,6 +71,8 @@ export class TextProtocol implements Protocol {
   private readonly authRequired: boolean;
   /** set_noreply_maybe() for the command being handled */
   private noreply = false;
+  /** bytes of the unconsumed tail already searched for \n (they had none) */
+  private scanned = 0;
   /** the last process() stopped at the -R limit with requests left */
   yielded = false;
 
@@ -96,10 +98,14 @@ export class TextProtocol implements Protocol {
         this.ctx.counters.conn_yields++;
         break;
       }
-      let nl = buf.indexOf(0x0a, pos);
+      // resume the \n search where the last call gave up: a multiget line arriving
+      // in many reads is scanned once, not once per read
+      let nl = buf.indexOf(0x0a, pos + this.scanned);
+      this.scanned = 0;
       if (nl >= end) nl = -1;
       if (nl < 0) {
         if (end - pos > LINE_NO_NEWLINE_MAX && !this.multigetMayGrow(buf, pos, end)) this.kill();
+        else this.scanned = end - pos;
         break;
       }
       const next = nl + 1;
