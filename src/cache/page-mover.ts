@@ -48,8 +48,11 @@ export const SLAB_GLOBAL_PAGE_POOL = 0;
 export const SLAB_MOVE_MAX_LOOPS = 1000;
 /** Chunks looked at per slice. */
 export const CHUNKS_PER_SLICE = 1024;
-/** Wait before another pass over a page that had busy items, ms. */
+/** Wait before another pass over a page that had busy items, ms: short at first, then
+ * longer, so a reply stuck behind a slow client does not keep the mover spinning. */
 const BUSY_RETRY_MS = 1;
+const BUSY_RETRY_SLOW_MS = 50;
+const BUSY_LOOPS_BEFORE_SLOW = 100;
 
 /** The knobs the mover reads live (a Settings object fits). */
 export interface MoverSettings {
@@ -372,7 +375,7 @@ export class PageMover {
       if (this.step()) this.scheduleSlice(this.busyLoops !== loops);
     };
     if (afterBusy) {
-      this.timer = setTimeout(run, BUSY_RETRY_MS);
+      this.timer = setTimeout(run, this.busyLoops > BUSY_LOOPS_BEFORE_SLOW ? BUSY_RETRY_SLOW_MS : BUSY_RETRY_MS);
       this.timer.unref();
     } else {
       this.immediate = setImmediate(run);
