@@ -85,3 +85,16 @@ test('-M with a tiny -m: out of memory replies, vs memcached', async (t) => {
   script.push('get k0\r\n', 'incr k0 1\r\n');
   await playBoth(t, script, { args: ['-M', '-m', '2'] });
 });
+
+test('values arriving in pieces, good and bad endings, pipelined after errors, vs memcached', async (t) => {
+  const n = 300 * 1024;
+  const half = 'h'.repeat(n / 2);
+  await playBoth(t, [
+    { send: `set big 0 0 ${n}\r\n${half}`, until: 'none' }, { send: half, until: 'none' }, '\r\nget nope\r\n',
+    { send: 'get big\r\n', until: 'END\r\n' },
+    { send: `set big 0 0 ${n}\r\n${half}`, until: 'none' }, `${half}XYget big\r\n`,
+    { send: `set s 0 0 3\r\na`, until: 'none' }, { send: 'b', until: 'none' }, { send: 'c\r', until: 'none' }, '\nget s\r\n',
+    `set t 0 0 ${3 << 20}\r\n${'t'.repeat(3 << 20)}\r\nset u 0 0 1\r\nu\r\nget t u\r\n`,
+    `set v 0 0 -5\r\nvvvvv\r\nget v\r\n`,
+  ], { ...opts, until: 'sentinel' });
+});
