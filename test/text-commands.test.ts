@@ -272,3 +272,8 @@ test('hundreds of pipelined requests in one write', async (t) => {
   await c.says(req, want);
   t.true(d.ctx.counters.conn_yields > 0, '-R 20 made the connection yield');
 });
+
+test('-B ascii: a first byte of 0x80 is just text', async (t) => {
+  const { c } = await mc(t, { protocol: 'ascii' });
+  await c.says(Buffer.from('\x80get a\r\nget a\r\n', 'latin1'), 'ERROR\r\nEND\r\n');
+});
