@@ -208,8 +208,9 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     const idle = setInterval(() => {
       const now = clock.now;
       for (const c of conns) {
-        // a client still taking a long reply is not idle
-        if (!c.writing && now - c.lastCmd > settings.idleTimeout) {
+        // memcached only kicks clients waiting for a command: not mid-value, not
+        // while a long reply is still being taken
+        if (c.state === 'conn_new_cmd' && !c.writing && now - c.lastCmd > settings.idleTimeout) {
           counters.idle_kicks++;
           c.destroy();
         }
