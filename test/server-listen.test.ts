@@ -3,7 +3,10 @@
  * own port from the OS, exposed by startDaemon; close() stops everything.
  */
 import test from 'ava';
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
+import { haveOpenssl, makePki } from './ops-certs.js';
 import { telnet } from './helpers/telnet.js';
 import { daemon } from './server-fixture.js';
 
@@ -37,4 +40,32 @@ test('a port in use is a startup error with memcached\'s words', async (t) => {
   const d = await daemon(t);
   const err = await t.throwsAsync(daemon(t, { port: d.port }));
   t.is(err?.message, `failed to listen on TCP port ${d.port}: Address already in use`);
+});
+
+test('-Z: refresh_certs reloads the certificate files, and says what is wrong with them', async (t) => {
+  t.true(haveOpenssl(), 'the openssl command is needed to make test certificates');
+  const pki = makePki();
+  t.teardown(() => pki.cleanup());
+  const d = await daemon(t, { ssl: true, ssl_chain_cert: pki.serverCert, ssl_key: pki.serverKey });
+  const sock = tls.connect({ host: '127.0.0.1', port: d.port, ca: fs.readFileSync(pki.caCert) });
+  t.teardown(() => sock.destroy());
+  await new Promise((r) => sock.once('secureConnect', r));
+  let got = '';
+  const reply = (): Promise<string> => new Promise((resolve) => {
+    const on = (b: Buffer): void => {
+      got += b.toString();
+      if (got.endsWith('\r\n')) {
+        sock.off('data', on);
+        const r = got;
+        got = '';
+        resolve(r);
+      }
+    };
+    sock.on('data', on);
+  });
+  sock.write('refresh_certs\r\n');
+  t.is(await reply(), 'OK\r\n');
+  fs.rmSync(pki.serverKey);
+  sock.write('refresh_certs noreply\r\n');
+  t.regex(await reply(), /^Error loading the private key .*\r\n$/);
 });

@@ -55,7 +55,7 @@ test('retrieval, arithmetic, touch, delete, admin, vs memcached', async (t) => {
     'cache_memlimit 2000000000\r\n', 'cache_memlimit 100 noreply\r\n',
     'version\r\n', 'version x y\r\n', 'shutdown\r\n', 'shutdown graceful\r\n',
     '\r\n', '\n', 'x\r\n', 'GET a\r\n', 'bogus command\r\n', 'stats foo\r\n', 'stats detail\r\n',
-    'slabs\r\n', 'lru_crawler\r\n',
+    'slabs\r\n', 'lru_crawler\r\n', 'refresh_certs\r\n', 'refresh_certs noreply\r\n',
     { send: 'quit\r\nget a\r\n', until: 'close' },
   ];
   await playBoth(t, script, opts);

@@ -96,4 +96,9 @@ export interface ServerContext {
    * listed as memcached lists them (with a "UDP" line, state conn_read).
    */
   listeners?(): Iterable<{ id: number; addr: string; transport: string; secondsSinceLastCmd: number }>;
+  /**
+   * Optional, `refresh_certs` with -Z: reload the TLS certificate files for new
+   * connections. Returns null on success, else the error to report.
+   */
+  refreshCerts?(): string | null;
 }

@@ -34,6 +34,7 @@ const VALUE = b('VALUE ');
 const TOUCHED = b('TOUCHED\r\n');
 const DELETED_R = b('DELETED\r\n');
 const NOT_FOUND_R = b('NOT_FOUND\r\n');
+const OK_R = b('OK\r\n');
 const BAD_DELTA = b('CLIENT_ERROR invalid numeric delta argument\r\n');
 const NON_NUMERIC_R = b('CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
 const ARITH_OOM = b('SERVER_ERROR out of memory\r\n');
@@ -54,7 +55,7 @@ const W_MEMLIMIT = b('cache_memlimit'), W_INCR = b('incr'), W_DECR = b('decr');
 const W_DELETE = b('delete'), W_TOUCH = b('touch'), W_FLUSH = b('flush_all');
 const W_VERSION = b('version'), W_QUIT = b('quit'), W_LRU_CRAWLER = b('lru_crawler');
 const W_WATCH = b('watch'), W_VERBOSITY = b('verbosity'), W_LRU = b('lru');
-const W_ZERO = b('0'), HTTP = b('HTTP/');
+const W_ZERO = b('0'), HTTP = b('HTTP/'), W_REFRESH_CERTS = b('refresh_certs');
 
 /**
  * A line longer than this without its \n must be a large multiget (`get`/`gets`);
@@ -91,6 +92,10 @@ export class TextProtocol implements Protocol {
     while (pos < end && !conn.closing) {
       if (store.active) {
         pos = store.feed(buf, pos, end);
+        continue;
+      }
+      if (this.meta !== null && this.meta.active) {
+        pos = this.meta.feed(buf, pos, end); // a rejected ms data block being swallowed
         continue;
       }
       if (reqs >= maxReqs) {
@@ -174,7 +179,7 @@ export class TextProtocol implements Protocol {
     switch (c0) {
       case 0x6d: // m: meta commands are all two letters
         if (w.len(0) === 2) {
-          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn);
+          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true);
           return this.meta.handle(buf, s, eol, next, end);
         }
         break;
@@ -238,6 +243,8 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_VERBOSITY)) {
           if (nt !== 3 && nt !== 4) break;
           this.verbosity(buf);
+        } else if (w.is(buf, 0, W_REFRESH_CERTS)) {
+          this.refreshCerts(buf);
         } else if (w.is(buf, 0, W_LRU)) {
           if (nt < 3) break;
           this.admin(buf);
@@ -379,6 +386,15 @@ export class TextProtocol implements Protocol {
     // memcached closes this connection at once and raises SIGINT / SIGUSR1
     this.kill();
     this.ctx.shutdown(this.w.n === 2);
+  }
+
+  /** memcached answers errors even with noreply here (they are not out_string replies). */
+  private refreshCerts(buf: Buffer): void {
+    this.noreply = this.w.noreply(buf);
+    const err = this.ctx.settings.ssl ? (this.ctx.refreshCerts?.() ?? null) : 'Error TLS not enabled';
+    if (err === null) return this.reply(OK_R);
+    this.noreply = false;
+    textReply(this.conn.out, err);
   }
 
   private stats(buf: Buffer): void {

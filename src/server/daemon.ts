@@ -11,6 +11,7 @@
  */
 import type dgram from 'node:dgram';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { Cache } from '../cache/engine.js';
 import { SystemClock } from '../cache/clock.js';
 import { LruCrawler } from '../cache/crawler.js';
@@ -20,7 +21,7 @@ import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/
 import { TextProtocol } from '../protocol/text.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
-import { listenAddresses, listenTls } from './listen-tls.js';
+import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
@@ -85,6 +86,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const counters = new ServerCounters();
   const conns = new Set<Connection>();
   const listeners: Listener[] = [];
+  const tlsServers: tls.Server[] = [];
   let nextId = 0;
   const newId = (): number => ++nextId;
 
@@ -103,6 +105,15 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     },
     connections(): Iterable<Connection> {
       return conns;
+    },
+    refreshCerts(): string | null {
+      try {
+        const options = tlsServerOptions(settings);
+        for (const s of tlsServers) s.setSecureContext(options);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
     },
     listeners() {
       return listeners.map((l) => ({
@@ -170,6 +181,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
             onConnection: (sock) => accept('tls', sock) })
           : await listenTcp({ host: a.host, port: a.port, backlog: settings.backlog,
             onConnection: (sock) => accept('tcp', sock) });
+        if (a.tls) tlsServers.push(s as tls.Server);
         const port = boundPort(s);
         ports.push(port);
         const addr = s.address();
