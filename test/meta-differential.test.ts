@@ -448,3 +448,17 @@ test('stats after meta commands match memcached', async (t) => {
     { send: 'stats\r\n', until: 'END\r\n' },
   ], { mask: (r) => onlyCounters(maskVolatile(r, mask)) });
 });
+
+test('an ms rejected from its line has its block swallowed, however it arrives', async (t) => {
+  const block = 'z'.repeat(3_000_000);
+  await same(t, [
+    'ms k 1\r\nv\r\n',
+    { send: 'ms k 3000000 Z\r\n', until: 'none' },
+    { send: block.slice(0, 1_000_000), until: 'none' },
+    block.slice(1_000_000) + '\r\nmg k v\r\n',
+    { send: 'ms k 3000000 T0\r\n', until: 'none' },
+    block + '\r\nmg k v\r\n',
+    { send: 'ms k 10 Mx\r\n01234', until: 'none' },
+    '56789\r\nmg k v\r\n',
+  ]);
+});

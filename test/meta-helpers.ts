@@ -42,7 +42,8 @@ export function fakeContext(cache: Cache): ServerContext {
 
 /** One connection's read loop over meta lines: what text.ts does for `m?` lines. */
 export class MetaLoop {
-  private pending: Buffer = Buffer.alloc(0);
+  /** bytes kept for the next feed (a partial line or an ms data block still arriving) */
+  pending: Buffer = Buffer.alloc(0);
   constructor(readonly meta: MetaCommands, readonly conn: FakeConn) {}
 
   /** Feeds bytes; returns the replies they completed (latin1). */
@@ -52,6 +53,10 @@ export class MetaLoop {
     const end = buf.length;
     let pos = 0;
     while (pos < end) {
+      if (this.meta.active) {
+        pos = this.meta.feed(buf, pos, end);
+        continue;
+      }
       const nl = buf.indexOf(0x0a, pos);
       if (nl < 0) break;
       const eol = nl > pos && buf[nl - 1] === 0x0d ? nl - 1 : nl;
@@ -86,12 +91,13 @@ export interface MetaRig {
   connect(): MetaLoop;
 }
 
-export function metaRig(cache?: { cache: Cache; clock: ManualClock }): MetaRig {
-  const made = cache ?? makeCache();
+/** `streaming`: the loop feeds swallowed ms blocks to the meta front end as text.ts does. */
+export function metaRig(opts: { streaming?: boolean } = {}): MetaRig {
+  const made = makeCache();
   const ctx = fakeContext(made.cache);
   const connect = (): MetaLoop => {
     const conn = new FakeConn(made.cache);
-    return new MetaLoop(new MetaCommands(ctx, conn), conn);
+    return new MetaLoop(new MetaCommands(ctx, conn, opts.streaming ?? false), conn);
   };
   const loop = connect();
   return { cache: made.cache, clock: made.clock, ctx, loop, feed: (b) => loop.feed(b), connect };

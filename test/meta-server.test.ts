@@ -97,3 +97,16 @@ test('-I bounds ms values; the rejected data is swallowed', async (t) => {
   await mc.says(`ms k 2000 T0\r\n${big}\r\nmg k v\r\n`, 'SERVER_ERROR object too large for cache\r\nEN\r\n');
   await mc.says('ms k 900 q\r\n' + 'z'.repeat(900) + '\r\nmg k s\r\n', 'HD s900\r\n');
 });
+
+test('an ms rejected from its line is answered before its block, which is swallowed as it comes', async (t) => {
+  const mc = await telnet(t, await startSlabcache(t));
+  await mc.says('ms k 1\r\nv\r\n', 'HD\r\n');
+  // memcached answers only once the block is swallowed; we answer at once
+  await mc.says('ms k 67108864 Z\r\n', 'CLIENT_ERROR invalid flag\r\n');
+  const chunk = Buffer.alloc(1024 * 1024, 0x7a);
+  for (let i = 0; i < 64; i++) await mc.send(chunk);
+  await mc.says('\r\nmg k v\r\n', 'VA 1\r\nv\r\n');
+  await mc.says('ms k 67108864\r\n', 'SERVER_ERROR object too large for cache\r\n');
+  for (let i = 0; i < 64; i++) await mc.send(chunk);
+  await mc.says('\r\nmg k v\r\n', 'EN\r\n');
+});

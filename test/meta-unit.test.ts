@@ -73,6 +73,30 @@ test('an ms waits for its whole data block and does nothing before', (t) => {
   t.is(r.feed('cd\r\nmn\r\n'), 'CLIENT_ERROR invalid flag\r\nMN\r\n');
 });
 
+test('with a streaming caller a rejected ms block is discarded as it arrives', (t) => {
+  for (const streaming of [true, false]) {
+    const r = metaRig({ streaming });
+    const chunk = 'x'.repeat(64 * 1024);
+    let got = r.feed('ms k 1 q\r\nv\r\nms k 500000 Z\r\n');
+    for (let sent = 0; sent < 500000; sent += chunk.length) {
+      got += r.feed(chunk.slice(0, Math.min(chunk.length, 500000 - sent)));
+      // streaming keeps nothing; otherwise the block piles up until it is whole
+      if (streaming) t.is(r.loop.pending.length, 0);
+    }
+    got += r.feed('\r\nmg k v\r\n');
+    t.is(got, 'CLIENT_ERROR invalid flag\r\nVA 1\r\nv\r\n', `streaming ${streaming}`);
+    // past -I: answered at once, the old value dropped, the block discarded
+    got = r.feed('ms k 3000000 T0\r\n' + chunk);
+    t.is(got, streaming ? 'SERVER_ERROR object too large for cache\r\n' : '');
+    for (let sent = chunk.length; sent < 3000000; sent += chunk.length) {
+      got += r.feed(chunk.slice(0, Math.min(chunk.length, 3000000 - sent)));
+    }
+    got += r.feed('\r\nmg k v\r\nmn\r\n');
+    t.is(got, 'SERVER_ERROR object too large for cache\r\nEN\r\nMN\r\n');
+    t.is(r.ctx.counters.store_too_large, 1);
+  }
+});
+
 test('large values are answered whole while the item is replaced', (t) => {
   const r = metaRig();
   const big = Buffer.alloc(200_000);

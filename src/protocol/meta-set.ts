@@ -66,35 +66,46 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     return next;
   }
   const dataEnd = next + vlen + 2;
-  if (dataEnd > end) return -1;
+  const complete = dataEnd <= end;
 
+  // errors the line alone shows are answered and the data block swallowed
+  let err: Buffer | null = null;
+  let mode = NREAD_SET;
   if (!of.preparse(line, 3, cache.clock)) {
-    out.bytes(of.errstr);
-    return dataEnd;
+    err = of.errstr;
+  } else {
+    let opaqueTooLong = false;
+    for (let i = 3; i < line.words; i++) {
+      if (line.flag(i) === 0x4f && line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) opaqueTooLong = true;
+    }
+    switch (of.mode) {
+      case 0:
+      case 0x53: mode = NREAD_SET; break; // S
+      case 0x45: mode = NREAD_ADD; break; // E
+      case 0x41: mode = NREAD_APPEND; break; // A
+      case 0x50: mode = NREAD_PREPEND; break; // P
+      case 0x52: mode = NREAD_REPLACE; break; // R
+      default: err = ERR_MODE;
+    }
+    // a compare CAS makes set and replace a cas; add ignores it; append/prepend check it
+    if (of.hasCas && (mode === NREAD_SET || mode === NREAD_REPLACE)) mode = NREAD_CAS;
+    if (err === null && opaqueTooLong) err = ERR_OPAQUE;
+  }
+  if (!complete) {
+    // a caller that can't stream a swallow gets -1 and hands us the line again
+    if (!m.streaming) return -1;
+    if (err === null) {
+      if (vlen <= cache.itemSizeMax) return -1; // a storable block: wait for all of it
+      // surely too large: answer now and discard the block as it comes
+      tooLarge(m, of.keyBuf, of.keyStart, of.keyLen);
+      return m.swallow(dataEnd, end);
+    }
+  }
+  if (err !== null) {
+    out.bytes(err);
+    return m.swallow(dataEnd, end);
   }
   const words = line.words;
-  let opaqueTooLong = false;
-  for (let i = 3; i < words; i++) {
-    if (line.flag(i) === 0x4f && line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) opaqueTooLong = true;
-  }
-  let mode: number;
-  switch (of.mode) {
-    case 0:
-    case 0x53: mode = NREAD_SET; break; // S
-    case 0x45: mode = NREAD_ADD; break; // E
-    case 0x41: mode = NREAD_APPEND; break; // A
-    case 0x50: mode = NREAD_PREPEND; break; // P
-    case 0x52: mode = NREAD_REPLACE; break; // R
-    default:
-      out.bytes(ERR_MODE);
-      return dataEnd;
-  }
-  // a compare CAS makes set and replace a cas; add ignores it; append/prepend check it
-  if (of.hasCas && (mode === NREAD_SET || mode === NREAD_REPLACE)) mode = NREAD_CAS;
-  if (opaqueTooLong) {
-    out.bytes(ERR_OPAQUE);
-    return dataEnd;
-  }
 
   const key = of.keyBuf;
   const ks = of.keyStart;
@@ -109,15 +120,12 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   const h = cache.alloc(key, ks, kl, of.clientFlags, 0, vlen);
   if (h === NIL) {
     if (cache.allocStatus === TOO_LARGE) {
-      out.bytes(ERR_TOO_LARGE);
-      m.ctx.counters.store_too_large++;
+      tooLarge(m, key, ks, kl);
     } else {
       out.bytes(ERR_NO_MEMORY);
       m.ctx.counters.store_no_memory++;
+      dropOld(m, key, ks, kl);
     }
-    // memcached drops the old value rather than leave stale data behind
-    const old = cache.peek(key, ks, kl);
-    if (old !== NIL) cache.unlink(old, cache.lastHv);
     return dataEnd;
   }
   cache.hdr.set(h, W_EXPTIME, exptime);
@@ -164,4 +172,17 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   if (st === STORED && of.noReply) out.len = mark; // q hides HD only
   else out.bytes(CRLF);
   return dataEnd;
+}
+
+function tooLarge(m: MetaCommands, key: Uint8Array, ks: number, kl: number): void {
+  m.conn.out.bytes(ERR_TOO_LARGE);
+  m.ctx.counters.store_too_large++;
+  dropOld(m, key, ks, kl);
+}
+
+/** A failed ms drops the old value rather than leave stale data behind, as memcached does. */
+function dropOld(m: MetaCommands, key: Uint8Array, ks: number, kl: number): void {
+  const cache = m.ctx.cache;
+  const old = cache.peek(key, ks, kl);
+  if (old !== NIL) cache.unlink(old, cache.lastHv);
 }

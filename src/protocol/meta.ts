@@ -25,9 +25,37 @@ export class MetaCommands {
   readonly line = new MetaLine();
   readonly flags = new MetaFlags();
   readonly store: MetaStore;
+  /** bytes of a rejected ms data block still to discard (streaming callers only) */
+  private swallowLeft = 0;
 
-  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn) {
+  /**
+   * `streaming`: the caller checks `active` and hands the bytes after a handled
+   * line to feed() while it is true. Then an ms rejected before its data block
+   * has arrived (bad flags, a size past -I) is answered at once and its block
+   * discarded as it comes, as memcached's conn_swallow does, instead of being
+   * buffered whole. Without it such an ms waits (-1) for the whole block.
+   */
+  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn, readonly streaming = false) {
     this.store = new MetaStore(ctx.cache);
+  }
+
+  /** A rejected data block is being discarded: bytes go to feed(), not handle(). */
+  get active(): boolean {
+    return this.swallowLeft > 0;
+  }
+
+  /** Discards what is left of a rejected data block; returns where parsing resumes. */
+  feed(_buf: Buffer, pos: number, end: number): number {
+    const n = Math.min(this.swallowLeft, end - pos);
+    this.swallowLeft -= n;
+    return pos + n;
+  }
+
+  /** Consumes a rejected block up to dataEnd: now if it is all here, else as it comes. */
+  swallow(dataEnd: number, end: number): number {
+    if (dataEnd <= end) return dataEnd;
+    this.swallowLeft = dataEnd - end;
+    return end;
   }
 
   /**
