@@ -40,6 +40,17 @@ function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: nu
   }
 }
 
+/**
+ * Starting hash size when -o hashpower isn't given: one bucket per KiB of -m (at
+ * least memcached's 2^16). Doubling rehashes every key from item memory, a random
+ * read per item; a cache that will hold millions of items pays that many times over
+ * on its way up, so start near the size it will need. Costs 4 bytes per KiB of -m.
+ */
+export function initialHashpower(maxbytes: number): number {
+  return Math.max(HASHPOWER_DEFAULT, Math.min(HASHPOWER_MAX_INITIAL, Math.ceil(Math.log2(maxbytes / 1024))));
+}
+const HASHPOWER_MAX_INITIAL = 26;
+
 export interface EngineOptions {
   maxbytes: number;
   itemSizeMax: number;
@@ -100,7 +111,7 @@ export class Cache {
       slabChunkMax: Math.min(opts.slabChunkMax, PAGE_SIZE / 2),
       headerSize: this.hdr.headerSize,
     });
-    this.index = new HashIndex(this.hdr, opts.hashpowerInit || HASHPOWER_DEFAULT);
+    this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes));
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);
     this.classCounters = makeClassCounters(this.slabs.largest + 1);
     this.policy = new LruPolicy(this);
