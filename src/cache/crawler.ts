@@ -173,25 +173,41 @@ export class LruCrawler {
         pos.push(lru.tail[id]);
       }
     }
-    const lines: string[] = [];
+    // written as bytes, not joined strings: a dump of millions of items must stay quick
+    let items = 0;
+    for (const id of lists) items += lru.count[id];
+    const w = new AsciiWriter(items * 80 + 16);
     for (let live = lists.length; live > 0;) {
-      live = 0;
-      for (let i = 0; i < lists.length; i++) {
+      // drop finished lists so a long list does not make every round visit the empty ones
+      let n = 0;
+      for (let i = 0; i < live; i++) {
+        if (pos[i] === NIL) continue;
+        lists[n] = lists[i];
+        pos[n++] = pos[i];
+      }
+      live = n;
+      for (let i = 0; i < live; i++) {
         const h = pos[i];
-        if (h === NIL) continue;
-        live++;
         pos[i] = hdr.get(h, W_PREV);
         const exp = hdr.get(h, W_EXPTIME);
         if ((exp !== 0 && exp <= now) || c.isFlushed(h)) continue;
-        const ks = hdr.keyByte(h);
-        lines.push(`key=${uriencode(hdr.pageU8(h), ks, hdr.nkey(h))} exp=${exp === 0 ? -1 : exp + started}`
-          + ` la=${hdr.get(h, W_TIME) + started} cas=${hdr.cas(h)}`
-          + ` fetch=${hdr.itFlags(h) & ITEM_FETCHED ? 'yes' : 'no'} cls=${Math.floor(lists[i] / SEGMENTS)}`
-          + ` size=${c.itemSize(h)}\n`);
+        w.bytes(D_KEY);
+        w.uri(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
+        w.bytes(D_EXP);
+        w.num(exp === 0 ? -1 : exp + started);
+        w.bytes(D_LA);
+        w.num(hdr.get(h, W_TIME) + started);
+        w.bytes(D_CAS);
+        w.num(hdr.cas(h));
+        w.bytes(hdr.itFlags(h) & ITEM_FETCHED ? D_FETCH_YES : D_FETCH_NO);
+        w.num(Math.floor(lists[i] / SEGMENTS));
+        w.bytes(D_SIZE);
+        w.num(c.itemSize(h));
+        w.bytes(D_NL);
       }
     }
-    lines.push('END\r\n');
-    return lines.join('');
+    w.bytes(D_END);
+    return w.buf.toString('latin1', 0, w.len);
   }
 
   // ------------------------------------------------------------ crawling
@@ -388,14 +404,91 @@ function allClasses(): Uint8Array {
   return new Uint8Array(MAX_NUMBER_OF_SLAB_CLASSES).fill(1);
 }
 
+const HEX = '0123456789ABCDEF';
+// metadump's fixed pieces, as bytes: Buffer.write() is slow for strings this short
+const ascii = (t: string): Uint8Array => Uint8Array.from(t, (ch) => ch.charCodeAt(0));
+const D_KEY = ascii('key=');
+const D_EXP = ascii(' exp=');
+const D_LA = ascii(' la=');
+const D_CAS = ascii(' cas=');
+const D_FETCH_YES = ascii(' fetch=yes cls=');
+const D_FETCH_NO = ascii(' fetch=no cls=');
+const D_SIZE = ascii(' size=');
+const D_NL = ascii('\n');
+const D_END = ascii('END\r\n');
+
+/** True for the bytes uriencode() leaves as they are: [A-Za-z0-9-._~]. */
+function uriPlain(ch: number): boolean {
+  return (ch >= 0x30 && ch <= 0x39) || (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a)
+    || ch === 0x2d || ch === 0x2e || ch === 0x5f || ch === 0x7e;
+}
+
+/** A growing byte buffer for ASCII dumps. */
+class AsciiWriter {
+  buf: Buffer;
+  len = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(grown, 0, 0, this.len);
+    this.buf = grown;
+  }
+
+  bytes(src: Uint8Array): void {
+    this.reserve(src.length);
+    const b = this.buf;
+    for (let i = 0; i < src.length; i++) b[this.len++] = src[i];
+  }
+
+  /** An integer in decimal (negative allowed), without making a string. */
+  num(n: number): void {
+    this.reserve(21);
+    const b = this.buf;
+    if (n < 0) {
+      b[this.len++] = 0x2d;
+      n = -n;
+    }
+    const start = this.len;
+    do {
+      const q = Math.floor(n / 10);
+      b[this.len++] = 0x30 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+    for (let i = start, j = this.len - 1; i < j; i++, j--) {
+      const t = b[i];
+      b[i] = b[j];
+      b[j] = t;
+    }
+  }
+
+  /** Key bytes, uriencoded as memcached's uriencode() does. */
+  uri(src: Uint8Array, start: number, len: number): void {
+    this.reserve(len * 3);
+    const b = this.buf;
+    for (let i = start, end = start + len; i < end; i++) {
+      const ch = src[i];
+      if (uriPlain(ch)) {
+        b[this.len++] = ch;
+      } else {
+        b[this.len++] = 0x25;
+        b[this.len++] = HEX.charCodeAt(ch >>> 4);
+        b[this.len++] = HEX.charCodeAt(ch & 15);
+      }
+    }
+  }
+}
+
 /** memcached's uriencode(): everything but [A-Za-z0-9-._~] becomes %XX. */
 export function uriencode(src: Uint8Array, start: number, len: number): string {
   let out = '';
   for (let i = start, end = start + len; i < end; i++) {
     const ch = src[i];
-    const plain = (ch >= 0x30 && ch <= 0x39) || (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a)
-      || ch === 0x2d || ch === 0x2e || ch === 0x5f || ch === 0x7e;
-    out += plain ? String.fromCharCode(ch) : '%' + (ch < 16 ? '0' : '') + ch.toString(16).toUpperCase();
+    out += uriPlain(ch) ? String.fromCharCode(ch) : '%' + HEX[ch >>> 4] + HEX[ch & 15];
   }
   return out;
 }
