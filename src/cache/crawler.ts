@@ -85,6 +85,8 @@ export class LruCrawler {
   /** rounds visit lists in memcached's sid order */
   private readonly order: number[] = [];
   private activeLists = 0;
+  /** the active lists, in `order` */
+  private runOrder: number[] = [];
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private schedule: NodeJS.Timeout | null = null;
@@ -225,6 +227,7 @@ export class LruCrawler {
       this.active[id] = 1;
       if (auto) this.classStats[cls].reset();
     }
+    this.runOrder = this.order.filter((id) => this.active[id] === 1);
     this.running = true;
     this.auto = auto;
     this.cache.counters.lru_crawler_starts++;
@@ -242,9 +245,14 @@ export class LruCrawler {
     const cc = c.classCounters;
     const ec = c.counters;
     const now = c.clock.now;
+    const run = this.runOrder;
     while (budget > 0 && this.activeLists > 0) {
-      for (let oi = 0; oi < this.order.length && budget > 0; oi++) {
-        const id = this.order[oi];
+      // finished lists leave the round, so one long list does not cost a scan of all of them
+      let n = 0;
+      for (let i = 0; i < run.length; i++) if (this.active[run[i]]) run[n++] = run[i];
+      run.length = n;
+      for (let oi = 0; oi < run.length && budget > 0; oi++) {
+        const id = run[oi];
         if (this.active[id] === 0) continue;
         const cls = Math.floor(id / SEGMENTS);
         let h = this.cursor[id];
