@@ -4,6 +4,9 @@
  * and last-access seconds (memcached's clock ticks on its own, so `t100` may read
  * `t99` there), and `me`'s la/cls/size (slab classes are this engine's own).
  * CAS values are not masked: both number them 1, 2, 3... the same way here.
+ *
+ * Serial: each test starts its own pair of fresh daemons, and a dozen node
+ * daemons starting at once on a busy machine can miss the start-up deadline.
  */
 import test, { type ExecutionContext } from 'ava';
 import { maskVolatile, playBoth, type MaskOptions, type PlayOptions, type ScriptItem } from './helpers/differential.js';
@@ -43,7 +46,7 @@ async function same(t: ExecutionContext, script: ScriptItem[], opts: PlayOptions
 
 const long = (c: string, n: number): string => c.repeat(n);
 
-test('mg: hits, misses, every returned flag, quiet and opaque', async (t) => {
+test.serial('mg: hits, misses, every returned flag, quiet and opaque', async (t) => {
   await same(t, [
     'mg foo v\r\n',
     'mg foo\r\n',
@@ -70,7 +73,7 @@ test('mg: hits, misses, every returned flag, quiet and opaque', async (t) => {
   ]);
 });
 
-test('mg: TTLs, touch with T, client flags', async (t) => {
+test.serial('mg: TTLs, touch with T, client flags', async (t) => {
   await same(t, [
     'ms f1 3 F4294967295 T100\r\nabc\r\n',
     'mg f1 f t v\r\n',
@@ -85,7 +88,7 @@ test('mg: TTLs, touch with T, client flags', async (t) => {
   ]);
 });
 
-test('mg: errors', async (t) => {
+test.serial('mg: errors', async (t) => {
   await same(t, [
     'ms foo 2\r\nhi\r\n',
     'mg\r\n',
@@ -116,7 +119,7 @@ test('mg: errors', async (t) => {
   ]);
 });
 
-test('ms: modes, CAS, quiet, returned flags', async (t) => {
+test.serial('ms: modes, CAS, quiet, returned flags', async (t) => {
   await same(t, [
     'ms k1 3 T0 F5 c k O9\r\nabc\r\n',
     'ms k1 3 q\r\nabd\r\n',
@@ -151,7 +154,7 @@ test('ms: modes, CAS, quiet, returned flags', async (t) => {
   ]);
 });
 
-test('ms: errors consume exactly what memcached consumes', async (t) => {
+test.serial('ms: errors consume exactly what memcached consumes', async (t) => {
   await same(t, [
     'ms\r\n',
     'ms foo\r\n',
@@ -186,7 +189,7 @@ test('ms: errors consume exactly what memcached consumes', async (t) => {
   ]);
 });
 
-test('ms: binary-safe values, large values, pipelined and split', async (t) => {
+test.serial('ms: binary-safe values, large values, pipelined and split', async (t) => {
   const bin = Buffer.alloc(256);
   for (let i = 0; i < 256; i++) bin[i] = i;
   const big = Buffer.alloc(300_000);
@@ -212,7 +215,7 @@ test('ms: binary-safe values, large values, pipelined and split', async (t) => {
   ]);
 });
 
-test('quiet batches end with mn', async (t) => {
+test.serial('quiet batches end with mn', async (t) => {
   await same(t, [
     'ms a 1\r\n1\r\nms b 1\r\n2\r\n',
     'mg a v q k\r\nmg x v q k\r\nmg b v q k\r\nmg y v q k\r\nmn\r\n',
@@ -223,7 +226,7 @@ test('quiet batches end with mn', async (t) => {
   ]);
 });
 
-test('md: delete, CAS, invalidate, quiet, errors', async (t) => {
+test.serial('md: delete, CAS, invalidate, quiet, errors', async (t) => {
   await same(t, [
     'ms d1 2 F7 T100\r\nhi\r\n',
     'md d1 q k O1 C1\r\n',
@@ -253,7 +256,7 @@ test('md: delete, CAS, invalidate, quiet, errors', async (t) => {
   ]);
 });
 
-test('ma: incr, decr, vivify, CAS, TTL, errors', async (t) => {
+test.serial('ma: incr, decr, vivify, CAS, TTL, errors', async (t) => {
   await same(t, [
     'ma c1 q\r\n',
     'ma c1 N0 J10 q v\r\n',
@@ -296,7 +299,7 @@ test('ma: incr, decr, vivify, CAS, TTL, errors', async (t) => {
   ]);
 });
 
-test('me: debug lines, base64, errors; mn', async (t) => {
+test.serial('me: debug lines, base64, errors; mn', async (t) => {
   await same(t, [
     'ms foo 2 T100\r\nhi\r\n',
     'ms bar 2\r\nhi\r\n',
@@ -318,7 +321,7 @@ test('me: debug lines, base64, errors; mn', async (t) => {
   ]);
 });
 
-test('base64 keys', async (t) => {
+test.serial('base64 keys', async (t) => {
   const binKey = Buffer.alloc(180);
   for (let i = 0; i < binKey.length; i++) binKey[i] = (i * 31 + 7) & 0xff;
   const b64 = binKey.toString('base64');
@@ -348,7 +351,7 @@ test('base64 keys', async (t) => {
   ]);
 });
 
-test('stale-while-revalidate: invalidation, W/X/Z, recache R, vivify N', async (t) => {
+test.serial('stale-while-revalidate: invalidation, W/X/Z, recache R, vivify N', async (t) => {
   await same(t, [
     'ms s1 2 T100\r\nhi\r\n',
     'mg s1 c\r\n',
@@ -388,7 +391,7 @@ test('stale-while-revalidate: invalidation, W/X/Z, recache R, vivify N', async (
   ]);
 });
 
-test('flag combinations real clients send', async (t) => {
+test.serial('flag combinations real clients send', async (t) => {
   await same(t, [
     // a set as meta clients write it: TTL, client flags, and the CAS back
     'ms user:1 5 T60 F16 c\r\nalice\r\n',
@@ -413,7 +416,7 @@ test('flag combinations real clients send', async (t) => {
   ]);
 });
 
-test('meta and classic commands mix on one connection, pipelined', async (t) => {
+test.serial('meta and classic commands mix on one connection, pipelined', async (t) => {
   await same(t, [
     'set a 5 0 3\r\nabc\r\nmg a v f c\r\ngets a\r\n',
     'ms b 2 F9\r\nhi\r\nget a b\r\ngets b\r\n',
@@ -430,7 +433,7 @@ test('meta and classic commands mix on one connection, pipelined', async (t) => 
   ], { mask: { ...mask, cas: true } });
 });
 
-test('stats after meta commands match memcached', async (t) => {
+test.serial('stats after meta commands match memcached', async (t) => {
   const names = ['cmd_get', 'cmd_set', 'cmd_touch', 'cmd_meta', 'get_hits', 'get_misses', 'get_expired',
     'get_flushed', 'delete_misses', 'delete_hits', 'incr_misses', 'incr_hits', 'decr_misses', 'decr_hits',
     'cas_misses', 'cas_hits', 'cas_badval', 'touch_hits', 'touch_misses', 'store_too_large', 'curr_items',
@@ -449,7 +452,7 @@ test('stats after meta commands match memcached', async (t) => {
   ], { mask: (r) => onlyCounters(maskVolatile(r, mask)) });
 });
 
-test('an ms rejected from its line has its block swallowed, however it arrives', async (t) => {
+test.serial('an ms rejected from its line has its block swallowed, however it arrives', async (t) => {
   const block = 'z'.repeat(3_000_000);
   await same(t, [
     'ms k 1\r\nv\r\n',

@@ -8,7 +8,7 @@ import test from 'ava';
 import { startSlabcache } from './helpers/memcached.js';
 import { telnet } from './helpers/telnet.js';
 
-test('E sets the CAS of what ms, mg N, md I and ma change', async (t) => {
+test.serial('E sets the CAS of what ms, mg N, md I and ma change', async (t) => {
   const mc = await telnet(t, await startSlabcache(t));
   await mc.says('ms k 1 E500 c\r\nx\r\n', 'HD c500\r\n');
   await mc.says('mg k c v\r\n', 'VA 1 c500\r\nx\r\n');
@@ -27,7 +27,7 @@ test('E sets the CAS of what ms, mg N, md I and ma change', async (t) => {
   await mc.says('md k Ex\r\n', 'CLIENT_ERROR invalid or duplicate flag\r\n');
 });
 
-test('md x keeps the item with an empty value', async (t) => {
+test.serial('md x keeps the item with an empty value', async (t) => {
   const mc = await telnet(t, await startSlabcache(t));
   await mc.says('ms k 5 F9 T100 c\r\nhello\r\n', 'HD c1\r\n');
   await mc.says('md k x k\r\n', 'HD kk\r\n');
@@ -47,7 +47,7 @@ test('md x keeps the item with an empty value', async (t) => {
   await mc.says('ma k x\r\n', 'CLIENT_ERROR invalid or duplicate flag\r\n');
 });
 
-test('ms s returns the stored size; N makes append/prepend create a missing item', async (t) => {
+test.serial('ms s returns the stored size; N makes append/prepend create a missing item', async (t) => {
   const mc = await telnet(t, await startSlabcache(t));
   await mc.says('ms k 2 s\r\nhi\r\n', 'HD s2\r\n');
   await mc.says('ms k 3 MA s\r\nyou\r\n', 'HD s5\r\n');
@@ -60,7 +60,7 @@ test('ms s returns the stored size; N makes append/prepend create a missing item
   await mc.says('ms k 2 S2\r\nhi\r\n', 'CLIENT_ERROR invalid flag\r\n');
 });
 
-test('one win per invalidation, across connections', async (t) => {
+test.serial('one win per invalidation, across connections', async (t) => {
   const server = await startSlabcache(t);
   const a = await telnet(t, server);
   const b = await telnet(t, server);
@@ -82,7 +82,7 @@ test('one win per invalidation, across connections', async (t) => {
   await a.says('mg n N30 v\r\n', 'VA 1\r\n1\r\n');
 });
 
-test('with -C there are no CAS values, as in memcached', async (t) => {
+test.serial('with -C there are no CAS values, as in memcached', async (t) => {
   const mc = await telnet(t, await startSlabcache(t, ['-C']));
   await mc.says('ms k 1 c\r\nx\r\n', 'HD c0\r\n');
   await mc.says('mg k c v\r\n', 'VA 1 c0\r\nx\r\n');
@@ -90,7 +90,7 @@ test('with -C there are no CAS values, as in memcached', async (t) => {
   await mc.says('md k I\r\nmg k c\r\n', 'HD\r\nHD c0 X W\r\n');
 });
 
-test('-I bounds ms values; the rejected data is swallowed', async (t) => {
+test.serial('-I bounds ms values; the rejected data is swallowed', async (t) => {
   const mc = await telnet(t, await startSlabcache(t, ['-I', '1k', '-o', 'slab_chunk_max=1024']));
   await mc.says('ms k 1\r\nx\r\n', 'HD\r\n');
   const big = 'y'.repeat(2000);
@@ -98,7 +98,7 @@ test('-I bounds ms values; the rejected data is swallowed', async (t) => {
   await mc.says('ms k 900 q\r\n' + 'z'.repeat(900) + '\r\nmg k s\r\n', 'HD s900\r\n');
 });
 
-test('an ms rejected from its line is answered before its block, which is swallowed as it comes', async (t) => {
+test.serial('an ms rejected from its line is answered before its block, which is swallowed as it comes', async (t) => {
   const mc = await telnet(t, await startSlabcache(t));
   await mc.says('ms k 1\r\nv\r\n', 'HD\r\n');
   // memcached answers only once the block is swallowed; we answer at once
