@@ -52,7 +52,7 @@ export class Memory {
 
   constructor(maxbytes: number, preallocate: boolean) {
     if (maxbytes > MAX_MEMORY_BYTES) {
-      throw new RangeError(`memory limit ${maxbytes} is above the ${MAX_MEMORY_BYTES} bytes a handle can address`);
+      throw new RangeError(`memory limit (-m) of ${Math.round(maxbytes / PAGE_SIZE)} MB is above the ${Math.floor(MAX_MEMORY_BYTES / PAGE_SIZE)} MB that item handles can address`);
     }
     this.limitPages = Math.max(1, Math.floor(maxbytes / PAGE_SIZE));
     if (preallocate) this.growArena(this.limitPages);
