@@ -102,9 +102,41 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
     }
   };
 
-  let daemon: { close(): Promise<void> };
+  // Signals are handled from before the first bind: a SIGTERM that lands while we
+  // start up (systemd stop, a test) must still end in a clean exit 0, not the
+  // default death by signal. A stop asked for before we listen runs once we do.
+  let daemon: { close(): Promise<void> } | null = null;
+  let stopWanted = false;
+  let stopped = false;
+  const stop = (): void => {
+    if (daemon === null) {
+      stopWanted = true;
+      return;
+    }
+    if (stopped) return;
+    stopped = true;
+    daemon.close().then(
+      () => {
+        // memcached removes its pid file only when it daemonized
+        if (settings.daemonize && settings.pidFile !== null) removePidFile(settings.pidFile);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`error while stopping: ${messageOf(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  installSignalHandlers({
+    stop,
+    log: (message) => {
+      if (settings.verbose > 0) process.stderr.write(`${message}\n`);
+    },
+  });
+
+  let started: { close(): Promise<void> };
   try {
-    daemon = await startDaemon(settings);
+    started = await startDaemon(settings);
   } catch (err) {
     return startupFailed(err);
   }
@@ -119,30 +151,11 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
       dropPrivileges(user, owned);
     }
   } catch (err) {
-    await daemon.close().catch(() => {});
+    await started.close().catch(() => {});
     return startupFailed(err);
   }
 
-  let stopped = false;
-  installSignalHandlers({
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      daemon.close().then(
-        () => {
-          // memcached removes its pid file only when it daemonized
-          if (settings.daemonize && settings.pidFile !== null) removePidFile(settings.pidFile);
-          process.exit(0);
-        },
-        (err: unknown) => {
-          process.stderr.write(`error while stopping: ${messageOf(err)}\n`);
-          process.exit(1);
-        },
-      );
-    },
-    log: (message) => {
-      if (settings.verbose > 0) process.stderr.write(`${message}\n`);
-    },
-  });
+  daemon = started;
   if (daemonChild) notifyDaemonParent();
+  if (stopWanted) stop();
 }
