@@ -1,12 +1,13 @@
 /**
- * Meta command lines: tokens, flags, base64 keys and memcached's number rules.
+ * Meta command lines: tokens, flags, and the pieces replies are built from.
  *
  * A meta request is `<cm> <key> [<datalen>] <flag>*`. Tokens are split on spaces
  * only (tabs belong to the token), at most MAX_TOKENS - 1 words are seen, and a
  * NUL byte ends the line, all as memcached's tokenize_command() does. Flags are
  * one byte, optionally followed by a token (`T30`, `Oabc`). MetaFlags.preparse()
  * is memcached's _meta_flag_preparse(): same checks, same order, same error
- * strings, so that a bad request gets the bytes 1.6 would send.
+ * strings, and numbers read by the same safe_strto* rules as the text protocol's
+ * (text-parse.ts), so that a bad request gets the bytes 1.6.18 would send.
  *
  * Nothing here allocates per request: one MetaLine and one MetaFlags per
  * connection are reset and refilled for each line. A base64 key is decoded into
@@ -15,7 +16,9 @@
  */
 import { Clock, realtime } from '../cache/clock.js';
 import { safeStrtoull } from '../cache/numeric.js';
+import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { Output } from './output.js';
+import { parsedOk, strtol32, strtoul32, strtoullNum } from './text-parse.js';
 
 /** memcached's MAX_TOKENS: 23 words, then the rest of the line as one. */
 export const MAX_TOKENS = 24;
@@ -24,7 +27,6 @@ export const MFLAG_MAX_OPT_LENGTH = 20;
 /** An opaque token (its `O` included) longer than this is refused. */
 export const MFLAG_MAX_OPAQUE_LENGTH = 32;
 export const KEY_MAX_LENGTH = 250;
-const INT32_MAX = 0x7fffffff;
 
 const e = (s: string): Buffer => Buffer.from(s + '\r\n', 'latin1');
 export const ERR_FORMAT = e('CLIENT_ERROR bad command line format');
@@ -167,8 +169,8 @@ export class MetaFlags {
         case 0x54: // T: new TTL
         case 0x52: { // R: recache when TTL below this
           this.locked = true;
-          const v = safeStrtol(buf, s + 1, end);
-          if (Number.isNaN(v)) {
+          const v = strtol32(buf, s + 1, end);
+          if (!parsedOk) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
             break;
@@ -215,15 +217,15 @@ export class MetaFlags {
           this.removeVal = true;
           break;
         case 0x46: { // F: client flags (memcached's errstr stays as it was)
-          const v = safeStrtoul32(buf, s + 1, end);
-          if (v < 0) this.hasError = true;
+          const v = strtoul32(buf, s + 1, end);
+          if (!parsedOk) this.hasError = true;
           else this.clientFlags = v;
           break;
         }
         case 0x43: // C: compare CAS
         case 0x45: { // E (after 1.6.18): explicit new CAS
-          const v = casToken(buf, s + 1, end);
-          if (v < 0) {
+          const v = strtoullNum(buf, s + 1, end);
+          if (!parsedOk) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
           } else if (o === 0x43) {
@@ -301,167 +303,6 @@ export class MetaFlags {
     this.keyLen = line.te[1] - line.ts[1];
     this.errstr = ERR_FORMAT;
   }
-}
-
-// ------------------------------------------------------------------ numbers
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
-
-/**
- * memcached's safe_strtol: a signed decimal in buf[start, end), NaN if refused.
- * strtol's leading space and sign are allowed; above INT32_MAX is refused, below
- * INT32_MIN wraps as the C cast does.
- */
-export function safeStrtol(buf: Uint8Array, start: number, end: number): number {
-  let i = start;
-  while (i < end && isSpace(buf[i])) i++;
-  let neg = false;
-  if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) {
-    neg = buf[i] === 0x2d;
-    i++;
-  }
-  const ds = i;
-  let v = 0;
-  while (i < end) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) break;
-    v = v * 10 + d;
-    i++;
-  }
-  if (i === ds) return NaN;
-  if (i < end && !isSpace(buf[i])) return NaN;
-  if (i - ds > 15) {
-    // past 2^53: strtol's ERANGE is at 2^63; between that and int32 the C cast wraps
-    let big = BigInt(Buffer.from(buf.subarray(ds, i)).toString('latin1'));
-    if (neg) big = -big;
-    if (big > (1n << 63n) - 1n || big < -(1n << 63n) || big > BigInt(INT32_MAX)) return NaN;
-    return Number(BigInt.asIntN(32, big));
-  }
-  if (neg) v = -v;
-  if (v > INT32_MAX) return NaN;
-  return v < -0x80000000 ? Number(BigInt.asIntN(32, BigInt(v))) : v;
-}
-
-/**
- * memcached's safe_strtoul on a 64-bit host: strtoul's rules (a '-' that wraps
- * into the signed range is refused), then the store into a uint32 keeps the low
- * 32 bits. -1 if refused.
- */
-export function safeStrtoul32(buf: Uint8Array, start: number, end: number): number {
-  // the common case: a few digits, no sign, no BigInt
-  if (end - start <= 9 && end > start) {
-    let v = 0;
-    let i = start;
-    for (; i < end; i++) {
-      const d = buf[i] - 0x30;
-      if (d < 0 || d > 9) break;
-      v = v * 10 + d;
-    }
-    if (i === end) return v;
-  }
-  const v = safeStrtoull(buf, start, end);
-  if (v < 0n) return -1;
-  return Number(v & 0xffffffffn);
-}
-
-/**
- * A CAS token (memcached's safe_strtoull) as a Number, -1 if refused. Plain
- * digits below 2^53 skip the BigInt; larger values can't match any CAS we hand
- * out, so their rounding is harmless.
- */
-function casToken(buf: Uint8Array, start: number, end: number): number {
-  if (end > start && end - start <= 15) {
-    let v = 0;
-    let i = start;
-    for (; i < end; i++) {
-      const d = buf[i] - 0x30;
-      if (d < 0 || d > 9) break;
-      v = v * 10 + d;
-    }
-    if (i === end) return v;
-  }
-  const v = safeStrtoull(buf, start, end);
-  return v < 0n ? -1 : Number(v);
-}
-
-// ------------------------------------------------------------------ base64
-
-const B64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
-/** value of each byte, 0x80 for bytes that are not base64 (and skipped) */
-const B64_DECODE = new Uint8Array(256).fill(0x80);
-for (let i = 0; i < 64; i++) B64_DECODE[B64[i]] = i;
-B64_DECODE[0x3d] = 0; // '='
-
-/**
- * memcached's base64_decode (Jouni Malinen's): bytes that are not base64 are
- * skipped, the rest must come in fours, decoding stops after the first padded
- * block, bad padding fails. Returns the decoded length, 0 on failure.
- */
-export function base64Decode(src: Uint8Array, s: number, e: number, out: Uint8Array): number {
-  let count = 0;
-  for (let i = s; i < e; i++) if (B64_DECODE[src[i]] !== 0x80) count++;
-  if (count === 0 || count % 4 !== 0) return 0;
-  if ((count / 4) * 3 > out.length) return 0;
-  let pos = 0;
-  let n = 0;
-  let pad = 0;
-  let b0 = 0;
-  let b1 = 0;
-  let b2 = 0;
-  for (let i = s; i < e; i++) {
-    const c = src[i];
-    const t = B64_DECODE[c];
-    if (t === 0x80) continue;
-    if (c === 0x3d) pad++;
-    if (n === 0) b0 = t;
-    else if (n === 1) b1 = t;
-    else if (n === 2) b2 = t;
-    n++;
-    if (n === 4) {
-      out[pos++] = ((b0 << 2) | (b1 >> 4)) & 0xff;
-      out[pos++] = ((b1 << 4) | (b2 >> 2)) & 0xff;
-      out[pos++] = ((b2 << 6) | t) & 0xff;
-      n = 0;
-      if (pad) {
-        if (pad === 1) pos--;
-        else if (pad === 2) pos -= 2;
-        else return 0;
-        break;
-      }
-    }
-  }
-  return pos;
-}
-
-/** Standard base64 with padding and no line breaks, written into out. */
-export function base64EncodeTo(out: Output, src: Uint8Array, s: number, e: number): void {
-  out.reserve(Math.ceil((e - s) / 3) * 4);
-  const b = out.buf;
-  let p = out.len;
-  let i = s;
-  for (; e - i >= 3; i += 3) {
-    const x = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
-    b[p++] = B64[x >> 18];
-    b[p++] = B64[(x >> 12) & 63];
-    b[p++] = B64[(x >> 6) & 63];
-    b[p++] = B64[x & 63];
-  }
-  if (e - i === 1) {
-    const x = src[i] << 16;
-    b[p++] = B64[x >> 18];
-    b[p++] = B64[(x >> 12) & 63];
-    b[p++] = 0x3d;
-    b[p++] = 0x3d;
-  } else if (e - i === 2) {
-    const x = (src[i] << 16) | (src[i + 1] << 8);
-    b[p++] = B64[x >> 18];
-    b[p++] = B64[(x >> 12) & 63];
-    b[p++] = B64[(x >> 6) & 63];
-    b[p++] = 0x3d;
-  }
-  out.len = p;
 }
 
 // ------------------------------------------------------------------ reply pieces

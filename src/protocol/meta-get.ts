@@ -18,8 +18,9 @@ import {
 } from '../cache/meta-ops.js';
 import {
   ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
-  base64Decode, base64EncodeTo, metaChar, metaKey, metaToken, metaTtl,
+  metaChar, metaKey, metaToken, metaTtl,
 } from './meta-flags.js';
+import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { MetaCommands } from './meta.js';
 
 const HD = Buffer.from('HD');

@@ -23,8 +23,9 @@ import {
 import { markKeyBinary } from '../cache/meta-ops.js';
 import {
   ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
-  metaChar, metaKey, metaToken, safeStrtol,
+  metaChar, metaKey, metaToken,
 } from './meta-flags.js';
+import { parsedOk, strtol32 } from './text-parse.js';
 import type { MetaCommands } from './meta.js';
 
 const INT32_MAX = 0x7fffffff;
@@ -60,8 +61,9 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     out.bytes(ERR_TOO_LONG);
     return next;
   }
-  const vlen = safeStrtol(buf, line.ts[2], line.te[2]);
-  if (Number.isNaN(vlen) || vlen < 0 || vlen > INT32_MAX - 2) {
+  // memcached's safe_strtol: a C long stored into an int32, so 4294967299 is 3
+  const vlen = strtol32(buf, line.ts[2], line.te[2]);
+  if (!parsedOk || vlen < 0 || vlen > INT32_MAX - 2) {
     out.bytes(ERR_FORMAT);
     return next;
   }
