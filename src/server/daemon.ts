@@ -159,12 +159,12 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       let servers: net.Server[] = [];
       servers = await listenInherited({
         fds: settings.inheritedFds,
-        onConnection: (s) => accept(inheritedTransport(servers[0]), s),
+        onConnection: (s, transport) => accept(transport, s),
       });
       for (const s of servers) {
         const t = inheritedTransport(s);
         const a = s.address();
-        addListener(s, t, typeof a === 'string' ? `unix:${a}` : `tcp:${hostPort(a?.address, a?.port)}`);
+        addListener(s, t, t === 'unix' ? `unix:${typeof a === 'string' ? a : '(inherited)'}` : `tcp:${hostPort(a !== null && typeof a === 'object' ? a.address : undefined, boundPort(s))}`);
         if (t === 'tcp') ports.push(boundPort(s));
       }
     } else if (settings.socketpath !== null) {

@@ -30,7 +30,8 @@ export function sdListenFds(listenPid: string | undefined, listenFds: string | u
 
 export interface InheritedListenOptions {
   fds: number[];
-  onConnection: (socket: net.Socket) => void;
+  /** transport: "tcp" or "unix", the kind of inherited socket the client came in on */
+  onConnection: (socket: net.Socket, transport: 'tcp' | 'unix') => void;
 }
 
 /**
@@ -42,7 +43,7 @@ export async function listenInherited(opts: InheritedListenOptions): Promise<net
   const servers: net.Server[] = [];
   try {
     for (const fd of opts.fds) {
-      const server = net.createServer(opts.onConnection);
+      const server = net.createServer((socket) => opts.onConnection(socket, inheritedTransport(server)));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: Error) => {
           reject(new Error(`failed to serve inherited socket fd ${fd}: ${err.message} (stream sockets only)`));
@@ -58,7 +59,12 @@ export async function listenInherited(opts: InheritedListenOptions): Promise<net
   return servers;
 }
 
-/** "tcp" or "unix", for a server made by listenInherited (logs, stats). */
+/**
+ * "tcp" or "unix", for a server made by listenInherited (logs, stats). A TCP
+ * socket reports its address as an object; an adopted unix socket has no name
+ * Node knows (address() is null), or a string.
+ */
 export function inheritedTransport(server: net.Server): 'tcp' | 'unix' {
-  return typeof server.address() === 'string' ? 'unix' : 'tcp';
+  const a = server.address();
+  return a !== null && typeof a === 'object' ? 'tcp' : 'unix';
 }
