@@ -98,3 +98,25 @@ test('slabs reassign and automove over a socket, with memcached\'s replies', asy
   t.is(slabs.get('5:total_pages'), '1');
   t.is(await slab('get key029999\r\n'), `VALUE key029999 0 20\r\n${value}\r\nEND\r\n`);
 });
+
+test('after the same mixed traffic, the command counters equal memcached\'s', async (t) => {
+  const asks = await both(t);
+  const script = [
+    'set a 0 0 1\r\n1\r\n', 'set b 0 0 2\r\nbb\r\n', 'get a b c\r\n', 'gets a\r\n', 'incr a 5\r\n', 'incr zz 1\r\n',
+    'decr a 2\r\n', 'decr zz 1\r\n', 'cas a 0 0 1 999\r\nx\r\n', 'cas zz 0 0 1 1\r\nx\r\n', 'touch a 100\r\n',
+    'touch zz 1\r\n', 'delete b\r\n', 'delete b\r\n', 'add a 0 0 1\r\nq\r\n', 'replace zz 0 0 1\r\nq\r\n',
+    'append a 0 0 1\r\n9\r\n', 'prepend zz 0 0 1\r\n9\r\n', 'mg a v\r\n', 'mg zz v\r\n', 'ms m 1\r\nm\r\n', 'md m\r\n',
+    'ma a\r\n', 'flush_all 0\r\n', 'set f 0 0 1\r\nf\r\n', 'get f\r\n',
+  ];
+  for (const req of script) {
+    const [m, o] = await onBoth(asks, req, req.startsWith('get') ? 'END\r\n' : '\r\n');
+    t.is(o.replace(/ \d+\r\n/g, ' N\r\n'), m.replace(/ \d+\r\n/g, ' N\r\n'), JSON.stringify(req)); // gets' CAS may differ
+  }
+  const [m, o] = (await onBoth(asks, 'stats\r\n')).map((r) => asMap(parseStats(r)));
+  for (const n of ['cmd_get', 'cmd_set', 'cmd_flush', 'cmd_touch', 'cmd_meta', 'get_hits', 'get_misses',
+    'delete_misses', 'delete_hits', 'incr_misses', 'incr_hits', 'decr_misses', 'decr_hits', 'cas_misses', 'cas_hits',
+    'cas_badval', 'touch_hits', 'touch_misses', 'curr_items', 'total_items', 'evictions', 'curr_connections',
+    'store_too_large', 'store_no_memory', 'auth_cmds', 'auth_errors', 'bytes_read', 'bytes_written']) {
+    t.is(o.get(n), m.get(n), n);
+  }
+});
