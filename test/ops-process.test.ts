@@ -134,3 +134,21 @@ test('-r and -k start the daemon with a warning instead of failing', async (t) =
   p.child.kill('SIGTERM');
   t.is((await p.exited).code, 0);
 });
+
+test('logging: silent by default; -vv logs each command and reply; -v logs handled signals', async (t) => {
+  const quiet = await startSlabcache(t, []);
+  t.is(await ask(quiet, 'get nothing\r\n', 'END\r\n'), 'END\r\n');
+  const chatty = await startSlabcache(t, ['-vv']);
+  t.is(await ask(chatty, 'set lk 0 0 1\r\nv\r\nget lk\r\n', 'END\r\n'), 'STORED\r\nVALUE lk 0 1\r\nv\r\nEND\r\n');
+  await waitUntil('the -vv trace', () => /debug: >\d+ END/.test(chatty.output()));
+  t.regex(chatty.output(), /debug: <\d+ new auto-negotiating client connection/);
+  t.regex(chatty.output(), /debug: <\d+ set lk 0 0 1\n/);
+  t.regex(chatty.output(), /debug: >\d+ STORED\n/);
+  t.regex(chatty.output(), /debug: <\d+ get lk\n/);
+  chatty.child.kill('SIGTERM');
+  await chatty.done;
+  t.regex(chatty.output(), /info: Signal handled: Terminated\./);
+  quiet.child.kill('SIGTERM');
+  await quiet.done;
+  t.is(quiet.output(), '', 'a default daemon says nothing, even when stopped');
+});

@@ -16,6 +16,7 @@ import {
   removePidFile, reportDaemonFailure, resolveUser, spawnDaemon, unsupportedFlagWarnings, writePidFile,
   type TargetUser,
 } from '../server/process.js';
+import { createLogger, levelFor } from '../log.js';
 import { sdListenFds } from '../server/socket-activation.js';
 import { CliError, parseCommandLine, type CommandLine } from './flags.js';
 import { helpText, licenseText } from './help.js';
@@ -127,16 +128,18 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
       },
     );
   };
-  installSignalHandlers({
-    stop,
-    log: (message) => {
-      if (settings.verbose > 0) process.stderr.write(`${message}\n`);
-    },
-  });
+  // winston to stderr (journald keeps it); `verbosity N` re-levels it at run time
+  const log = createLogger(settings.verbose);
+  installSignalHandlers({ stop, log: (message) => log.info(message) });
 
   let started: { close(): Promise<void> };
   try {
-    started = await startDaemon(settings);
+    started = await startDaemon(settings, {
+      log,
+      onVerbosity: (level) => {
+        log.level = levelFor(level);
+      },
+    });
   } catch (err) {
     return startupFailed(err);
   }

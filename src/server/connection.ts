@@ -19,6 +19,8 @@ import type net from 'node:net';
 import type { ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
 import { Output } from '../protocol/output.js';
 import { detectProtocol } from '../protocol/detect.js';
+import type { Logger } from '../log.js';
+import { traceBytes, traceWrites } from './trace.js';
 
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
@@ -28,6 +30,8 @@ export interface ConnectionHost {
   readonly ctx: ServerContext;
   /** The connection is gone: forget it. */
   removed(conn: Connection): void;
+  /** the process log; used only when settings.verbose > 1 (-vv) */
+  readonly log?: Logger;
 }
 
 export class Connection implements ProtoConn {
@@ -73,6 +77,12 @@ export class Connection implements ProtoConn {
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => {}); // 'close' follows and cleans up
     socket.on('close', () => this.onClose());
+    if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
+  }
+
+  /** -vv: commands and replies go to the log (a cold check per read, not per request) */
+  private get tracing(): boolean {
+    return this.host.log !== undefined && this.host.ctx.settings.verbose > 1;
   }
 
   /** memcached's conn state name, for `stats conns` */
@@ -156,6 +166,7 @@ export class Connection implements ProtoConn {
     this.parsing = true;
     const n = proto.process(view, 0, len);
     this.parsing = false;
+    if (this.tracing) traceBytes(this.host.log!, '<', this.id, view, 0, n);
     this.tailStart = s + n;
     this.flush();
     if (this.closing) {
@@ -182,6 +193,7 @@ export class Connection implements ProtoConn {
     const sock = this.socket;
     const batch = this.batch;
     const pins = out.flush((b) => batch.push(b));
+    if (this.tracing) traceWrites(this.host.log!, this.id, batch);
     const ctx = this.host.ctx;
     if (sock.destroyed) {
       batch.length = 0;
@@ -236,6 +248,7 @@ export class Connection implements ProtoConn {
   private onClose(): void {
     if (this.dead) return;
     this.dead = true;
+    if (this.tracing) this.host.log!.debug(`<${this.id} connection closed.`);
     this.tail = null;
     this.spare = null;
     this.proto?.closed();

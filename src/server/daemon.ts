@@ -17,6 +17,7 @@ import { SystemClock } from '../cache/clock.js';
 import { LruCrawler } from '../cache/crawler.js';
 import { PageMover } from '../cache/page-mover.js';
 import type { Settings } from '../config.js';
+import type { Logger } from '../log.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/context.js';
 import { TextProtocol } from '../protocol/text.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -35,6 +36,8 @@ const MAINTAIN_MS = 10;
 const MAINTAIN_SLICES = 8;
 
 export interface DaemonOptions {
+  /** the process log (winston); -vv traces commands and replies through it */
+  log?: Logger;
   /**
    * The `shutdown` command (with -A). Default: raise SIGINT (SIGUSR1 for
    * `shutdown graceful`) as memcached does; cli/ handles those signals.
@@ -124,6 +127,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
 
   const host: ConnectionHost = {
     ctx,
+    log: opts.log,
     removed(conn: Connection): void {
       if (conns.delete(conn)) counters.curr_connections--;
     },
@@ -147,7 +151,9 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   };
 
   const addListener = (closable: Closable, transport: string, addr: string): void => {
-    listeners.push({ id: newId(), addr, transport, closable });
+    const id = newId();
+    listeners.push({ id, addr, transport, closable });
+    if (settings.verbose > 1) opts.log?.debug(`<${id} server listening (${addr})`);
     counters.total_connections++; // memcached counts its listening conns here too
   };
 
