@@ -148,7 +148,7 @@ test('slabs commands reply as memcached does', async (t) => {
   const lines = [
     'slabs reassign 1 2', 'slabs reassign 1 1', 'slabs reassign 0 1', 'slabs reassign 1 0',
     'slabs reassign -1 2', 'slabs reassign 64 2', 'slabs reassign 1 50', 'slabs reassign x 2',
-    'slabs reassign 1', 'slabs reassign 1 2 3', 'slabs automove 0', 'slabs automove 2',
+    'slabs reassign 1', 'slabs reassign 1 2 3', 'slabs reassign 4294967297 1', 'slabs reassign 1 4294967298', 'slabs automove 0', 'slabs automove 2',
     'slabs automove 3', 'slabs automove x', 'slabs automove ratio 0.5', 'slabs automove ratio',
     'slabs automove', 'slabs foo', 'slabs',
   ];
