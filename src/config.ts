@@ -27,6 +27,8 @@ export interface Settings {
   username: string | null; // -u
   sasl: boolean;           // -S
   authFile: string | null; // -Y
+  /** -S password database: the file MEMCACHED_SASL_PWDB names (read by cli/), null if unset */
+  saslPwdb: string | null;
   ssl: boolean;            // -Z
   detailEnabled: boolean;  // stats detail on
   lockMemory: boolean;     // -k
@@ -99,7 +101,7 @@ export function defaultSettings(): Settings {
     maxbytes: 64 * MB, maxconns: 1024, numThreads: 4, reqsPerEvent: 20, protocol: 'auto',
     itemSizeMax: 1 * MB, growthFactor: 1.25, chunkSize: 48, evictToFree: true, useCas: true,
     preallocate: false, maxCore: false, verbose: 0, shutdownEnabled: false, daemonize: false,
-    pidFile: null, username: null, sasl: false, authFile: null, ssl: false,
+    pidFile: null, username: null, sasl: false, authFile: null, saslPwdb: null, ssl: false,
     detailEnabled: false, lockMemory: false, backlog: 1024, prefixDelimiter: ':',
     flushEnabled: true, dumpEnabled: true, watchEnabled: true, memoryFile: null,
     slabReassign: true, slabAutomove: 1, slabAutomoveRatio: 0.8, slabAutomoveWindow: 30,

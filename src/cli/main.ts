@@ -67,6 +67,8 @@ export async function main(argv: string[]): Promise<void> {
   const settings = cl.settings;
   // systemd socket activation: serve on the sockets systemd passed instead of binding
   settings.inheritedFds = sdListenFds(process.env.LISTEN_PID, process.env.LISTEN_FDS, process.pid);
+  // -S checks SASL PLAIN against this file, as memcached's built-in password database does
+  settings.saslPwdb = process.env.MEMCACHED_SASL_PWDB ?? null;
   for (const w of [...cl.warnings, ...unsupportedFlagWarnings(settings)]) process.stderr.write(`${w}\n`);
 
   let user: TargetUser | null;

@@ -1,11 +1,272 @@
-/** STUB: the binary protocol; replaced by its owner. */
+/**
+ * memcached's binary protocol (proto_bin.c), one instance per connection.
+ *
+ * process() walks the read buffer: a 24-byte header, extras and key must all be
+ * here before a request is dispatched (memcached's try_read_command_binary waits
+ * the same way); a store's value is then streamed into the allocated item as it
+ * arrives (state NREAD), and bytes memcached throws away after an error are
+ * swallowed as they arrive (state SWALLOW). Replies are appended to conn.out.
+ *
+ * Quiet opcodes run as their loud twin with `noreply`: success (and a get miss)
+ * says nothing, errors are still sent, as memcached does.
+ */
+import { NIL } from '../cache/memory.js';
+import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED, TOO_LARGE } from '../cache/status.js';
+import { recordSet } from '../stats/report.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
+import {
+  CMD_ADD, CMD_APPEND, CMD_PREPEND, CMD_REPLACE, CMD_SASL_AUTH, CMD_SASL_STEP, CMD_SET,
+  HEADER_LEN, MAX_SASL_MECH_LEN, PROTOCOL_BINARY_REQ, QUIET_OF, RESPONSE_E2BIG, RESPONSE_ENOMEM,
+  RESPONSE_EINVAL, RESPONSE_UNKNOWN_COMMAND, RESPONSE_AUTH_ERROR, errorReply, header, readCas,
+} from './binary-codes.js';
+import { dispatch, storeReply, type Request } from './binary-ops.js';
+import { SASL_CONTINUE, SASL_MECHS, SASL_OK, SASL_AUTHENTICATED, saslExchange } from './auth.js';
+import { RESPONSE_AUTH_CONTINUE, CMD_SASL_LIST_MECHS, CMD_VERSION } from './binary-codes.js';
+import { KEY_MAX_LENGTH } from '../cache/engine.js';
 
-export class BinaryProtocol implements Protocol {
+const S_HEADER = 0;
+const S_NREAD = 1;
+const S_SWALLOW = 2;
+
+/** Store modes by loud opcode (memcached maps c->cmd to NREAD_* the same way). */
+const MODE_OF: Int8Array = (() => {
+  const t = new Int8Array(256);
+  t[CMD_SET] = 2; t[CMD_ADD] = 1; t[CMD_REPLACE] = 3; t[CMD_APPEND] = NREAD_APPEND; t[CMD_PREPEND] = NREAD_PREPEND;
+  return t;
+})();
+
+export class BinaryProtocol implements Protocol, Request {
+  private state = S_HEADER;
+  /** S_SWALLOW: bytes still to drop; S_NREAD: value bytes still to read */
+  private remaining = 0;
+  /** S_NREAD: the item being filled and how far */
+  private item = NIL;
+  private offset = 0;
+  private mode = 0;
+  private saslStarted = false;
+  // the request being handled (Request fields, read by binary-ops)
+  opcode = 0;
+  cmd = 0;
+  noreply = false;
+  keylen = 0;
+  extlen = 0;
+  bodylen = 0;
+  opaque = 0;
+  cas = 0;
+
   constructor(readonly ctx: ServerContext, readonly conn: ProtoConn) {}
-  process(_buf: Buffer, start: number, _end: number): number {
-    this.conn.closeAfterWrite();
-    return start;
+
+  process(buf: Buffer, start: number, end: number): number {
+    const conn = this.conn;
+    const maxReqs = this.ctx.settings.reqsPerEvent;
+    let pos = start;
+    let reqs = 0;
+    while (!conn.closing) {
+      if (this.state === S_SWALLOW) {
+        const n = Math.min(end - pos, this.remaining);
+        pos += n;
+        this.remaining -= n;
+        if (this.remaining > 0) break;
+        this.state = S_HEADER;
+        continue;
+      }
+      if (this.state === S_NREAD) {
+        const n = Math.min(end - pos, this.remaining);
+        if (n > 0) this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n);
+        pos += n;
+        this.offset += n;
+        this.remaining -= n;
+        if (this.remaining > 0) break;
+        this.completeStore();
+        continue;
+      }
+      if (end - pos < HEADER_LEN) break;
+      if (buf[pos] !== PROTOCOL_BINARY_REQ) {
+        // memcached: "Invalid magic", close without a reply
+        conn.closeAfterWrite();
+        break;
+      }
+      if (reqs >= maxReqs) {
+        this.ctx.counters.conn_yields++;
+        break;
+      }
+      const keylen = buf.readUInt16BE(pos + 2);
+      const extlen = buf[pos + 4];
+      if (end - pos < HEADER_LEN + extlen + keylen) break;
+      const bodylen = buf.readUInt32BE(pos + 8);
+      const opcode = buf[pos + 1];
+      // SASL data is read whole before the exchange (memcached reads it into an item)
+      if ((opcode === CMD_SASL_AUTH || opcode === CMD_SASL_STEP) && this.saslBodyWanted(keylen, extlen, bodylen) &&
+        end - pos < HEADER_LEN + bodylen) break;
+      this.opcode = opcode;
+      this.keylen = keylen;
+      this.extlen = extlen;
+      this.bodylen = bodylen;
+      this.opaque = buf.readUInt32BE(pos + 12);
+      this.cas = readCas(buf, pos + 16);
+      pos = this.request(buf, pos, end);
+      reqs++;
+    }
+    return pos - start;
   }
-  closed(): void {}
+
+  closed(): void {
+    if (this.state === S_NREAD && this.item !== NIL) this.ctx.cache.release(this.item);
+    this.item = NIL;
+    this.state = S_HEADER;
+  }
+
+  /** Drop n more bytes of input (memcached's conn_swallow). */
+  swallow(n: number): void {
+    if (n > 0) {
+      this.state = S_SWALLOW;
+      this.remaining = n;
+    }
+  }
+
+  /** An error reply, then close once written (memcached's close_after_write). */
+  fatal(status: number): void {
+    errorReply(this.conn.out, this.opcode, status, this.opaque);
+    this.conn.closeAfterWrite();
+  }
+
+  /** Would this SASL request read its data (rather than fail on its header)? */
+  private saslBodyWanted(keylen: number, extlen: number, bodylen: number): boolean {
+    const s = this.ctx.settings;
+    return s.sasl && extlen === 0 && keylen !== 0 && keylen <= MAX_SASL_MECH_LEN &&
+      keylen + extlen <= bodylen && !this.saslTooBig(keylen, bodylen - keylen);
+  }
+
+  private saslTooBig(keylen: number, vlen: number): boolean {
+    // memcached allocates an item for the data and refuses a chained one
+    return this.ctx.cache.hdr.headerSize + keylen + vlen + 2 > this.ctx.settings.slabChunkMax;
+  }
+
+  /** Header, extras and key are in buf at pos. Returns where the next read starts. */
+  private request(buf: Buffer, pos: number, end: number): number {
+    const { keylen, extlen, bodylen } = this;
+    const ks = pos + HEADER_LEN + extlen;
+    const next = ks + keylen;
+    if (keylen > bodylen || keylen + extlen > bodylen) {
+      this.fatal(RESPONSE_UNKNOWN_COMMAND);
+      return next;
+    }
+    const cmd0 = this.opcode;
+    if (this.ctx.settings.sasl && !this.conn.authenticated && cmd0 !== CMD_SASL_LIST_MECHS &&
+      cmd0 !== CMD_SASL_AUTH && cmd0 !== CMD_SASL_STEP && cmd0 !== CMD_VERSION) {
+      this.fatal(RESPONSE_AUTH_ERROR);
+      return next;
+    }
+    if (keylen > KEY_MAX_LENGTH) {
+      this.fatal(RESPONSE_EINVAL);
+      return next;
+    }
+    const loud = QUIET_OF[cmd0];
+    this.noreply = loud >= 0;
+    this.cmd = loud >= 0 ? loud : cmd0;
+    const cmd = this.cmd;
+    if (MODE_OF[cmd] !== 0) {
+      const isAppend = cmd === CMD_APPEND || cmd === CMD_PREPEND;
+      const ok = isAppend ? extlen === 0 : extlen === 8 && keylen !== 0 && bodylen >= keylen + 8;
+      if (!ok || keylen === 0) {
+        this.fatal(RESPONSE_EINVAL);
+        return next;
+      }
+      this.startStore(buf, pos + HEADER_LEN, ks, isAppend);
+      return next;
+    }
+    if (cmd === CMD_SASL_AUTH || cmd === CMD_SASL_STEP) return this.sasl(buf, ks, next, end);
+    if (cmd === CMD_SASL_LIST_MECHS) {
+      if (extlen !== 0 || keylen !== 0 || bodylen !== 0) this.fatal(RESPONSE_EINVAL);
+      else if (!this.ctx.settings.sasl) errorReply(this.conn.out, this.opcode, RESPONSE_UNKNOWN_COMMAND, this.opaque);
+      else {
+        header(this.conn.out, this.opcode, 0, 0, 0, SASL_MECHS.length, this.opaque, 0);
+        this.conn.out.bytes(SASL_MECHS);
+      }
+      return next;
+    }
+    dispatch(this, this.ctx, this.conn, buf, pos + HEADER_LEN, ks);
+    return next;
+  }
+
+  /** Set/add/replace/append/prepend: allocate, then stream the value in. */
+  private startStore(buf: Buffer, es: number, ks: number, isAppend: boolean): void {
+    const cache = this.ctx.cache;
+    const { keylen, extlen, bodylen } = this;
+    const vlen = bodylen - keylen - extlen;
+    const flags = isAppend ? 0 : buf.readUInt32BE(es);
+    const exptime = isAppend ? 0 : buf.readUInt32BE(es + 4);
+    recordSet(this.ctx, buf, ks, keylen);
+    const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen);
+    if (h === NIL) {
+      const tooLarge = cache.allocStatus === TOO_LARGE;
+      if (tooLarge) this.ctx.counters.store_too_large++;
+      else this.ctx.counters.store_no_memory++;
+      errorReply(this.conn.out, this.opcode, tooLarge ? RESPONSE_E2BIG : RESPONSE_ENOMEM, this.opaque);
+      // a failed set must not leave the old value readable
+      if (this.cmd === CMD_SET) {
+        const old = cache.peek(buf, ks, keylen);
+        if (old !== NIL) cache.unlinkHandle(old);
+      }
+      this.swallow(vlen);
+      return;
+    }
+    this.mode = MODE_OF[this.cmd];
+    if (!isAppend && this.cas !== 0) this.mode = NREAD_CAS;
+    this.item = h;
+    this.offset = 0;
+    this.remaining = vlen;
+    this.state = S_NREAD;
+  }
+
+  private completeStore(): void {
+    const cache = this.ctx.cache;
+    const h = this.item;
+    this.item = NIL;
+    this.state = S_HEADER;
+    const st = cache.store(h, this.mode, this.cas);
+    storeReply(this, this.conn.out, st, st === STORED ? cache.hdr.useCas ? cache.casId : 0 : 0);
+  }
+
+  /** SASL_AUTH / SASL_STEP: mechanism in the key, client data in the value. */
+  private sasl(buf: Buffer, ks: number, next: number, end: number): number {
+    const { keylen, extlen, bodylen } = this;
+    const out = this.conn.out;
+    if (extlen !== 0 || keylen === 0) {
+      this.fatal(RESPONSE_EINVAL);
+      return next;
+    }
+    const vlen = bodylen - keylen;
+    if (!this.ctx.settings.sasl) {
+      errorReply(out, this.opcode, RESPONSE_UNKNOWN_COMMAND, this.opaque);
+      this.swallow(vlen);
+      return next;
+    }
+    if (keylen > MAX_SASL_MECH_LEN) {
+      errorReply(out, this.opcode, RESPONSE_EINVAL, this.opaque);
+      this.swallow(vlen);
+      return next;
+    }
+    if (this.saslTooBig(keylen, vlen)) {
+      errorReply(out, this.opcode, RESPONSE_ENOMEM, this.opaque);
+      this.swallow(vlen);
+      return next;
+    }
+    // process() made sure the whole body is here
+    const stop = next + vlen;
+    if (stop > end) throw new Error('binary: SASL body not buffered');
+    const step = this.cmd === CMD_SASL_STEP;
+    const r = saslExchange(this.ctx, this.conn, step, this.saslStarted,
+      buf.subarray(ks, next), buf.subarray(next, stop));
+    if (!step) this.saslStarted = r === SASL_OK || r === SASL_CONTINUE;
+    if (r === SASL_OK) {
+      header(out, this.opcode, 0, 0, 0, SASL_AUTHENTICATED.length, this.opaque, 0);
+      out.bytes(SASL_AUTHENTICATED);
+    } else if (r === SASL_CONTINUE) {
+      header(out, this.opcode, RESPONSE_AUTH_CONTINUE, 0, 0, 0, this.opaque, 0);
+    } else {
+      errorReply(out, this.opcode, RESPONSE_AUTH_ERROR, this.opaque);
+    }
+    return stop;
+  }
 }

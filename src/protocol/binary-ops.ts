@@ -1,0 +1,208 @@
+/**
+ * The binary opcodes that need no value streaming: gets and touches, delete,
+ * incr/decr, flush, noop, version, stat, quit, and the unknown-opcode answer.
+ * Checks and replies follow proto_bin.c's dispatch_bin_command case by case.
+ */
+import { NIL } from '../cache/memory.js';
+import {
+  DELETED, EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, NOT_STORED, OK, STORED, Status, TOO_LARGE,
+} from '../cache/status.js';
+import { VERSION } from '../stats/general.js';
+import { recordDelete, recordGet, statsReport } from '../stats/report.js';
+import type { ProtoConn, ServerContext } from './context.js';
+import type { Output } from './output.js';
+import {
+  CMD_ADD, CMD_DECREMENT, CMD_DELETE, CMD_FLUSH, CMD_GAT, CMD_GATK, CMD_GET, CMD_GETK,
+  CMD_INCREMENT, CMD_NOOP, CMD_QUIT, CMD_REPLACE, CMD_STAT, CMD_TOUCH, CMD_VERSION,
+  RESPONSE_AUTH_ERROR, RESPONSE_DELTA_BADVAL, RESPONSE_EINVAL, RESPONSE_ENOMEM, RESPONSE_KEY_EEXISTS,
+  RESPONSE_KEY_ENOENT, RESPONSE_NOT_STORED, RESPONSE_UNKNOWN_COMMAND, errorReply, header,
+} from './binary-codes.js';
+import { PROTOCOL_VERSION } from './text.js';
+
+/** The request being handled, as BinaryProtocol holds it. */
+export interface Request {
+  /** opcode as sent (replies echo it) */
+  readonly opcode: number;
+  /** the loud form of the opcode */
+  readonly cmd: number;
+  readonly noreply: boolean;
+  readonly keylen: number;
+  readonly extlen: number;
+  readonly bodylen: number;
+  readonly opaque: number;
+  readonly cas: number;
+  swallow(n: number): void;
+  fatal(status: number): void;
+}
+
+/** Same words as the text protocol's `version`, so clients see one server. */
+const VERSION_BODY = Buffer.from(`${PROTOCOL_VERSION}-slabcache-${VERSION}`);
+const U64_MASK = (1n << 64n) - 1n;
+const NO_AUTOCREATE = 0xffffffff;
+
+/** Everything but stores and SASL. `es` is where extras start, `ks` the key. */
+export function dispatch(req: Request, ctx: ServerContext, conn: ProtoConn, buf: Buffer, es: number, ks: number): void {
+  const { keylen: kl, extlen: el, bodylen: bl } = req;
+  const out = conn.out;
+  switch (req.cmd) {
+    case CMD_VERSION:
+      if (el !== 0 || kl !== 0 || bl !== 0) return req.fatal(RESPONSE_EINVAL);
+      return success(req, out, VERSION_BODY);
+    case CMD_FLUSH:
+      if (kl !== 0 || bl !== el || (el !== 0 && el !== 4)) return req.fatal(RESPONSE_EINVAL);
+      if (!ctx.settings.flushEnabled) return errorReply(out, req.opcode, RESPONSE_AUTH_ERROR, req.opaque);
+      ctx.cache.flush(el === 4 ? buf.readUInt32BE(es) : 0);
+      ctx.counters.cmd_flush++;
+      return success(req, out, null);
+    case CMD_NOOP:
+      if (el !== 0 || kl !== 0 || bl !== 0) return req.fatal(RESPONSE_EINVAL);
+      return success(req, out, null);
+    case CMD_GET:
+    case CMD_GETK:
+      if (el !== 0 || bl !== kl || kl === 0) return req.fatal(RESPONSE_EINVAL);
+      return getOrTouch(req, ctx, out, buf, es, ks);
+    case CMD_TOUCH:
+    case CMD_GAT:
+    case CMD_GATK:
+      if (el !== 4 || kl === 0) return req.fatal(RESPONSE_EINVAL);
+      return getOrTouch(req, ctx, out, buf, es, ks);
+    case CMD_DELETE: {
+      if (kl === 0 || el !== 0 || bl !== kl) return req.fatal(RESPONSE_EINVAL);
+      recordDelete(ctx, buf, ks, kl);
+      const st = ctx.cache.delete(buf, ks, kl, req.cas);
+      if (st === DELETED) return success(req, out, null);
+      return errorReply(out, req.opcode, st === EXISTS ? RESPONSE_KEY_EEXISTS : RESPONSE_KEY_ENOENT, req.opaque);
+    }
+    case CMD_INCREMENT:
+    case CMD_DECREMENT:
+      if (kl === 0 || el !== 20 || bl !== kl + el) return req.fatal(RESPONSE_EINVAL);
+      return arith(req, ctx, out, buf, es, ks);
+    case CMD_STAT:
+      if (el !== 0) return req.fatal(RESPONSE_EINVAL);
+      return stat(req, ctx, conn, buf, ks);
+    case CMD_QUIT:
+      if (kl !== 0 || el !== 0 || bl !== 0) return req.fatal(RESPONSE_EINVAL);
+      success(req, out, null);
+      conn.closeAfterWrite();
+      return;
+    default:
+      // NOTE: memcached has already consumed extras and key here and still
+      // swallows the whole body length after them; we do the same, byte for byte
+      errorReply(out, req.opcode, RESPONSE_UNKNOWN_COMMAND, req.opaque);
+      req.swallow(bl);
+  }
+}
+
+/** write_bin_response: silent for quiet opcodes. */
+function success(req: Request, out: Output, body: Buffer | null, cas = 0): void {
+  if (req.noreply) return;
+  header(out, req.opcode, 0, 0, 0, body === null ? 0 : body.length, req.opaque, cas);
+  if (body !== null) out.bytes(body);
+}
+
+/** The reply to a finished store (complete_update_bin). */
+export function storeReply(req: Request, out: Output, st: Status, cas: number): void {
+  if (st === STORED) return success(req, out, null, cas);
+  let status: number;
+  if (st === EXISTS) status = RESPONSE_KEY_EEXISTS;
+  else if (st === NOT_FOUND) status = RESPONSE_KEY_ENOENT;
+  else if (req.cmd === CMD_ADD && req.cas === 0) status = RESPONSE_KEY_EEXISTS;
+  else if (req.cmd === CMD_REPLACE && req.cas === 0) status = RESPONSE_KEY_ENOENT;
+  else status = RESPONSE_NOT_STORED;
+  errorReply(out, req.opcode, status, req.opaque);
+}
+
+function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
+  const cache = ctx.cache;
+  const cmd = req.cmd;
+  const kl = req.keylen;
+  const touch = cmd !== CMD_GET && cmd !== CMD_GETK;
+  const withKey = cmd === CMD_GETK || cmd === CMD_GATK;
+  // memcached's binary GAT is item_touch: it counts as a touch, not a get
+  const h = touch ? cache.touch(buf, ks, kl, buf.readUInt32BE(es)) : cache.get(buf, ks, kl);
+  if (!touch) recordGet(ctx, buf, ks, kl, h !== NIL);
+  if (h === NIL) {
+    if (req.noreply) return;
+    if (withKey) {
+      header(out, req.opcode, RESPONSE_KEY_ENOENT, kl, 0, kl, req.opaque, 0);
+      out.range(buf, ks, ks + kl);
+    } else {
+      errorReply(out, req.opcode, RESPONSE_KEY_ENOENT, req.opaque);
+    }
+    return;
+  }
+  const vlen = cmd === CMD_TOUCH ? 0 : cache.valueLength(h);
+  const klen = withKey ? kl : 0;
+  header(out, req.opcode, 0, klen, 4, 4 + klen + vlen, req.opaque, cache.cas(h));
+  out.u32(cache.flags(h));
+  if (withKey) out.range(buf, ks, ks + kl);
+  if (cmd !== CMD_TOUCH) out.value(h);
+}
+
+function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
+  const cache = ctx.cache;
+  const delta = buf.readBigUInt64BE(es) & U64_MASK;
+  const initial = buf.readBigUInt64BE(es + 8);
+  const exptime = buf.readUInt32BE(es + 16);
+  const create = exptime !== NO_AUTOCREATE;
+  const st = cache.arith(buf, ks, req.keylen, req.cmd === CMD_INCREMENT, delta,
+    create ? initial : -1n, create ? exptime : 0, req.cas);
+  if (st === OK) {
+    if (req.noreply) return;
+    const h = cache.lastItem;
+    header(out, req.opcode, 0, 0, 0, 8, req.opaque, h === NIL ? 0 : cache.cas(h));
+    out.reserve(8);
+    out.buf.writeBigUInt64BE(cache.arithValue, out.len);
+    out.len += 8;
+    return;
+  }
+  let status: number;
+  if (st === NON_NUMERIC) status = RESPONSE_DELTA_BADVAL;
+  else if (st === NOT_FOUND) status = RESPONSE_KEY_ENOENT;
+  else if (st === EXISTS) status = RESPONSE_KEY_EEXISTS;
+  else if (st === NOT_STORED) status = RESPONSE_NOT_STORED;
+  else if (st === NO_MEMORY || st === TOO_LARGE) status = RESPONSE_ENOMEM;
+  else status = RESPONSE_ENOMEM;
+  errorReply(out, req.opcode, status, req.opaque);
+}
+
+/** The groups memcached's binary Stat knows (get_stats; no conns/cachedump here). */
+const BINARY_GROUPS = new Set(['items', 'slabs', 'sizes', 'sizes_enable', 'sizes_disable']);
+const DETAILED = Buffer.from('detailed');
+
+/** Stat: one packet per (name, value), then an empty one (process_bin_stat). */
+function stat(req: Request, ctx: ServerContext, conn: ProtoConn, buf: Buffer, ks: number): void {
+  const out = conn.out;
+  const sub = buf.toString('latin1', ks, ks + req.keylen);
+  let args: string[] | null;
+  // memcached matches these by prefix (strncmp with the word's length)
+  if (sub.length === 0) args = [];
+  else if (sub.startsWith('reset')) args = ['reset'];
+  else if (sub.startsWith('settings')) args = ['settings'];
+  else if (sub.startsWith('detail')) {
+    const rest = sub.slice(6);
+    args = rest.startsWith(' dump') ? ['detail', 'dump'] : rest.startsWith(' on') ? ['detail', 'on']
+      : rest.startsWith(' off') ? ['detail', 'off'] : null;
+  } else args = BINARY_GROUPS.has(sub) ? [sub] : null;
+  if (args === null) return errorReply(out, req.opcode, RESPONSE_KEY_ENOENT, req.opaque);
+  const r = statsReport(ctx, conn, args);
+  if (typeof r === 'string') {
+    if (args[0] === 'detail' && args[1] === 'dump') {
+      const v = Buffer.from(r, 'latin1');
+      header(out, req.opcode, 0, DETAILED.length, 0, DETAILED.length + v.length, req.opaque, 0);
+      out.bytes(DETAILED);
+      out.bytes(v);
+    } else if (args[0] !== 'reset' && args[0] !== 'detail') {
+      return errorReply(out, req.opcode, RESPONSE_KEY_ENOENT, req.opaque);
+    }
+  } else {
+    for (const [name, value] of r) {
+      const nl = Buffer.byteLength(name, 'latin1');
+      const vl = Buffer.byteLength(value, 'latin1');
+      header(out, req.opcode, 0, nl, 0, nl + vl, req.opaque, 0);
+      out.text(name);
+      out.text(value);
+    }
+  }
+  header(out, req.opcode, 0, 0, 0, 0, req.opaque, 0);
+}
