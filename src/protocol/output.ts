@@ -12,7 +12,13 @@ import type { Cache } from '../cache/engine.js';
 
 /** Values this large are written from the arena instead of copied. */
 export const PIN_MIN = 16 * 1024;
-const INITIAL_SIZE = 64 * 1024;
+/**
+ * A batch starts small (most replies are a few hundred bytes, and -c may allow
+ * thousands of connections) and doubles as needed; one that grew past KEEP_MAX is
+ * dropped after its flush so a single large multiget doesn't pin memory forever.
+ */
+const INITIAL_SIZE = 4 * 1024;
+const KEEP_MAX = 256 * 1024;
 
 export class Output {
   buf: Buffer = Buffer.allocUnsafe(INITIAL_SIZE);
@@ -54,9 +60,16 @@ export class Output {
   }
 
   range(src: Uint8Array, s: number, e: number): void {
-    this.reserve(e - s);
-    this.buf.set(src.subarray(s, e), this.len);
-    this.len += e - s;
+    const n = e - s;
+    this.reserve(n);
+    const b = this.buf;
+    if (n <= 64) {
+      // a key or a short word: a loop is cheaper than making a subarray view
+      for (let i = 0, p = this.len; i < n; i++) b[p + i] = src[s + i];
+    } else {
+      b.set(src.subarray(s, e), this.len);
+    }
+    this.len += n;
   }
 
   /** ASCII text (for stats and other cold replies). */
@@ -148,6 +161,7 @@ export class Output {
     if (this.parts.length > 0) this.parts = [];
     this.len = 0;
     this.sealed = 0;
+    if (this.buf.length > KEEP_MAX) this.buf = Buffer.allocUnsafe(INITIAL_SIZE);
     return pins;
   }
 
