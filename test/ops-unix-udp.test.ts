@@ -4,11 +4,12 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startMemcached, startSlabcache, SLABCACHE_BIN, freePort } from './helpers/memcached.js';
 import { decodeUdpHeader, UDP_MAX_PAYLOAD_SIZE } from '../src/protocol/udp-frame.js';
-import { AS_ROOT_ARGS, ask, canConnect, freeUdpPort, runProc, tmpDir, waitUntil } from './ops-proc.js';
+import { AS_ROOT_ARGS, ask, canConnect, freeUdpPort, IS_ROOT, runProc, tmpDir, uidOf, waitUntil } from './ops-proc.js';
 
 test('-s PATH -a 0660: socket file mode from the mask, served, TCP off, not stolen by a second daemon', async (t) => {
   const dir = tmpDir(t);
@@ -96,7 +97,9 @@ class UdpClient {
 
 async function udpServers(t: ExecutionContext): Promise<{ mc: UdpClient; sc: UdpClient; tcp: { mc: number; sc: number } }> {
   const mcUdp = await freeUdpPort();
-  const mc = await startMemcached(t, ['-U', String(mcUdp)]);
+  // one worker thread: memcached's threads share the UDP socket and may answer out of order,
+  // which would break the sentinel that tells us a reply is complete
+  const mc = await startMemcached(t, ['-t', '1', '-U', String(mcUdp)]);
   const scUdp = await freeUdpPort();
   const sc = await startSlabcache(t, ['-U', String(scUdp), '-l', '127.0.0.1']);
   const clients = { mc: new UdpClient(mcUdp), sc: new UdpClient(scUdp) };
@@ -157,4 +160,22 @@ test('UDP: a 60 KB value comes back in 44 datagrams that reassemble exactly', as
   t.is(ds.length, n);
   ds.forEach((d, i) => t.deepEqual(decodeUdpHeader(d), { requestId: 0x4242, sequence: i, total: n, reserved: 0 }));
   t.true(Buffer.concat(ds.map((d) => d.subarray(8))).equals(reply));
+});
+
+test('-s with -u: the socket file is handed to the user the daemon becomes', async (t) => {
+  const dir = tmpDir(t);
+  const sock = path.join(dir, 'owned.sock');
+  const target = IS_ROOT ? Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim()) : process.getuid!();
+  const p = runProc(t, process.execPath, [SLABCACHE_BIN, ...(IS_ROOT ? ['-u', 'nobody'] : []), '-s', sock, '-a', '0600']);
+  await waitUntil('the unix socket', async () => {
+    if (!p.running()) throw new Error(`daemon exited: ${p.output()}`);
+    // the file is chowned just before the process changes user: wait for both
+    return fs.existsSync(sock) && fs.statSync(sock).uid === target && uidOf(p.child.pid!) === target
+      && (await canConnect({ path: sock }));
+  });
+  t.is(uidOf(p.child.pid!), target, 'the daemon runs as the -u user');
+  t.is(fs.statSync(sock).uid, target);
+  t.is(await ask({ path: sock }, 'get none\r\n', 'END\r\n'), 'END\r\n', 'root may still connect to a 0600 socket');
+  p.child.kill('SIGTERM');
+  t.is((await p.exited).code, 0);
 });

@@ -22,10 +22,18 @@ export async function listenUnix(opts: UnixListenOptions): Promise<net.Server> {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(new Error(`failed to listen on UNIX socket "${opts.path}": ${err.message}`));
     });
-    server.listen({ path: opts.path, backlog: opts.backlog }, () => resolve());
+    // as memcached does: the umask decides the mode the file is created with, so
+    // there is no moment in which it exists with looser permissions than -a says
+    // (a unix listen binds synchronously inside listen(), so the umask is back at
+    // once and nothing else in this process can create a file meanwhile)
+    const old = process.umask(~opts.mask & 0o777);
+    try {
+      server.listen({ path: opts.path, backlog: opts.backlog }, () => resolve());
+    } finally {
+      process.umask(old);
+    }
   });
-  // chmod once bound; nobody can connect before listen() returned, and a client
-  // racing in between would need permissions the parent directory grants anyway
+  // and exactly -a's bits, whatever the umask could not express (it only clears bits)
   fs.chmodSync(opts.path, opts.mask & 0o777);
   return server;
 }
