@@ -44,6 +44,8 @@ export class BinaryProtocol implements Protocol, Request {
   private offset = 0;
   private mode = 0;
   private saslStarted = false;
+  /** stopped at -R requests with bytes left: the server calls again next tick */
+  yielded = false;
   // the request being handled (Request fields, read by binary-ops)
   opcode = 0;
   cmd = 0;
@@ -61,6 +63,7 @@ export class BinaryProtocol implements Protocol, Request {
     const maxReqs = this.ctx.settings.reqsPerEvent;
     let pos = start;
     let reqs = 0;
+    this.yielded = false;
     while (!conn.closing) {
       if (this.state === S_SWALLOW) {
         const n = Math.min(end - pos, this.remaining);
@@ -88,6 +91,7 @@ export class BinaryProtocol implements Protocol, Request {
       }
       if (reqs >= maxReqs) {
         this.ctx.counters.conn_yields++;
+        this.yielded = true;
         break;
       }
       const keylen = buf.readUInt16BE(pos + 2);
