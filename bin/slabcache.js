@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // slabcache: the daemon's entry point. Everything lives in dist/ (npm run build).
-import { main } from '../dist/src/cli/main.js';
+import v8 from 'node:v8';
+
+// Keep V8's young generation at its initial 1 MiB semi-spaces instead of letting it
+// grow to 16 MiB ones: the hot path allocates almost nothing that survives, so
+// small scavenges stay cheap, and the cache's memory is its -m arenas, not a
+// 32 MiB nursery (issue 8, load f: RSS ~20 MB lower, CPU per op unchanged).
+// Set here, before anything allocates much, because the nursery only grows.
+v8.setFlagsFromString('--semi-space-growth-factor=1');
+
+const { main } = await import('../dist/src/cli/main.js');
 
 main(process.argv.slice(2)).catch((err) => {
   process.stderr.write(`slabcache: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
