@@ -159,14 +159,12 @@ export class Cache {
     return h;
   }
 
-  /** `gat`: get and touch. Counts as memcached counts gat (get_cmds and touch_*). */
+  /** `gat`: get and touch. memcached counts it in the touch counters only (cmd_get stays). */
   gat(key: Uint8Array, ks: number, kl: number, exptime: number): number {
     const h = this.peek(key, ks, kl);
-    this.counters.get_cmds++;
     this.counters.touch_cmds++;
     if (h === NIL) {
       this.counters.touch_misses++;
-      this.counters.get_misses++;
       return NIL;
     }
     this.classCounters.touch_hits[this.slabs.classOf(h)]++;

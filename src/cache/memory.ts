@@ -58,6 +58,11 @@ export class Memory {
     if (preallocate) this.growArena(this.limitPages);
   }
 
+  /** Pages given back and not yet reused: the global page pool. */
+  get sparePages(): number {
+    return this.spare.length;
+  }
+
   /** True if a page can be handed out without passing the -m limit. */
   underLimit(): boolean {
     return this.pagesInUse < this.limitPages;

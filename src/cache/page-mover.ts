@@ -64,8 +64,7 @@ export interface MoverSettings {
 
 /** Pages in the global pool: the Memory's spare list (released, not yet reused). */
 export function globalPagePool(mem: Memory): number {
-  // NOTE: Memory keeps `spare` private; it has no getter yet (see report)
-  return (mem as unknown as { spare: number[] }).spare.length;
+  return mem.sparePages;
 }
 
 const registry = new WeakMap<Cache, PageMover>();
