@@ -137,6 +137,29 @@ const BAD_FORMAT = Buffer.from('CLIENT_ERROR bad authentication token format\r\n
 const AUTH_FAILURE = Buffer.from('CLIENT_ERROR authentication failure\r\n');
 const STORED = Buffer.from('STORED\r\n');
 
+/**
+ * memcached 1.6.18 answers unauthenticated ascii requests from one response object
+ * that it never queues: each reply overwrites the last, and only the final one of
+ * a read goes out. So, within one batch, a new auth reply replaces the previous
+ * one; `authReplies` remembers where that one sits in conn.out.
+ */
+const authReplies = new WeakMap<ProtoConn, { start: number; end: number }>();
+
+function replyStart(conn: ProtoConn): ProtoConn['out'] {
+  const out = conn.out;
+  const last = authReplies.get(conn);
+  // still the last bytes of this batch (a flush resets len, so a later batch never matches)
+  if (last !== undefined && last.end === out.len && last.end > last.start) out.len = last.start;
+  return out;
+}
+
+function reply(conn: ProtoConn, line: Buffer): void {
+  const out = replyStart(conn);
+  const start = out.len;
+  out.bytes(line);
+  authReplies.set(conn, { start, end: out.len });
+}
+
 /** memcached's tokenize_command: words split on single spaces, empty words skipped. */
 function words(buf: Buffer, start: number, end: number): string[] {
   return buf.toString('latin1', start, end).split(' ').filter((w) => w.length > 0);
@@ -154,34 +177,33 @@ export function textAuth(ctx: ServerContext, conn: ProtoConn, buf: Buffer, start
     conn.closeAfterWrite();
     return end;
   }
-  const out = conn.out;
   // memcached tokenizes up to the \n, leaving a \r on the last word
   const w = words(buf, start, eol);
   const sizeWord = w.length >= 5 ? w[4].replace(/[\r\t\v\f ]+$/, '') : '';
   if (w.length < 5 || w[0] !== 'set' || !/^\d{1,10}$/.test(sizeWord) || Number(sizeWord) > 0xffffffff) {
-    out.bytes(UNAUTHENTICATED);
+    reply(conn, UNAUTHENTICATED);
     return next;
   }
   const need = Number(sizeWord) + 2;
   if (end - next < need) return -1;
   const stop = next + need;
   if (buf[stop - 2] !== 0x0d || buf[stop - 1] !== 0x0a) {
-    out.bytes(BAD_TERMINATION);
+    reply(conn, BAD_TERMINATION);
     return stop;
   }
   const t = words(buf, next, stop - 2);
   if (t.length < 2) {
-    out.bytes(BAD_FORMAT);
+    reply(conn, BAD_FORMAT);
     return stop;
   }
   const ok = authEntries(ctx).some(([u, p]) => u === t[0] && p === t[1]);
   ctx.counters.auth_cmds++;
   if (ok) {
     conn.authenticated = true;
-    out.bytes(STORED);
+    reply(conn, STORED);
   } else {
     ctx.counters.auth_errors++;
-    out.bytes(AUTH_FAILURE);
+    reply(conn, AUTH_FAILURE);
   }
   return stop;
 }
