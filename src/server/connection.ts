@@ -54,6 +54,10 @@ export class Connection implements ProtoConn {
   private dead = false;
   /** reused list of buffers for one flush */
   private readonly batch: Buffer[] = [];
+  /** made once: a closure per flush would be garbage on every read */
+  private readonly toBatch = (b: Buffer): void => {
+    this.batch.push(b);
+  };
   /** pin lists handed to writes that have not completed */
   private readonly inFlight = new Set<number[]>();
   private readonly onTick = (): void => {
@@ -192,7 +196,7 @@ export class Connection implements ProtoConn {
     if (out.isEmpty()) return;
     const sock = this.socket;
     const batch = this.batch;
-    const pins = out.flush((b) => batch.push(b));
+    const pins = out.flush(this.toBatch);
     if (this.tracing) traceWrites(this.host.log!, this.id, batch);
     const ctx = this.host.ctx;
     if (sock.destroyed) {
