@@ -388,7 +388,7 @@ export class Cache {
     let status: Status;
     if (old !== NIL && mode === NREAD_ADD) {
       // add of an existing key refreshes it in the LRU, as memcached does
-      this.bump(old);
+      this.policy.update(old);
       status = NOT_STORED;
     } else if (old === NIL && (mode === NREAD_REPLACE || mode === NREAD_APPEND || mode === NREAD_PREPEND)) {
       status = NOT_STORED;

@@ -46,6 +46,20 @@ export class LruPolicy {
     }
   }
 
+  /**
+   * memcached's do_item_update (add of an existing key): refresh the access time;
+   * an active item in COLD moves to WARM. Unlike a hit it marks nothing fetched.
+   */
+  update(h: number): void {
+    const hdr = this.c.hdr;
+    const fl = hdr.itFlags(h);
+    hdr.set(h, W_TIME, this.c.clock.now);
+    if (((fl & SEG_MASK) >>> SEG_SHIFT) === COLD_LRU && (fl & ITEM_ACTIVE) !== 0) {
+      hdr.clearItFlags(h, ITEM_ACTIVE);
+      this.moveTo(h, this.c.slabs.classOf(h), COLD_LRU, WARM_LRU);
+    }
+  }
+
   moveTo(h: number, cls: number, from: number, to: number): void {
     this.c.lru.unlink(cls * SEGMENTS + from, h);
     this.c.hdr.setSegment(h, to);
