@@ -153,3 +153,20 @@ test('binary: stat terminates with an empty packet and names what memcached name
     t.true(theirs.length >= names(a).length * 0.8, `stat ${key}: most of memcached's names present`);
   }
 });
+
+const COUNTERS = ['cmd_get', 'get_hits', 'get_misses', 'get_expired', 'get_flushed', 'cmd_set', 'cmd_touch',
+  'touch_hits', 'touch_misses', 'delete_hits', 'delete_misses', 'incr_hits', 'incr_misses', 'decr_hits',
+  'decr_misses', 'cas_hits', 'cas_misses', 'cas_badval', 'cmd_flush', 'curr_items', 'total_items', 'auth_cmds',
+  'auth_errors'];
+
+test('binary: after the same traffic, command counters equal memcached\'s', async (t) => {
+  const [mc, sc] = await Promise.all([startMemcached(t), startSlabcache(t)]);
+  const traffic = [...Object.entries(SCRIPTS)].filter(([n]) => !CLOSES.has(n) && n !== 'flush' && !n.startsWith('unknown') && !n.includes('verbosity'))
+    .flatMap(([, reqs]) => reqs);
+  const script = [...traffic, pkt({ op: 0x10, opaque: 42 }), sentinel()];
+  const [a, b] = await Promise.all([exchange(mc.port, script, 10_000), exchange(sc.port, script, 10_000)]);
+  const pick = (x: typeof a) => Object.fromEntries(x.replies.filter((r) => r.op === 0x10 && COUNTERS.includes(r.key))
+    .map((r) => [r.key, r.value]));
+  t.is(Object.keys(pick(a)).length, COUNTERS.length);
+  t.deepEqual(pick(b), pick(a));
+});

@@ -120,7 +120,7 @@ function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, 
   const withKey = cmd === CMD_GETK || cmd === CMD_GATK;
   // memcached's binary GAT is item_touch: it counts as a touch, not a get
   const h = touch ? cache.touch(buf, ks, kl, buf.readUInt32BE(es)) : cache.get(buf, ks, kl);
-  if (!touch) recordGet(ctx, buf, ks, kl, h !== NIL);
+  recordGet(ctx, buf, ks, kl, h !== NIL);
   if (h === NIL) {
     if (req.noreply) return;
     if (withKey) {
@@ -145,9 +145,17 @@ function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: n
   const initial = buf.readBigUInt64BE(es + 8);
   const exptime = buf.readUInt32BE(es + 16);
   const create = exptime !== NO_AUTOCREATE;
-  const st = cache.arith(buf, ks, req.keylen, req.cmd === CMD_INCREMENT, delta,
+  const incr = req.cmd === CMD_INCREMENT;
+  const ec = cache.counters;
+  const missesBefore = incr ? ec.incr_misses : ec.decr_misses;
+  const st = cache.arith(buf, ks, req.keylen, incr, delta,
     create ? initial : -1n, create ? exptime : 0, req.cas);
   if (st === OK) {
+    // memcached's binary auto-create is an add, not a miss: only the no-create miss counts
+    if ((incr ? ec.incr_misses : ec.decr_misses) !== missesBefore) {
+      if (incr) ec.incr_misses--;
+      else ec.decr_misses--;
+    }
     if (req.noreply) return;
     const h = cache.lastItem;
     header(out, req.opcode, 0, 0, 0, 8, req.opaque, h === NIL ? 0 : cache.cas(h));
