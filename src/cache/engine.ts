@@ -12,7 +12,7 @@
 import { Clock, realtime } from './clock.js';
 import { Memory, NIL, PAGE_SIZE } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE, HOT_LRU, ITEM_CHAINED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
+  CHUNK_HEADER_SIZE, HOT_LRU, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
   W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME, SEG_SHIFT, SEG_MASK,
 } from './item-header.js';
 import { Slabs } from './slabs.js';
@@ -26,6 +26,9 @@ import {
 import { arith } from './arith.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
+
+/** The handle that means "no item". */
+export { NIL };
 
 export const KEY_MAX_LENGTH = 250;
 /** Bump an item's access time at most this often, so hot keys don't churn the LRU. */
@@ -231,6 +234,14 @@ export class Cache {
   ttl(h: number): number {
     const e = this.hdr.get(h, W_EXPTIME);
     return e === 0 ? -1 : e - this.clock.now;
+  }
+  /** Sets the expiry as rel_time (already converted by realtime()); 0 = never. */
+  setExptime(h: number, relExptime: number): void {
+    this.hdr.set(h, W_EXPTIME, relExptime);
+  }
+  /** Fetched since stored (meta h flag, me fetch=). */
+  fetched(h: number): boolean {
+    return (this.hdr.itFlags(h) & ITEM_FETCHED) !== 0;
   }
   lastAccess(h: number): number {
     return this.hdr.get(h, W_TIME);

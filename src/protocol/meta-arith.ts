@@ -9,8 +9,7 @@
  * `t T10` shows the TTL before T changes it. q hides the reply of a successful
  * incr/decr (HD and VA alike) but, as in 1.6.18, not of an auto-created item.
  */
-import { NIL } from '../cache/memory.js';
-import { W_EXPTIME } from '../cache/item-header.js';
+import { NIL } from '../cache/engine.js';
 import { EXISTS, NON_NUMERIC, NOT_FOUND, OK } from '../cache/status.js';
 import { setCasIn, vivifyNumber } from '../cache/meta-ops.js';
 import {
@@ -128,9 +127,9 @@ export function metaArith(m: MetaCommands): void {
   const live = created || h === found;
   let exptime = cache.exptime(h);
   // the number, without the spaces an in-place decr may have left behind it
-  const hdr = cache.hdr;
-  const u8 = hdr.pageU8(h);
-  const vs = hdr.valueByte(h);
+  // a number is never chained: its value is one part
+  const u8 = cache.partU8(h);
+  const vs = cache.partStart(h, h);
   const vend = vs + cache.valueLength(h);
   let digitsEnd = vs;
   while (digitsEnd < vend && u8[digitsEnd] !== 0x20) digitsEnd++;
@@ -152,12 +151,12 @@ export function metaArith(m: MetaCommands): void {
         break;
       case 0x54: // T
         exptime = of.exptime;
-        if (live) hdr.set(h, W_EXPTIME, exptime);
+        if (live) cache.setExptime(h, exptime);
         break;
       case 0x4e: // N
         if (created) {
           exptime = of.autovivExptime;
-          hdr.set(h, W_EXPTIME, exptime);
+          cache.setExptime(h, exptime);
         }
         break;
       case 0x4f: // O

@@ -9,7 +9,7 @@
  * replaces the value with an empty one instead of removing the item. q hides HD.
  * Any flag error answers "invalid or duplicate flag", as memcached does.
  */
-import { NIL } from '../cache/memory.js';
+import { NIL } from '../cache/engine.js';
 import { invalidate, tombstone } from '../cache/meta-ops.js';
 import {
   ERROR, ERR_FORMAT, ERR_INVALID_OR_DUP, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH,

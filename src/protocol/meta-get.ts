@@ -11,8 +11,7 @@
  * get_hits (or, with T, touch_cmds and touch_hits), a miss get_cmds and
  * get_misses, whatever the flags.
  */
-import { NIL } from '../cache/memory.js';
-import { ITEM_FETCHED, W_EXPTIME } from '../cache/item-header.js';
+import { NIL } from '../cache/engine.js';
 import {
   FLAG_W, FLAG_X, FLAG_Z, keyIsBinary, recacheDue, recacheFlags, vivify,
 } from '../cache/meta-ops.js';
@@ -88,7 +87,6 @@ export function metaGet(m: MetaCommands): void {
     return;
   }
 
-  const hdr = cache.hdr;
   const now = cache.clock.now;
   const nbytes = cache.valueLength(h);
   if (of.value) {
@@ -103,11 +101,11 @@ export function metaGet(m: MetaCommands): void {
     switch (line.flag(i)) {
       case 0x54: // T: touch
         ttlSet = true;
-        hdr.set(h, W_EXPTIME, of.exptime);
+        cache.setExptime(h, of.exptime);
         break;
       case 0x4e: // N: a vivified item gets its TTL, and its creator the win
         if (created) {
-          hdr.set(h, W_EXPTIME, of.autovivExptime);
+          cache.setExptime(h, of.autovivExptime);
           won = true;
         }
         break;
@@ -136,7 +134,7 @@ export function metaGet(m: MetaCommands): void {
         break;
       case 0x68: // h: fetched before this request?
         metaChar(out, 0x68);
-        out.byte(hdr.itFlags(h) & ITEM_FETCHED ? 0x31 : 0x30);
+        out.byte(cache.fetched(h) ? 0x31 : 0x30);
         break;
       case 0x4f: // O
         if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
@@ -215,7 +213,7 @@ export function metaDebug(m: MetaCommands): void {
     out.decimal((now - cache.lastAccess(h)) >>> 0);
     out.text(' cas=');
     out.decimal(cache.cas(h));
-    out.text(cache.hdr.itFlags(h) & ITEM_FETCHED ? ' fetch=yes cls=' : ' fetch=no cls=');
+    out.text(cache.fetched(h) ? ' fetch=yes cls=' : ' fetch=no cls=');
     out.decimal(cache.classOf(h));
     out.text(' size=');
     out.decimal(cache.itemSize(h));

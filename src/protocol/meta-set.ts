@@ -14,8 +14,7 @@
  * exactly as memcached does; errors after it (bad flags, bad mode, too large)
  * swallow the data block.
  */
-import { NIL } from '../cache/memory.js';
-import { W_EXPTIME } from '../cache/item-header.js';
+import { NIL } from '../cache/engine.js';
 import {
   EXISTS, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE,
   NREAD_SET, STORED, TOO_LARGE,
@@ -130,7 +129,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     }
     return dataEnd;
   }
-  cache.hdr.set(h, W_EXPTIME, exptime);
+  cache.setExptime(h, exptime);
   cache.writeValue(h, 0, buf, next, next + vlen);
   if (buf[next + vlen] !== 0x0d || buf[next + vlen + 1] !== 0x0a) {
     cache.classCounters.cmd_set[cache.classOf(h)]++;

@@ -11,11 +11,10 @@
  * a failed allocation swallows the block, and for `set` also drops the old value
  * so no stale data survives a failed overwrite.
  */
-import { NIL } from '../cache/memory.js';
 import {
   NREAD_CAS, NREAD_SET, NO_MEMORY, StoreMode, TOO_LARGE,
 } from '../cache/status.js';
-import { KEY_MAX_LENGTH } from '../cache/engine.js';
+import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
 import { recordSet } from '../stats/report.js';
 import type { ProtoConn, ServerContext } from './context.js';
 import { parsedOk, strtol32, strtoul32, strtoullNum, Words } from './text-parse.js';

@@ -8,8 +8,7 @@
  * keys to the engine as (buf, start, length). Replies are preallocated Buffers
  * or bytes appended to the connection's output batch.
  */
-import { KEY_MAX_LENGTH } from '../cache/engine.js';
-import { NIL } from '../cache/memory.js';
+import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
 import {
   DELETED, NON_NUMERIC, NOT_FOUND, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND,
   NREAD_REPLACE, NREAD_SET, OK, StoreMode,
