@@ -352,3 +352,21 @@ test('stats counters move as memcached\'s do', (t) => {
   t.is(cache.counters.total_items, 1);
   t.is(cache.counters.bytes, cache.hdr.headerSize + 1 + 1);
 });
+
+test('pins stop one short of the refcount limit; append under pressure keeps the pinned bytes', (t) => {
+  const { cache } = makeCache({ maxbytes: 2 * MB });
+  const v = Buffer.alloc(20_000, 0x61);
+  setS(cache, SET, 'k', v);
+  const h = cache.get(k('k'), 0, 1);
+  let pins = 0;
+  while (cache.pin(h)) pins++;
+  t.is(pins, 254, 'the last count stays free for the engine');
+  // fill the class so the append's allocation must evict
+  for (let i = 0; i < 200; i++) setS(cache, SET, 'f' + i, v);
+  t.is(setS(cache, NREAD_APPEND, 'k', 'X'), STORED);
+  t.true(valueOf(cache, h).equals(v), 'pinned readers still see the original bytes');
+  const joined = valueOf(cache, cache.get(k('k'), 0, 1));
+  t.is(joined.length, 20_001);
+  t.is(joined[20_000], 0x58);
+  for (let i = 0; i < pins; i++) cache.unpin(h);
+});

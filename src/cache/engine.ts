@@ -295,7 +295,9 @@ export class Cache {
   /** Pins a value so its chunks are not reused until unpin(); false if it can't be pinned. */
   pin(h: number): boolean {
     const r = this.hdr.refcount(h);
-    if (r >= REFCOUNT_MAX) return false;
+    // the last count is kept for the engine's own short holds (append, page mover),
+    // so the 8-bit field can never wrap under a crowd of slow readers
+    if (r >= REFCOUNT_MAX - 1) return false;
     this.hdr.setRefcount(h, r + 1);
     return true;
   }
@@ -447,6 +449,16 @@ export class Cache {
     return this.store(h, mode, cas);
   }
 
+  /** Writes src's whole value into item dst's value at byte `at`. */
+  private copyValueInto(dst: number, at: number, src: number): void {
+    for (let p = src; p !== NIL; p = this.valuePartNext(src, p)) {
+      const s = this.partStart(src, p);
+      const len = this.partLength(src, p);
+      this.writeValue(dst, at, this.partU8(p), s, s + len);
+      at += len;
+    }
+  }
+
   /** append/prepend: a new item holding old's value joined with add's. NIL if it won't fit. */
   private join(old: number, add: number, append: boolean): number {
     const hdr = this.hdr;
@@ -458,17 +470,9 @@ export class Cache {
     const n = this.alloc(hdr.pageU8(old), hdr.keyByte(old), hdr.nkey(old), hdr.get(old, W_FLAGS), 0, oldLen + addLen);
     if (n !== NIL) {
       hdr.set(n, W_EXPTIME, hdr.get(old, W_EXPTIME));
-      const first = append ? old : add;
-      const second = append ? add : old;
-      let off = 0;
-      for (const src of [first, second]) {
-        for (let p = src; p !== NIL; p = this.valuePartNext(src, p)) {
-          const s = this.partStart(src, p);
-          const len = this.partLength(src, p);
-          this.writeValue(n, off, this.partU8(p), s, s + len);
-          off += len;
-        }
-      }
+      const oldAt = append ? 0 : addLen;
+      this.copyValueInto(n, oldAt, old);
+      this.copyValueInto(n, append ? oldLen : 0, add);
       if (this.wItem === n) this.wItem = NIL;
     }
     this.unpin(old);

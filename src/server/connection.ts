@@ -168,7 +168,18 @@ export class Connection implements ProtoConn {
     // protocols parse from 0: hand them a view when the tail starts further in
     const view = s === 0 && this.tailEnd === t.length ? t : t.subarray(s, this.tailEnd);
     this.parsing = true;
-    const n = proto.process(view, 0, len);
+    let n: number;
+    try {
+      n = proto.process(view, 0, len);
+    } catch (err) {
+      // a bug, not bad input (protocols answer that with values): lose this
+      // connection, never the process and everyone else's
+      this.parsing = false;
+      this.host.log?.error(`connection ${this.id}: ${(err as Error).stack ?? String(err)}`);
+      this.out.discard();
+      this.destroy();
+      return;
+    }
     this.parsing = false;
     if (this.tracing) traceBytes(this.host.log!, '<', this.id, view, 0, n);
     this.tailStart = s + n;
