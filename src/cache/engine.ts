@@ -548,6 +548,11 @@ export class Cache {
     if (hdr.refcount(h) === 0) this.freeItem(h);
   }
 
+  /** Bytes an item with this key and value length takes (header included). */
+  itemBytes(nkey: number, nbytes: number): number {
+    return this.hdr.headerSize + nkey + nbytes;
+  }
+
   /** Bytes an item accounts for in `bytes` and mem_requested. */
   itemSize(h: number): number {
     return this.hdr.headerSize + this.hdr.nkey(h) + this.hdr.get(h, W_NBYTES);

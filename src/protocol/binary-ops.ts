@@ -3,7 +3,7 @@
  * incr/decr, flush, noop, version, stat, quit, and the unknown-opcode answer.
  * Checks and replies follow proto_bin.c's dispatch_bin_command case by case.
  */
-import { NIL } from '../cache/memory.js';
+import { NIL } from '../cache/engine.js';
 import {
   DELETED, EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, NOT_STORED, OK, STORED, Status, TOO_LARGE,
 } from '../cache/status.js';

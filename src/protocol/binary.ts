@@ -10,7 +10,6 @@
  * Quiet opcodes run as their loud twin with `noreply`: success (and a get miss)
  * says nothing, errors are still sent, as memcached does.
  */
-import { NIL } from '../cache/memory.js';
 import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED, TOO_LARGE } from '../cache/status.js';
 import { recordSet } from '../stats/report.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
@@ -22,7 +21,7 @@ import {
 import { dispatch, storeReply, type Request } from './binary-ops.js';
 import { SASL_CONTINUE, SASL_MECHS, SASL_OK, SASL_AUTHENTICATED, saslExchange } from './auth.js';
 import { RESPONSE_AUTH_CONTINUE, CMD_SASL_LIST_MECHS, CMD_VERSION } from './binary-codes.js';
-import { KEY_MAX_LENGTH } from '../cache/engine.js';
+import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
 
 const S_HEADER = 0;
 const S_NREAD = 1;
@@ -143,7 +142,7 @@ export class BinaryProtocol implements Protocol, Request {
 
   private saslTooBig(keylen: number, vlen: number): boolean {
     // memcached allocates an item for the data and refuses a chained one
-    return this.ctx.cache.hdr.headerSize + keylen + vlen + 2 > this.ctx.settings.slabChunkMax;
+    return this.ctx.cache.itemBytes(keylen, vlen) + 2 > this.ctx.settings.slabChunkMax;
   }
 
   /** Header, extras and key are in buf at pos. Returns where the next read starts. */
@@ -229,7 +228,8 @@ export class BinaryProtocol implements Protocol, Request {
     this.item = NIL;
     this.state = S_HEADER;
     const st = cache.store(h, this.mode, this.cas);
-    storeReply(this, this.conn.out, st, st === STORED ? cache.hdr.useCas ? cache.casId : 0 : 0);
+    // the CAS the store just gave the item (casId stays 0 with -C)
+    storeReply(this, this.conn.out, st, st === STORED ? cache.casId : 0);
   }
 
   /** SASL_AUTH / SASL_STEP: mechanism in the key, client data in the value. */
