@@ -198,6 +198,7 @@ test('start() runs automatic crawls on the event loop; stop() ends them', async 
   f.clock.advance(4);
   const crawler = new LruCrawler(f.cache, f.settings);
   crawler.start();
+  t.teardown(() => crawler.stop());
   t.true(crawler.running, 'the first check starts a crawl at once');
   t.is(f.cache.counters.curr_items, 2000);
   await crawler.idle();

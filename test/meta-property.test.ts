@@ -157,8 +157,8 @@ test('random meta and classic command sequences answer as memcached does', async
         }
       }
     }),
-    { numRuns: 60, seed: Number(process.env.META_SEED ?? 20261125), endOnFailure: false, interruptAfterTimeLimit: 60_000 },
+    { numRuns: 60, seed: Number(process.env.META_SEED ?? 20261125), endOnFailure: false },
   );
   t.log(`${run} runs in ${Date.now() - started} ms`);
-  t.pass();
+  t.true(run >= 60, 'every run was played');
 });

@@ -222,6 +222,7 @@ test('stop() during a move leaves the page with its class and the cache whole', 
   for (let i = per; i < per * 2; i += 2) c.delete(k(key(i)), 0, 7);
   const mover = new PageMover(c, f.settings);
   mover.start();
+  t.teardown(() => mover.stop());
   t.is(mover.reassign(1, 3), REASSIGN_OK);
   mover.step(); // part of the first pass
   mover.stop();
