@@ -162,18 +162,12 @@ export class Cache {
     return h;
   }
 
-  /** `gat`: get and touch. memcached counts it in the touch counters only (cmd_get stays). */
+  /**
+   * `gat`: get and touch. memcached counts it exactly as a touch (touch_cmds,
+   * touch_hits/misses; cmd_get stays), so it is one.
+   */
   gat(key: Uint8Array, ks: number, kl: number, exptime: number): number {
-    const h = this.peek(key, ks, kl);
-    this.counters.touch_cmds++;
-    if (h === NIL) {
-      this.counters.touch_misses++;
-      return NIL;
-    }
-    this.classCounters.touch_hits[this.slabs.classOf(h)]++;
-    this.hdr.set(h, W_EXPTIME, realtime(this.clock, exptime));
-    this.bump(h);
-    return h;
+    return this.touch(key, ks, kl, exptime);
   }
 
   /** `touch`: new exptime; the item or NIL. */

@@ -9,6 +9,7 @@
  */
 import type { ServerContext } from '../protocol/context.js';
 import { stateOf } from './state.js';
+import { hashKey } from '../cache/hash-index.js';
 
 /** memcached's PREFIX_HASH_SIZE and MAX_PREFIX_COUNT. */
 const PREFIX_HASH_SIZE = 256;
@@ -39,7 +40,7 @@ export class PrefixStats {
     if (e === undefined) {
       if (this.byPrefix.size >= MAX_PREFIX_COUNT) return null;
       e = {
-        prefix, bucket: murmur3Seed0(key, start, n) % PREFIX_HASH_SIZE, seq: this.seq++,
+        prefix, bucket: hashKey(key, start, n) % PREFIX_HASH_SIZE, seq: this.seq++,
         gets: 0, hits: 0, sets: 0, deletes: 0,
       };
       this.byPrefix.set(prefix, e);
@@ -90,38 +91,3 @@ export function recordDelete(ctx: ServerContext, key: Uint8Array, start: number,
   if (e !== null) e.deletes++;
 }
 
-/**
- * MurmurHash3 x86_32 with seed 0: memcached's default hash(), used here only to
- * order `stats detail dump` exactly as memcached does.
- */
-export function murmur3Seed0(buf: Uint8Array, start: number, len: number): number {
-  let h = 0;
-  const end4 = start + (len & ~3);
-  let i = start;
-  for (; i < end4; i += 4) {
-    let k = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const rest = len & 3;
-  if (rest !== 0) {
-    let k = buf[i];
-    if (rest > 1) k ^= buf[i + 1] << 8;
-    if (rest > 2) k ^= buf[i + 2] << 16;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
