@@ -7,8 +7,10 @@
  * CAS) turns set and replace into cas. With I, a CAS older than the item's still
  * stores, but as a stale item. q hides only HD.
  *
- * The whole data block is waited for (-1) before anything happens, so a line
- * handed back to us again is parsed afresh with no side effects done twice.
+ * A data block up to STREAM_MIN is waited for whole (-1) before anything happens,
+ * so a line handed back to us again is parsed afresh with no side effects done
+ * twice; a larger one is streamed into its item as it arrives (meta.ts
+ * beginStream), and this function then runs once more over a copy of the line.
  * Errors found before the length is known (key too long, too many tokens, a bad
  * length) consume only the line, so the data block is then read as a command,
  * exactly as memcached does; errors after it (bad flags, bad mode, too large)
@@ -28,6 +30,8 @@ import { parsedOk, strtol32 } from './text-parse.js';
 import type { MetaCommands } from './meta.js';
 
 const INT32_MAX = 0x7fffffff;
+/** Blocks up to this size are waited for whole; larger ones stream into their item. */
+const STREAM_MIN = 16 * 1024;
 const HD = Buffer.from('HD');
 const EX = Buffer.from('EX');
 const NF = Buffer.from('NF');
@@ -96,7 +100,10 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     // a caller that can't stream a swallow gets -1 and hands us the line again
     if (!m.streaming) return -1;
     if (err === null) {
-      if (vlen <= cache.itemSizeMax) return -1; // a storable block: wait for all of it
+      if (vlen <= cache.itemSizeMax) {
+        // a storable block: wait for a small one, stream a large one into its item
+        return vlen + 2 <= STREAM_MIN ? -1 : m.beginStream(buf, next, end, vlen);
+      }
       // surely too large: answer now and discard the block as it comes
       tooLarge(m, of.keyBuf, of.keyStart, of.keyLen);
       return m.swallow(dataEnd, end);
@@ -118,7 +125,9 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     if (cache.peek(key, ks, kl) === NIL) mode = NREAD_ADD;
   }
 
-  const h = cache.alloc(key, ks, kl, of.clientFlags, 0, vlen);
+  // a streamed block (meta.ts beginStream) comes back here with its item filled
+  const streamed = m.pendItem;
+  const h = streamed !== NIL ? streamed : cache.alloc(key, ks, kl, of.clientFlags, 0, vlen);
   if (h === NIL) {
     if (cache.allocStatus === TOO_LARGE) {
       tooLarge(m, key, ks, kl);
@@ -130,8 +139,9 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     return dataEnd;
   }
   cache.setExptime(h, exptime);
-  cache.writeValue(h, 0, buf, next, next + vlen);
-  if (buf[next + vlen] !== 0x0d || buf[next + vlen + 1] !== 0x0a) {
+  if (streamed === NIL) cache.writeValue(h, 0, buf, next, next + vlen);
+  const badChunk = streamed !== NIL ? m.pendBadChunk : buf[next + vlen] !== 0x0d || buf[next + vlen + 1] !== 0x0a;
+  if (badChunk) {
     cache.classCounters.cmd_set[cache.classOf(h)]++;
     cache.release(h);
     out.bytes(ERR_BAD_CHUNK);

@@ -17,6 +17,7 @@ import { metaSet } from './meta-set.js';
 import { metaDelete } from './meta-delete.js';
 import { metaArith } from './meta-arith.js';
 import { MetaStore } from '../cache/meta-ops.js';
+import { NIL } from '../cache/engine.js';
 
 const MN = Buffer.from('MN\r\n');
 
@@ -27,6 +28,21 @@ export class MetaCommands {
   readonly store: MetaStore;
   /** bytes of a rejected ms data block still to discard (streaming callers only) */
   private swallowLeft = 0;
+  /**
+   * A large ms being streamed into its item (streaming callers only): the item,
+   * value bytes written so far, its length, how many of the closing \r\n have been
+   * seen, whether they were wrong, and a copy of the command line to answer from.
+   */
+  pendItem = NIL;
+  private pendOff = 0;
+  private pendLen = 0;
+  private pendCrlf = 0;
+  pendBadChunk = false;
+  private pendLine: Buffer = Buffer.alloc(0);
+  private pendLineLen = 0;
+  /** where handle() found the current line, for beginStream() */
+  private lineStart = 0;
+  private lineEol = 0;
 
   /**
    * `streaming`: the caller checks `active` and hands the bytes after a handled
@@ -39,16 +55,71 @@ export class MetaCommands {
     this.store = new MetaStore(ctx.cache);
   }
 
-  /** A rejected data block is being discarded: bytes go to feed(), not handle(). */
+  /** A data block is being streamed or discarded: bytes go to feed(), not handle(). */
   get active(): boolean {
-    return this.swallowLeft > 0;
+    return this.swallowLeft > 0 || this.pendItem !== NIL;
   }
 
-  /** Discards what is left of a rejected data block; returns where parsing resumes. */
-  feed(_buf: Buffer, pos: number, end: number): number {
+  /** Takes bytes of the block in progress; returns where parsing resumes. */
+  feed(buf: Buffer, pos: number, end: number): number {
+    if (this.pendItem !== NIL) return this.feedPending(buf, pos, end);
     const n = Math.min(this.swallowLeft, end - pos);
     this.swallowLeft -= n;
     return pos + n;
+  }
+
+  /**
+   * Starts streaming a large ms block into its item instead of buffering it whole,
+   * so a client can hold no more than a line outside -m (memcached allocates the
+   * item first too). Returns where parsing resumes, or -1 to wait as for a small
+   * block (the item could not be had: the whole-block path then answers the error).
+   */
+  beginStream(buf: Buffer, next: number, end: number, vlen: number): number {
+    const of = this.flags;
+    const cache = this.ctx.cache;
+    const h = cache.alloc(of.keyBuf, of.keyStart, of.keyLen, of.clientFlags, 0, vlen);
+    if (h === NIL) return -1;
+    const n = this.lineEol - this.lineStart;
+    if (this.pendLine.length < n) this.pendLine = Buffer.allocUnsafe(Math.max(n, 256));
+    buf.copy(this.pendLine, 0, this.lineStart, this.lineEol);
+    this.pendLineLen = n;
+    this.pendItem = h;
+    this.pendOff = 0;
+    this.pendLen = vlen;
+    this.pendCrlf = 0;
+    this.pendBadChunk = false;
+    return this.feedPending(buf, next, end);
+  }
+
+  private feedPending(buf: Buffer, pos: number, end: number): number {
+    const cache = this.ctx.cache;
+    const h = this.pendItem;
+    if (this.pendOff < this.pendLen) {
+      const n = Math.min(end - pos, this.pendLen - this.pendOff);
+      cache.writeValue(h, this.pendOff, buf, pos, pos + n);
+      this.pendOff += n;
+      pos += n;
+    }
+    while (this.pendOff === this.pendLen && this.pendCrlf < 2 && pos < end) {
+      if (buf[pos++] !== (this.pendCrlf === 0 ? 0x0d : 0x0a)) this.pendBadChunk = true;
+      this.pendCrlf++;
+    }
+    if (this.pendCrlf === 2) {
+      // the block is in: answer from the saved line as if it had all come at once
+      const line = this.pendLine;
+      const len = this.pendLineLen;
+      this.line.tokenize(line, 0, len);
+      metaSet(this, len, len + this.pendLen + 2);
+      this.pendItem = NIL;
+    }
+    return pos;
+  }
+
+  /** The connection closed: a half-streamed item is dropped. */
+  closed(): void {
+    if (this.pendItem !== NIL) this.ctx.cache.release(this.pendItem);
+    this.pendItem = NIL;
+    this.swallowLeft = 0;
   }
 
   /** Consumes a rejected block up to dataEnd: now if it is all here, else as it comes. */
@@ -66,6 +137,8 @@ export class MetaCommands {
    */
   handle(buf: Buffer, start: number, eol: number, next: number, end: number): number {
     const line = this.line;
+    this.lineStart = start;
+    this.lineEol = eol;
     line.tokenize(buf, start, eol);
     const out = this.conn.out;
     if (line.words === 0 || line.len(0) !== 2 || buf[line.ts[0]] !== 0x6d) {

@@ -94,7 +94,7 @@ export class TextProtocol implements Protocol {
         continue;
       }
       if (this.meta !== null && this.meta.active) {
-        pos = this.meta.feed(buf, pos, end); // a rejected ms data block being swallowed
+        pos = this.meta.feed(buf, pos, end); // an ms data block streamed or swallowed
         continue;
       }
       if (reqs >= maxReqs) {
@@ -132,6 +132,7 @@ export class TextProtocol implements Protocol {
 
   closed(): void {
     this.store.closed();
+    this.meta?.closed();
   }
 
   get connState(): string | undefined {
