@@ -67,9 +67,12 @@ const SCRIPTS: Record<string, Buffer[]> = {
     pkt({ op: 0x24, key: 'g1', extras: ext(100) }), pkt({ op: 0x24, key: 'g-miss', extras: ext(100) }),
     pkt({ op: 0x1d, key: 'g-miss', extras: ext(100) }),
   ],
+  // verbosity is unknown to 1.6.18, which then skips bodylen (4) more bytes: send
+  // exactly those, so the sentinel after them is read and nothing is left unread
+  // (a close with unread bytes resets the connection and can eat replies)
   'noop version verbosity': [
     pkt({ op: 0x0a, opaque: 77 }), pkt({ op: 0x0b, opaque: 78 }), pkt({ op: 0x1b, extras: ext(1), opaque: 79 }),
-    pkt({ op: 0x0a, opaque: 80 }),
+    Buffer.from('junk'),
   ],
   'sasl without -S': [pkt({ op: 0x20 }), pkt({ op: 0x21, key: 'PLAIN', value: '\0u\0p' }), pkt({ op: 0x22, key: 'PLAIN', value: 'xx' })],
   'large values': [
