@@ -13,8 +13,8 @@ import { NIL } from '../cache/engine.js';
 import { EXISTS, NON_NUMERIC, NOT_FOUND, OK } from '../cache/status.js';
 import { setCasIn, vivifyNumber } from '../cache/meta-ops.js';
 import {
-  ERROR, ERR_FORMAT, ERR_INVALID_OR_DUP, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH,
-  MFLAG_MAX_OPT_LENGTH, metaChar, metaKey, metaToken, metaTtl,
+  ERR_INVALID_OR_DUP, ERR_OPAQUE, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken, metaTtl,
+  metaPreamble,
 } from './meta-flags.js';
 import type { MetaCommands } from './meta.js';
 
@@ -35,22 +35,7 @@ export function metaArith(m: MetaCommands): void {
   const of = m.flags;
   const out = m.conn.out;
   const cache = m.ctx.cache;
-  if (line.ntokens < 3) {
-    out.bytes(ERROR);
-    return;
-  }
-  if (line.len(1) > KEY_MAX_LENGTH) {
-    out.bytes(ERR_FORMAT);
-    return;
-  }
-  if (line.ntokens > MFLAG_MAX_OPT_LENGTH) {
-    out.bytes(ERR_TOO_LONG);
-    return;
-  }
-  if (!of.preparse(line, 2, cache.clock)) {
-    out.bytes(ERR_INVALID_OR_DUP);
-    return;
-  }
+  if (!metaPreamble(line, of, out, cache.clock, ERR_TOO_LONG, ERR_INVALID_OR_DUP)) return;
   let incr: boolean;
   switch (of.mode) {
     case 0:

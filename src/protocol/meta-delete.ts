@@ -12,8 +12,7 @@
 import { NIL } from '../cache/engine.js';
 import { invalidate, tombstone } from '../cache/meta-ops.js';
 import {
-  ERROR, ERR_FORMAT, ERR_INVALID_OR_DUP, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH,
-  MFLAG_MAX_OPT_LENGTH, metaKey, metaToken,
+  ERR_INVALID_OR_DUP, ERR_OPAQUE, MFLAG_MAX_OPAQUE_LENGTH, metaKey, metaToken, metaPreamble,
 } from './meta-flags.js';
 import type { MetaCommands } from './meta.js';
 
@@ -26,22 +25,7 @@ export function metaDelete(m: MetaCommands): void {
   const of = m.flags;
   const out = m.conn.out;
   const cache = m.ctx.cache;
-  if (line.ntokens < 3) {
-    out.bytes(ERROR);
-    return;
-  }
-  if (line.len(1) > KEY_MAX_LENGTH) {
-    out.bytes(ERR_FORMAT);
-    return;
-  }
-  if (line.ntokens > MFLAG_MAX_OPT_LENGTH) {
-    out.bytes(ERR_TOO_LONG);
-    return;
-  }
-  if (!of.preparse(line, 2, cache.clock, true)) {
-    out.bytes(ERR_INVALID_OR_DUP);
-    return;
-  }
+  if (!metaPreamble(line, of, out, cache.clock, ERR_TOO_LONG, ERR_INVALID_OR_DUP, true)) return;
   const key = of.keyBuf;
   const ks = of.keyStart;
   const kl = of.keyLen;

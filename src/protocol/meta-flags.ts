@@ -340,3 +340,22 @@ export function metaTtl(out: Output, exptime: number, now: number): void {
     out.decimal((exptime - now) >>> 0);
   }
 }
+
+/**
+ * The checks every mg, md and ma line gets first, in memcached's order: too few
+ * tokens (ERROR), key too long, too many tokens (`tooLong`: mg words it
+ * differently), then the flags' preparse (its error is `preparseErr`, or the
+ * specific one preparse found when that is null). Writes the error and returns
+ * false if a check fails.
+ */
+export function metaPreamble(line: MetaLine, of: MetaFlags, out: Output, clock: Clock, tooLong: Buffer,
+  preparseErr: Buffer | null, isDelete = false): boolean {
+  let err: Buffer | null = null;
+  if (line.ntokens < 3) err = ERROR;
+  else if (line.len(1) > KEY_MAX_LENGTH) err = ERR_FORMAT;
+  else if (line.ntokens > MFLAG_MAX_OPT_LENGTH) err = tooLong;
+  else if (!of.preparse(line, 2, clock, isDelete)) err = preparseErr ?? of.errstr;
+  if (err === null) return true;
+  out.bytes(err);
+  return false;
+}

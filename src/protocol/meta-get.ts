@@ -16,8 +16,8 @@ import {
   FLAG_W, FLAG_X, FLAG_Z, keyIsBinary, recacheDue, recacheFlags, vivify,
 } from '../cache/meta-ops.js';
 import {
-  ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
-  metaChar, metaKey, metaToken, metaTtl,
+  ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken,
+  metaTtl, metaPreamble,
 } from './meta-flags.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { MetaCommands } from './meta.js';
@@ -35,22 +35,7 @@ export function metaGet(m: MetaCommands): void {
   const of = m.flags;
   const out = m.conn.out;
   const cache = m.ctx.cache;
-  if (line.ntokens < 3) {
-    out.bytes(ERROR);
-    return;
-  }
-  if (line.len(1) > KEY_MAX_LENGTH) {
-    out.bytes(ERR_FORMAT);
-    return;
-  }
-  if (line.ntokens > MFLAG_MAX_OPT_LENGTH) {
-    out.bytes(ERR_MG_TOO_LONG);
-    return;
-  }
-  if (!of.preparse(line, 2, cache.clock)) {
-    out.bytes(of.errstr);
-    return;
-  }
+  if (!metaPreamble(line, of, out, cache.clock, ERR_MG_TOO_LONG, null)) return;
   const key = of.keyBuf;
   const ks = of.keyStart;
   const kl = of.keyLen;
