@@ -2,7 +2,7 @@
  * `slabcache --help` and `--license`: the flag tables from flags.ts, laid out like
  * `memcached -h` (flag column, then the explanation wrapped beside it).
  */
-import { EXT_OPTIONS, FLAGS, type FlagSpec } from './flags.js';
+import { EXT_OPTIONS, FLAGS, type FlagSpec } from './flag-table.js';
 
 const WIDTH = 100;
 const FLAG_COLUMN = 30;
