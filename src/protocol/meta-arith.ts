@@ -13,8 +13,7 @@ import { NIL } from '../cache/engine.js';
 import { EXISTS, NON_NUMERIC, NOT_FOUND, OK } from '../cache/status.js';
 import { setCasIn, vivifyNumber } from '../cache/meta-ops.js';
 import {
-  ERR_INVALID_OR_DUP, ERR_OPAQUE, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken, metaTtl,
-  metaPreamble,
+  ERR_INVALID_OR_DUP, ERR_OPAQUE, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken, metaTtl, metaPreamble, metaEchoOpaqueKey,
 } from './meta-flags.js';
 import type { MetaCommands } from './meta.js';
 
@@ -89,19 +88,7 @@ export function metaArith(m: MetaCommands): void {
   const words = line.words;
   if (h === NIL) {
     out.bytes(miss ?? NF);
-    for (let i = 2; i < words; i++) {
-      const f = line.flag(i);
-      if (f === 0x4f) {
-        if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
-          out.len = mark;
-          out.bytes(ERR_OPAQUE);
-          return;
-        }
-        metaToken(out, line, i);
-      } else if (f === 0x6b) {
-        metaKey(out, key, ks, kl, of.keyBinary);
-      }
-    }
+    if (!metaEchoOpaqueKey(out, line, of, mark)) return;
     out.bytes(CRLF);
     return;
   }

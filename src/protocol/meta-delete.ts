@@ -12,7 +12,7 @@
 import { NIL } from '../cache/engine.js';
 import { invalidate, tombstone } from '../cache/meta-ops.js';
 import {
-  ERR_INVALID_OR_DUP, ERR_OPAQUE, MFLAG_MAX_OPAQUE_LENGTH, metaKey, metaToken, metaPreamble,
+  ERR_INVALID_OR_DUP, metaPreamble, metaEchoOpaqueKey,
 } from './meta-flags.js';
 import type { MetaCommands } from './meta.js';
 
@@ -33,20 +33,7 @@ export function metaDelete(m: MetaCommands): void {
   const mark = out.len;
   out.reserve(2);
   out.len += 2;
-  const words = line.words;
-  for (let i = 2; i < words; i++) {
-    const f = line.flag(i);
-    if (f === 0x4f) {
-      if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
-        out.len = mark;
-        out.bytes(ERR_OPAQUE);
-        return;
-      }
-      metaToken(out, line, i);
-    } else if (f === 0x6b) {
-      metaKey(out, key, ks, kl, of.keyBinary);
-    }
-  }
+  if (!metaEchoOpaqueKey(out, line, of, mark)) return;
 
   const counters = cache.counters;
   let h = cache.peek(key, ks, kl);

@@ -359,3 +359,26 @@ export function metaPreamble(line: MetaLine, of: MetaFlags, out: Output, clock: 
   out.bytes(err);
   return false;
 }
+
+/**
+ * Echoes the O (opaque) and k (key) flags of line words [2, words), as memcached
+ * does on misses and on md. An opaque past MFLAG_MAX_OPAQUE_LENGTH rewinds the
+ * output to `mark`, writes the error instead and returns false.
+ */
+export function metaEchoOpaqueKey(out: Output, line: MetaLine, of: MetaFlags, mark: number): boolean {
+  const words = line.words;
+  for (let i = 2; i < words; i++) {
+    const f = line.flag(i);
+    if (f === 0x4f) {
+      if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
+        out.len = mark;
+        out.bytes(ERR_OPAQUE);
+        return false;
+      }
+      metaToken(out, line, i);
+    } else if (f === 0x6b) {
+      metaKey(out, of.keyBuf, of.keyStart, of.keyLen, of.keyBinary);
+    }
+  }
+  return true;
+}

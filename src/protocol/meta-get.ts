@@ -16,8 +16,7 @@ import {
   FLAG_W, FLAG_X, FLAG_Z, keyIsBinary, recacheDue, recacheFlags, vivify,
 } from '../cache/meta-ops.js';
 import {
-  ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken,
-  metaTtl, metaPreamble,
+  ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken, metaTtl, metaPreamble, metaEchoOpaqueKey,
 } from './meta-flags.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { MetaCommands } from './meta.js';
@@ -54,19 +53,7 @@ export function metaGet(m: MetaCommands): void {
     counters.get_misses++;
     counters.get_cmds++;
     out.bytes(EN);
-    for (let i = 2; i < words; i++) {
-      const f = line.flag(i);
-      if (f === 0x4f) { // O
-        if (line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) {
-          out.len = mark;
-          out.bytes(ERR_OPAQUE);
-          return;
-        }
-        metaToken(out, line, i);
-      } else if (f === 0x6b) { // k
-        metaKey(out, key, ks, kl, of.keyBinary);
-      }
-    }
+    if (!metaEchoOpaqueKey(out, line, of, mark)) return;
     if (of.noReply) out.len = mark; // q: a miss says nothing
     else out.bytes(CRLF);
     return;
