@@ -105,9 +105,14 @@ test('after the same mixed traffic, the command counters equal memcached\'s', as
     'set a 0 0 1\r\n1\r\n', 'set b 0 0 2\r\nbb\r\n', 'get a b c\r\n', 'gets a\r\n', 'incr a 5\r\n', 'incr zz 1\r\n',
     'decr a 2\r\n', 'decr zz 1\r\n', 'cas a 0 0 1 999\r\nx\r\n', 'cas zz 0 0 1 1\r\nx\r\n', 'touch a 100\r\n',
     'touch zz 1\r\n', 'delete b\r\n', 'delete b\r\n', 'add a 0 0 1\r\nq\r\n', 'replace zz 0 0 1\r\nq\r\n',
-    'append a 0 0 1\r\n9\r\n', 'prepend zz 0 0 1\r\n9\r\n', 'mg a v\r\n', 'mg zz v\r\n', 'ms m 1\r\nm\r\n', 'md m\r\n',
+    'append a 0 0 1\r\n9\r\n', 'prepend zz 0 0 1\r\n9\r\n', 'mg a s f\r\n', 'mg zz v\r\n', 'ms m 1\r\nm\r\n', 'md m\r\n',
     'ma a\r\n', 'flush_all 0\r\n', 'set f 0 0 1\r\nf\r\n', 'get f\r\n',
+    // unlinks the flushed `a` on both: otherwise whether memcached's background LRU
+    // work reclaimed it by now decides curr_items
+    'get a\r\n',
   ];
+  // every reply but get's is one line, so a reply can't be taken half read (a hit's
+  // `mg ... v` would be two lines, and a read between them misaligns what follows)
   for (const req of script) {
     const [m, o] = await onBoth(asks, req, req.startsWith('get') ? 'END\r\n' : '\r\n');
     t.is(o.replace(/ \d+\r\n/g, ' N\r\n'), m.replace(/ \d+\r\n/g, ' N\r\n'), JSON.stringify(req)); // gets' CAS may differ
