@@ -99,7 +99,7 @@ export function defaultSettings(): Settings {
   return {
     port: 11211, udpport: 0, interfaces: ['127.0.0.1'], socketpath: null, accessMask: 0o700,
     maxbytes: 64 * MB, maxconns: 1024, numThreads: 4, reqsPerEvent: 20, protocol: 'auto',
-    itemSizeMax: 1 * MB, growthFactor: 1.25, chunkSize: 48, evictToFree: true, useCas: true,
+    itemSizeMax: 1 * MB, growthFactor: 1.15, chunkSize: 48, evictToFree: true, useCas: true,
     preallocate: false, maxCore: false, verbose: 0, shutdownEnabled: false, daemonize: false,
     pidFile: null, username: null, sasl: false, authFile: null, saslPwdb: null, ssl: false,
     detailEnabled: false, lockMemory: false, backlog: 1024, prefixDelimiter: ':',

@@ -370,3 +370,21 @@ test('pins stop one short of the refcount limit; append under pressure keeps the
   t.is(joined[20_000], 0x58);
   for (let i = 0; i < pins; i++) cache.unpin(h);
 });
+
+test('slab classes: the exact series base * f^k rounded up to 8, at most 63, the last slab_chunk_max', (t) => {
+  const sizes = (f: number): number[] => makeCache({ growthFactor: f }).cache.slabs.size.slice(1);
+  const fine = sizes(1.15);
+  // memcached compounds its round-ups: 88, 104, 120, 144, 168
+  t.deepEqual(fine.slice(0, 6), [88, 104, 120, 136, 160, 184]);
+  t.is(fine.length, 63);
+  t.is(fine[62], 512 * 1024);
+  t.deepEqual(sizes(1.25).slice(0, 5), [88, 112, 144, 176, 216]);
+  const tight = sizes(1.01);
+  t.is(tight.length, 63, 'a factor near 1 still stops at 63 classes');
+  t.true(tight.every((s, i) => s % 8 === 0 && (i === 0 || s > tight[i - 1])), 'distinct, growing, aligned');
+  for (const f of [1.01, 1.15, 1.25, 2]) {
+    const s = sizes(f);
+    const c = makeCache({ growthFactor: f }).cache.slabs;
+    t.true(s.every((size, i) => c.perslab[i + 1] === Math.floor(1024 * 1024 / size)));
+  }
+});

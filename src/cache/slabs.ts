@@ -3,8 +3,8 @@
  * chunks out and takes them back. Knows nothing of keys, LRUs or expiry.
  *
  * Chunk sizes start at the smallest item (header + -n bytes) and grow by -f,
- * aligned to CHUNK_ALIGN_BYTES, up to slab_chunk_max, exactly as memcached's
- * slabs_init(). A page, once given to a class, is carved lazily (a cursor, not a
+ * aligned to CHUNK_ALIGN_BYTES, up to slab_chunk_max, as memcached's slabs_init()
+ * does, except that alignment round-ups don't compound (see the constructor). A page, once given to a class, is carved lazily (a cursor, not a
  * loop over the page) so that taking a page costs O(1) and untouched bytes stay
  * untouched.
  */
@@ -43,15 +43,21 @@ export class Slabs {
   readonly pages: number[][] = [];
 
   constructor(readonly mem: Memory, readonly hdr: ItemHeaders, opts: SlabOptions) {
-    let size = opts.headerSize + opts.chunkSize;
+    // Each class is the exact geometric series base * f^k, rounded up to the
+    // alignment. memcached multiplies the already-rounded size, so round-ups compound:
+    // from 88 at -f 1.15 it goes 104, 120, 144, 168 (steps of up to 1.2), where this
+    // goes 104, 120, 136, 160. Small items are most items, and the overshoot is waste.
+    let exact = opts.headerSize + opts.chunkSize;
+    let size = 0;
     let i = POWER_SMALLEST - 1;
     const factor = opts.growthFactor;
     while (++i < MAX_NUMBER_OF_SLAB_CLASSES - 1) {
-      if (size >= opts.slabChunkMax / factor) break;
-      if (size % CHUNK_ALIGN_BYTES) size += CHUNK_ALIGN_BYTES - (size % CHUNK_ALIGN_BYTES);
+      if (exact >= opts.slabChunkMax / factor) break;
+      // a factor close to 1 can round two classes to one size: keep them distinct
+      size = Math.max(size + CHUNK_ALIGN_BYTES, Math.ceil(exact / CHUNK_ALIGN_BYTES) * CHUNK_ALIGN_BYTES);
       this.size[i] = size;
       this.perslab[i] = Math.floor(PAGE_SIZE / size);
-      size *= factor;
+      exact *= factor;
     }
     this.largest = i;
     this.size[i] = opts.slabChunkMax;

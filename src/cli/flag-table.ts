@@ -36,7 +36,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { short: 'i', long: 'license', kind: 'bool', help: 'print the license and exit' },
   { short: 'V', long: 'version', kind: 'bool', help: 'print the version and exit' },
   { short: 'P', long: 'pidfile', kind: 'value', arg: '<file>', help: 'write the process id to this file' },
-  { short: 'f', long: 'slab-growth-factor', kind: 'value', arg: '<num>', help: 'each slab class\'s chunk is this many times the previous one; must be > 1 (default: 1.25)' },
+  { short: 'f', long: 'slab-growth-factor', kind: 'value', arg: '<num>', help: 'each slab class\'s chunk is this many times the previous one; must be > 1 (default: 1.15; memcached\'s is 1.25)' },
   { short: 'n', long: 'slab-min-size', kind: 'value', arg: '<bytes>', help: 'smallest space for key + value + flags in the first slab class (default: 48)' },
   { short: 'L', long: 'enable-largepages', kind: 'bool', help: 'reserve all of -m up front instead of growing into it' },
   { short: 'D', long: null, kind: 'value', arg: '<char>', help: 'delimiter between key prefix and id for per-prefix stats (default: ":"); giving it turns "stats detail" on' },

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import type { Address } from './telnet.js';
+import { defaultSettings } from '../../src/config.js';
 
 export const MEMCACHED_BIN = process.env.MEMCACHED_BIN ?? '/usr/bin/memcached';
 
@@ -82,6 +83,8 @@ export function startMemcached(t: ExecutionContext, args: string[] = [], opts: S
   if (process.getuid?.() === 0 && !hasFlag(args, 'u', 'user')) extra.push('-u', 'root');
   // memcached listens on every interface by default; tests stay on loopback
   if (!hasFlag(args, 'l', 'listen') && !hasFlag(args, 's', 'unix-socket')) extra.push('-l', '127.0.0.1');
+  // the one default we changed on purpose (README: slab classes): compare like with like
+  if (!hasFlag(args, 'f', 'slab-growth-factor')) extra.push('-f', String(defaultSettings().growthFactor));
   return startServer(t, 'memcached', MEMCACHED_BIN, [], [...extra, ...args], { stopSignal: 'SIGKILL', ...opts });
 }
 
