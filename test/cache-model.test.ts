@@ -126,7 +126,7 @@ function run(ops: Op[], maxbytes: number, exact: boolean): void {
         if (cur < 0n) { if (st !== NON_NUMERIC) fail(`${o.op} on non-number gave ${st}`); break; }
         if (st !== OK) { if (exact) fail(`${o.op} gave ${st}`); model.delete(key); break; }
         const next = o.op === 'incr' ? (cur + o.delta!) & U64_MAX : o.delta! > cur ? 0n : cur - o.delta!;
-        if (cache.arithValue !== next) fail('wrong arith result');
+        if (cache.arithResult.toBigInt() !== next) fail('wrong arith result');
         const digits = Buffer.from(next.toString());
         const stored = digits.length <= e.value.length ? Buffer.concat([digits, Buffer.alloc(e.value.length - digits.length, 0x20)]) : digits;
         record(key, stored, e.flags, e.exp);

@@ -2,32 +2,89 @@
  * incr/decr: memcached's do_add_delta over the engine. The value is a decimal
  * 64-bit unsigned number in the item; a result no longer than the old value is
  * written in place and padded with spaces, as memcached does.
+ *
+ * Counters are a hot path, so the common case allocates nothing: the item's
+ * digits are parsed straight into a Number, added in Numbers, and written back as
+ * bytes. Only a value, delta or result at or above 2^53 (where a Number is no
+ * longer exact) takes the BigInt path, which keeps exact 64-bit semantics.
  */
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import { ITEM_CHAINED, W_EXPTIME, W_FLAGS, W_NBYTES } from './item-header.js';
 import { EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, OK, STORED, Status } from './status.js';
-import { safeStrtoull, U64_MAX } from './numeric.js';
+import { BIG_U64, NOT_U64, safeStrtoull, strtoullSmall, type U64, U64_MAX } from './numeric.js';
+
+const TWO32 = 4294967296;
+/** 2^64-1 has 20 digits */
+const U64_DIGITS_MAX = 20;
+
+/**
+ * The result of the last successful arith(), held without a per-request object:
+ * its decimal digits (what text replies print) and its two 32-bit halves (the
+ * binary protocol's 64-bit field). Valid until the next arith().
+ */
+export class ArithResult {
+  /** the new value's decimal digits in digits[0, len) */
+  readonly digits = new Uint8Array(U64_DIGITS_MAX);
+  len = 0;
+  /** the new value's high and low 32 bits */
+  hi = 0;
+  lo = 0;
+
+  /** n: a non-negative integer below 2^53 */
+  setNumber(n: number): void {
+    this.hi = Math.floor(n / TWO32);
+    this.lo = n >>> 0; // ToUint32 is n mod 2^32, exact for safe integers
+    let len = 1;
+    for (let x = n; x >= 10; x = (x - (x % 10)) / 10) len++;
+    const d = this.digits;
+    for (let p = len - 1; p >= 0; p--) {
+      const r = n % 10;
+      d[p] = 0x30 + r;
+      n = (n - r) / 10; // exact: n - r is a multiple of 10
+    }
+    this.len = len;
+  }
+
+  /** Cold path: values at or above 2^53 (allocates a string). */
+  setBigInt(v: bigint): void {
+    const s = v.toString();
+    for (let i = 0; i < s.length; i++) this.digits[i] = s.charCodeAt(i);
+    this.len = s.length;
+    this.hi = Number(v >> 32n);
+    this.lo = Number(v & 0xffffffffn);
+  }
+
+  set(v: U64): void {
+    if (typeof v === 'number') this.setNumber(v);
+    else this.setBigInt(v);
+  }
+
+  /** The value as a BigInt, for tests and cold callers (allocates). */
+  toBigInt(): bigint {
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+}
 
 /**
  * incr/decr on a 64-bit unsigned decimal value, as memcached's do_add_delta: OK
- * with the result in arithValue, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and
- * different) or NO_MEMORY. With `initial` >= 0n a miss creates the item (binary
+ * with the result in c.arithResult, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and
+ * different) or NO_MEMORY. With `initial` >= 0 a miss creates the item (binary
  * and meta protocols) with that value and `exptime`.
  */
-export function arith(c: Cache, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: bigint,
-initial: bigint, exptime: number, cas: number): Status {
+export function arith(c: Cache, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
+initial: U64, exptime: number, cas: number): Status {
   const hdr = c.hdr;
-  let h = c.peek(key, ks, kl);
+  const r = c.arithResult;
+  const h = c.peek(key, ks, kl);
   c.lastItem = NIL;
   if (h === NIL) {
     if (incr) c.counters.incr_misses++;
     else c.counters.decr_misses++;
-    if (initial < 0n) return NOT_FOUND;
-    const digits = initial.toString();
-    const st = setDecimal(c, key, ks, kl, digits, 0, exptime);
+    if (initial < 0) return NOT_FOUND;
+    r.set(initial);
+    const st = setDigits(c, key, ks, kl, r, 0, exptime);
     if (st !== STORED) return st;
-    c.arithValue = initial;
     c.lastItem = c.peek(key, ks, kl);
     return OK;
   }
@@ -36,42 +93,60 @@ initial: bigint, exptime: number, cas: number): Status {
   if (len === 0 || (hdr.itFlags(h) & ITEM_CHAINED) !== 0) return NON_NUMERIC;
   const u8 = hdr.pageU8(h);
   const vs = hdr.valueByte(h);
-  let value = safeStrtoull(u8, vs, vs + len);
-  if (value < 0n) return NON_NUMERIC;
-  const cls = c.slabs.classOf(h);
-  if (incr) {
-    value = (value + delta) & U64_MAX;
-    c.classCounters.incr_hits[cls]++;
-  } else {
-    value = delta > value ? 0n : value - delta;
-    c.classCounters.decr_hits[cls]++;
+  const value = strtoullSmall(u8, vs, vs + len);
+  if (value === NOT_U64) return NON_NUMERIC;
+  let fast = false;
+  if (value !== BIG_U64 && typeof delta === 'number') {
+    const next = incr ? value + delta : delta > value ? 0 : value - delta;
+    // below 2^54, so no 2^64 wrap to apply; exact only while safe
+    if (next <= Number.MAX_SAFE_INTEGER) {
+      r.setNumber(next);
+      fast = true;
+    }
   }
-  c.arithValue = value;
-  const digits = value.toString();
-  const res = digits.length;
+  if (!fast && !bigArith(r, u8, vs, vs + len, incr, delta)) return NON_NUMERIC;
+  const cls = c.slabs.classOf(h);
+  if (incr) c.classCounters.incr_hits[cls]++;
+  else c.classCounters.decr_hits[cls]++;
+  const res = r.len;
   if (res <= len && hdr.refcount(h) === 0) {
     // in place, padded with spaces: memcached's well-known incr/decr quirk
-    for (let i = 0; i < res; i++) u8[vs + i] = digits.charCodeAt(i);
+    const digits = r.digits;
+    for (let i = 0; i < res; i++) u8[vs + i] = digits[i];
     u8.fill(0x20, vs + res, vs + len);
     hdr.setCas(h, c.nextCas());
     c.lastItem = h;
     return OK;
   }
-  const st = setDecimal(c, key, ks, kl, digits, hdr.get(h, W_FLAGS), -1, hdr.get(h, W_EXPTIME));
+  const st = setDigits(c, key, ks, kl, r, hdr.get(h, W_FLAGS), -1, hdr.get(h, W_EXPTIME));
   if (st !== STORED) return NO_MEMORY;
   c.lastItem = c.peek(key, ks, kl);
   return OK;
 }
 
-/** Stores a decimal string as a value; relExptime >= 0 overrides the wire exptime. */
-function setDecimal(c: Cache, key: Uint8Array, ks: number, kl: number, digits: string, flags: number,
+/**
+ * The exact 64-bit path, for a value, delta or result at or above 2^53: wraps at
+ * 2^64 on incr, clamps at 0 on decr. False if the value is not a number.
+ */
+function bigArith(r: ArithResult, u8: Uint8Array, s: number, e: number, incr: boolean, delta: U64): boolean {
+  let value = safeStrtoull(u8, s, e);
+  if (value < 0n) return false;
+  const d = BigInt(delta);
+  if (incr) value = (value + d) & U64_MAX;
+  else value = d > value ? 0n : value - d;
+  r.setBigInt(value);
+  return true;
+}
+
+/** Stores r's digits as a value; relExptime >= 0 overrides the wire exptime. */
+function setDigits(c: Cache, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
 exptime: number, relExptime = -1): Status {
-  const h = c.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, digits.length);
+  const h = c.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, r.len);
   if (h === NIL) return c.allocStatus;
   if (relExptime >= 0) c.hdr.set(h, W_EXPTIME, relExptime);
   const u8 = c.hdr.pageU8(h);
   const vs = c.hdr.valueByte(h);
-  for (let i = 0; i < digits.length; i++) u8[vs + i] = digits.charCodeAt(i);
+  for (let i = 0; i < r.len; i++) u8[vs + i] = r.digits[i];
   const old = c.peek(key, ks, kl);
   const hv = c.lastHv;
   if (old !== NIL) c.replaceItem(old, h, hv);

@@ -23,7 +23,7 @@ import {
   DELETED, EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND,
   NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, OK, STORED, Status, StoreMode, TOO_LARGE,
 } from './status.js';
-import { arith } from './arith.js';
+import { arith, ArithResult } from './arith.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
 
@@ -88,8 +88,8 @@ export class Cache {
   oldestLive = 0;
   /** flush_all: items with CAS below this are dead, for same-second flushes */
   oldestCas = 0;
-  /** result of the last successful arith(): the new value */
-  arithValue = 0n;
+  /** result of the last successful arith(): the new value as digits and 32-bit halves */
+  readonly arithResult = new ArithResult();
   /** item the last arith()/touch() worked on (valid until the next engine call) */
   lastItem = NIL;
   /** why the last lookup missed: 0 none, 1 expired, 2 flushed */
@@ -475,12 +475,13 @@ export class Cache {
 
   /**
    * incr/decr on a 64-bit unsigned decimal value (arith.ts): OK with the result in
-   * arithValue, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and different) or
-   * NO_MEMORY. With `initial` >= 0n a miss creates the item (binary and meta
-   * protocols) with that value and `exptime`.
+   * arithResult, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and different) or
+   * NO_MEMORY. delta and initial are Numbers below 2^53, BigInts above (U64). With
+   * `initial` >= 0 a miss creates the item (binary and meta protocols) with that
+   * value and `exptime`.
    */
-  arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: bigint,
-    initial = -1n, exptime = 0, cas = 0): Status {
+  arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: number | bigint,
+    initial: number | bigint = -1, exptime = 0, cas = 0): Status {
     return arith(this, key, ks, kl, incr, delta, initial, exptime, cas);
   }
 

@@ -44,3 +44,69 @@ export function safeStrtoull(buf: Uint8Array, start: number, end: number): bigin
   }
   return v;
 }
+
+/**
+ * A 64-bit unsigned value as incr/decr carry it: a Number while it is below 2^53
+ * (the common case: counters, small deltas; no allocation), a BigInt only at or
+ * above 2^53. `-1` (a Number) marks a refused parse.
+ */
+export type U64 = number | bigint;
+
+/** strtoullSmall: safe_strtoull refuses the number. */
+export const NOT_U64 = -1;
+/** strtoullSmall: the number is at least 2^53 (or may be); ask safeStrtoull. */
+export const BIG_U64 = -2;
+
+/**
+ * safe_strtoull's rules (as safeStrtoull above) without BigInt: the number in
+ * buf[start, end) as a Number when it is below 2^53, NOT_U64 when memcached would
+ * refuse it, BIG_U64 when it is too large for a Number to hold exactly.
+ */
+export function strtoullSmall(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end && isSpace(buf[i])) i++;
+  let negative = false;
+  if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) {
+    negative = buf[i] === 0x2d;
+    i++;
+  }
+  const digitsStart = i;
+  let v = 0;
+  while (i < end) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) break;
+    // exact while v stays safe; once the true value passes 2^53-1 the rounded
+    // one does too (rounding is monotonic and 2^53 is representable)
+    v = v * 10 + d;
+    if (v > Number.MAX_SAFE_INTEGER) return BIG_U64;
+    i++;
+  }
+  if (i === digitsStart) return NOT_U64;
+  if (i < end && !isSpace(buf[i])) return NOT_U64;
+  // strtoull negates modulo 2^64: -v for 0 < v < 2^53 is >= 2^63, which
+  // memcached refuses when a '-' is present
+  if (negative && v !== 0) return NOT_U64;
+  return v;
+}
+
+const TWO53 = 1n << 53n;
+
+/** safe_strtoull as a U64: a Number below 2^53, a BigInt above, -1 when refused. */
+export function strtoullU64(buf: Uint8Array, start: number, end: number): U64 {
+  const v = strtoullSmall(buf, start, end);
+  if (v !== BIG_U64) return v;
+  const big = safeStrtoull(buf, start, end);
+  if (big < 0n) return NOT_U64;
+  // "-18446744073709551615" is 1: keep "a Number iff below 2^53"
+  return big < TWO53 ? Number(big) : big;
+}
+
+const TWO32 = 4294967296;
+/** The 53-bit safe range in the high half: hi below 2^21. */
+const HI_SAFE = 0x200000;
+
+/** A 64-bit big-endian field's halves as a U64 (binary incr/decr delta and initial). */
+export function u64FromHalves(hi: number, lo: number): U64 {
+  if (hi < HI_SAFE) return hi * TWO32 + lo;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}

@@ -18,6 +18,7 @@ import {
   RESPONSE_KEY_ENOENT, RESPONSE_NOT_STORED, RESPONSE_UNKNOWN_COMMAND, errorReply, header,
 } from './binary-codes.js';
 import { PROTOCOL_VERSION } from './text.js';
+import { u64FromHalves } from '../cache/numeric.js';
 
 /** The request being handled, as BinaryProtocol holds it. */
 export interface Request {
@@ -37,7 +38,6 @@ export interface Request {
 
 /** Same words as the text protocol's `version`, so clients see one server. */
 const VERSION_BODY = Buffer.from(`${PROTOCOL_VERSION}-slabcache-${VERSION}`);
-const U64_MASK = (1n << 64n) - 1n;
 const NO_AUTOCREATE = 0xffffffff;
 
 /** Everything but stores and SASL. `es` is where extras start, `ks` the key. */
@@ -141,15 +141,16 @@ function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, 
 
 function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
   const cache = ctx.cache;
-  const delta = buf.readBigUInt64BE(es) & U64_MASK;
-  const initial = buf.readBigUInt64BE(es + 8);
+  // 64-bit fields read as halves: a Number below 2^53, a BigInt only above
+  const delta = u64FromHalves(buf.readUInt32BE(es), buf.readUInt32BE(es + 4));
   const exptime = buf.readUInt32BE(es + 16);
   const create = exptime !== NO_AUTOCREATE;
+  const initial = create ? u64FromHalves(buf.readUInt32BE(es + 8), buf.readUInt32BE(es + 12)) : -1;
   const incr = req.cmd === CMD_INCREMENT;
   const ec = cache.counters;
   const missesBefore = incr ? ec.incr_misses : ec.decr_misses;
   const st = cache.arith(buf, ks, req.keylen, incr, delta,
-    create ? initial : -1n, create ? exptime : 0, req.cas);
+    initial, create ? exptime : 0, req.cas);
   if (st === OK) {
     // memcached's binary auto-create is an add, not a miss: only the no-create miss counts
     if ((incr ? ec.incr_misses : ec.decr_misses) !== missesBefore) {
@@ -159,9 +160,8 @@ function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: n
     if (req.noreply) return;
     const h = cache.lastItem;
     header(out, req.opcode, 0, 0, 0, 8, req.opaque, h === NIL ? 0 : cache.cas(h));
-    out.reserve(8);
-    out.buf.writeBigUInt64BE(cache.arithValue, out.len);
-    out.len += 8;
+    out.u32(cache.arithResult.hi);
+    out.u32(cache.arithResult.lo);
     return;
   }
   let status: number;

@@ -60,14 +60,15 @@ export function metaArith(m: MetaCommands): void {
   const found = cache.peek(key, ks, kl);
   if (of.vivify && found === NIL) {
     // memcached creates it without counting an incr/decr miss
-    h = vivifyNumber(cache, key, ks, kl, of.initial, of.hasCasIn, of.casIn);
+    // BigInt(): vivifyNumber's type; a creation, not the counter's hot path
+    h = vivifyNumber(cache, key, ks, kl, BigInt(of.initial), of.hasCasIn, of.casIn);
     if (h === NIL) {
       out.bytes(ERR_VIVIFY_MEMORY);
       return;
     }
     created = true;
   } else {
-    const st = cache.arith(key, ks, kl, incr, of.delta, -1n, 0, of.hasCas ? of.reqCas : 0);
+    const st = cache.arith(key, ks, kl, incr, of.delta, -1, 0, of.hasCas ? of.reqCas : 0);
     if (st === OK) {
       h = cache.lastItem;
       if (of.hasCasIn) setCasIn(cache, h, of.casIn);

@@ -15,7 +15,7 @@
  * same line again (an `ms` whose data has not all arrived).
  */
 import { Clock, realtime } from '../cache/clock.js';
-import { safeStrtoull } from '../cache/numeric.js';
+import { NOT_U64, strtoullU64, type U64 } from '../cache/numeric.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { Output } from './output.js';
 import { parsedOk, strtol32, strtoul32, strtoullNum } from './text-parse.js';
@@ -120,9 +120,9 @@ export class MetaFlags {
   /** C: compare CAS; E: CAS to give the item. (Above 2^53 no item can match anyway.) */
   reqCas = 0;
   casIn = 0;
-  /** ma D and J */
-  delta = 1n;
-  initial = 0n;
+  /** ma D and J: Numbers below 2^53, BigInts above (no allocation for counters) */
+  delta: U64 = 1;
+  initial: U64 = 0;
   /** the key: the request's bytes, or the decoded base64 in `scratch` */
   keyBuf: Buffer = Buffer.alloc(0);
   keyStart = 0;
@@ -246,8 +246,8 @@ export class MetaFlags {
           }
           break;
         case 0x4a: { // J: ma initial value
-          const v = safeStrtoull(buf, s + 1, end);
-          if (v < 0n) {
+          const v = strtoullU64(buf, s + 1, end);
+          if (v === NOT_U64) {
             this.errstr = ERR_INITIAL;
             this.hasError = true;
           } else {
@@ -256,8 +256,8 @@ export class MetaFlags {
           break;
         }
         case 0x44: { // D: ma delta
-          const v = safeStrtoull(buf, s + 1, end);
-          if (v < 0n) {
+          const v = strtoullU64(buf, s + 1, end);
+          if (v === NOT_U64) {
             this.errstr = ERR_DELTA;
             this.hasError = true;
           } else {
@@ -296,8 +296,8 @@ export class MetaFlags {
     this.clientFlags = 0;
     this.reqCas = 0;
     this.casIn = 0;
-    this.delta = 1n;
-    this.initial = 0n;
+    this.delta = 1;
+    this.initial = 0;
     this.keyBuf = line.buf;
     this.keyStart = line.ts[1];
     this.keyLen = line.te[1] - line.ts[1];

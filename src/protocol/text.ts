@@ -19,7 +19,8 @@ import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
-import { parsedOk, strtol32, strtoull, Words } from './text-parse.js';
+import { parsedOk, strtol32, Words } from './text-parse.js';
+import { NOT_U64, strtoullU64 } from '../cache/numeric.js';
 import { BAD_FORMAT, TextStore } from './text-store.js';
 import {
   BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
@@ -330,8 +331,8 @@ export class TextProtocol implements Protocol {
     const w = this.w;
     this.noreply = w.noreply(buf);
     if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
-    const delta = strtoull(buf, w.s[2], w.e[2]);
-    if (delta < 0n) return this.reply(BAD_DELTA);
+    const delta = strtoullU64(buf, w.s[2], w.e[2]); // a Number unless >= 2^53
+    if (delta === NOT_U64) return this.reply(BAD_DELTA);
     const cache = this.ctx.cache;
     const st = cache.arith(buf, w.s[1], w.len(1), incr, delta);
     if (st === OK) {
@@ -339,10 +340,9 @@ export class TextProtocol implements Protocol {
         this.noreply = false;
         return;
       }
-      const v = cache.arithValue;
+      const r = cache.arithResult;
       const out = this.conn.out;
-      if (v < 9007199254740992n) out.decimal(Number(v));
-      else out.text(v.toString());
+      out.range(r.digits, 0, r.len);
       out.bytes(CRLF);
     } else if (st === NON_NUMERIC) this.reply(NON_NUMERIC_R);
     else if (st === NOT_FOUND) this.reply(NOT_FOUND_R);
