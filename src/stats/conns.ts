@@ -3,7 +3,7 @@
  * (memcached orders by fd): addr, listen_addr (client connections), state,
  * secs_since_last_cmd; UDP sockets get memcached's extra "UDP" line.
  */
-import type { ServerContext } from '../protocol/context.js';
+import type { ServerContext } from '../server-context.js';
 import { Pairs, u } from './util.js';
 
 interface Row {

@@ -7,9 +7,9 @@
  * ctx.settings.detailEnabled is true (memcached only pays for this when asked, and
  * so do we: the prefix becomes a string here, never on the normal path).
  */
-import type { ServerContext } from '../protocol/context.js';
+import type { ServerContext } from '../server-context.js';
 import { stateOf } from './state.js';
-import { hashKey } from '../cache/hash-index.js';
+import { hashKey } from '../cache/inspect.js';
 
 /** memcached's PREFIX_HASH_SIZE and MAX_PREFIX_COUNT. */
 const PREFIX_HASH_SIZE = 256;

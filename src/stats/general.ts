@@ -8,9 +8,8 @@
  * per-LRU itemstats (evictions, reclaimed, ...).
  */
 import { readFileSync } from 'node:fs';
-import type { ServerContext } from '../protocol/context.js';
-import { LruCrawler } from '../cache/crawler.js';
-import { globalPagePool } from '../cache/page-mover.js';
+import type { ServerContext } from '../server-context.js';
+import { crawlerRunning, globalPoolPages, hashTableStats } from '../cache/inspect.js';
 import { num, Pairs, rusage, sum, u } from './util.js';
 
 /** package.json's version, read once. */
@@ -98,9 +97,10 @@ export function generalStats(ctx: ServerContext): Pairs {
   srv('time_in_listen_disabled_us');
   add('threads', s.numThreads);
   srv('conn_yields');
-  add('hash_power_level', cache.index.hashpower);
-  add('hash_bytes', cache.index.bytes);
-  add('hash_is_expanding', cache.index.expanding ? 1 : 0);
+  const hash = hashTableStats(cache);
+  add('hash_power_level', hash.hashpower);
+  add('hash_bytes', hash.bytes);
+  add('hash_is_expanding', hash.expanding ? 1 : 0);
   if (s.slabReassign) {
     add('slab_reassign_rescues', ec.slab_reassign_rescues);
     add('slab_reassign_chunk_rescues', ec.slab_reassign_chunk_rescues);
@@ -112,7 +112,7 @@ export function generalStats(ctx: ServerContext): Pairs {
     add('slabs_moved', ec.slabs_moved);
   }
   if (s.lruCrawler) {
-    add('lru_crawler_running', LruCrawler.of(cache)?.running ? 1 : 0);
+    add('lru_crawler_running', crawlerRunning(cache) ? 1 : 0);
     add('lru_crawler_starts', ec.lru_crawler_starts);
   }
   if (s.lruMaintainer) add('lru_maintainer_juggles', ec.lru_maintainer_juggles);
@@ -127,7 +127,7 @@ export function generalStats(ctx: ServerContext): Pairs {
   add('bytes', ec.bytes);
   add('curr_items', ec.curr_items);
   add('total_items', ec.total_items);
-  add('slab_global_page_pool', globalPagePool(cache.mem));
+  add('slab_global_page_pool', globalPoolPages(cache));
   // item_stats_totals: sums over every class's LRUs
   add('expired_unfetched', sum(cc.expired_unfetched));
   add('evicted_unfetched', sum(cc.evicted_unfetched));

@@ -2,41 +2,31 @@
  * `stats items`: memcached 1.6.18's item_stats(), per class that holds items.
  * Ages are seconds since the last access of each segment's tail item.
  */
-import type { ServerContext } from '../protocol/context.js';
-import { NIL } from '../cache/memory.js';
-import { COLD_LRU, HOT_LRU, WARM_LRU } from '../cache/item-header.js';
-import { SEGMENTS } from '../cache/lru.js';
-import { POWER_SMALLEST } from '../cache/slabs.js';
+import type { ServerContext } from '../server-context.js';
+import { largestClass, lruStats, POWER_SMALLEST } from '../cache/inspect.js';
 import { Pairs, u } from './util.js';
 
 export function itemsStats(ctx: ServerContext): Pairs {
   const c = ctx.cache;
   const s = ctx.settings;
-  const lru = c.lru;
   const cc = c.classCounters;
-  const now = c.clock.now;
   const out: Pairs = [];
-  const age = (id: number): number => {
-    const t = lru.tail[id];
-    return t === NIL ? 0 : Math.max(0, now - c.lastAccess(t));
-  };
-  for (let n = POWER_SMALLEST; n <= c.slabs.largest; n++) {
-    const base = n * SEGMENTS;
-    const number = lru.classCount(n);
-    if (number === 0) continue;
+  for (let n = POWER_SMALLEST; n <= largestClass(c); n++) {
+    const lru = lruStats(c, n);
+    if (lru.number === 0) continue;
     const add = (name: string, v: number): void => {
       out.push([`items:${n}:${name}`, u(v)]);
     };
-    add('number', number);
+    add('number', lru.number);
     if (s.lruMaintainer) {
-      add('number_hot', lru.count[base + HOT_LRU]);
-      add('number_warm', lru.count[base + WARM_LRU]);
-      add('number_cold', lru.count[base + COLD_LRU]);
+      add('number_hot', lru.hot);
+      add('number_warm', lru.warm);
+      add('number_cold', lru.cold);
       if (s.tempLru) add('number_temp', 0); // no TEMP_LRU: short-TTL items live in HOT
-      add('age_hot', age(base + HOT_LRU));
-      add('age_warm', age(base + WARM_LRU));
+      add('age_hot', lru.ageHot);
+      add('age_warm', lru.ageWarm);
     }
-    add('age', age(base + COLD_LRU));
+    add('age', lru.ageCold);
     add('mem_requested', cc.mem_requested[n]);
     add('evicted', cc.evicted[n]);
     add('evicted_nonzero', cc.evicted_nonzero[n]);

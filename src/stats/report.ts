@@ -13,11 +13,8 @@
  *   `END\r\n`; `stats sizes_enable` is `STAT ...\r\n` with no END, as memcached
  *   sends it).
  */
-import type { ProtoConn, ServerContext } from '../protocol/context.js';
-import { NIL } from '../cache/memory.js';
-import { COLD_LRU, W_EXPTIME, W_NEXT } from '../cache/item-header.js';
-import { SEGMENTS } from '../cache/lru.js';
-import { MAX_NUMBER_OF_SLAB_CLASSES } from '../cache/slabs.js';
+import type { ConnInfo, ServerContext } from '../server-context.js';
+import { exptimeUnix, forEachColdItem, keyString, MAX_NUMBER_OF_SLAB_CLASSES } from '../cache/inspect.js';
 import { generalStats, resetStats } from './general.js';
 import { settingsStats } from './settings.js';
 import { slabsStats } from './slabs.js';
@@ -31,7 +28,7 @@ export { adminCommand } from './admin.js';
 export { recordDelete, recordGet, recordSet } from './detail.js';
 
 /** `args` are the words after `stats` (none for plain `stats`). */
-export function statsReport(ctx: ServerContext, _conn: ProtoConn, args: string[]): Pairs | string {
+export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[]): Pairs | string {
   if (args.length === 0) return generalStats(ctx);
   switch (args[0]) {
     case 'reset':
@@ -84,20 +81,15 @@ function cachedump(ctx: ServerContext, args: string[]): string {
   if (id < 0 || limit < 0) return 'CLIENT_ERROR bad command line format';
   if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return 'CLIENT_ERROR Illegal slab id';
   const c = ctx.cache;
-  const hdr = c.hdr;
   let out = '';
   let shown = 0;
-  if (id <= c.slabs.largest) {
-    for (let h = c.lru.head[id * SEGMENTS + COLD_LRU]; h !== NIL && (limit === 0 || shown < limit);
-      h = hdr.get(h, W_NEXT)) {
-      const exp = hdr.get(h, W_EXPTIME);
-      const ks = hdr.keyByte(h);
-      const key = Buffer.from(hdr.pageU8(h).subarray(ks, ks + hdr.nkey(h))).toString('latin1');
-      const line = `ITEM ${key} [${c.valueLength(h)} b; ${exp === 0 ? 0 : exp + c.clock.processStarted} s]\r\n`;
-      if (out.length + line.length + 6 > CACHEDUMP_LIMIT) break;
-      out += line;
-      shown++;
-    }
-  }
+  forEachColdItem(c, id, (h) => {
+    if (limit !== 0 && shown >= limit) return false;
+    const line = `ITEM ${keyString(c, h)} [${c.valueLength(h)} b; ${exptimeUnix(c, h)} s]\r\n`;
+    if (out.length + line.length + 6 > CACHEDUMP_LIMIT) return false;
+    out += line;
+    shown++;
+    return true;
+  });
   return out + 'END\r\n';
 }

@@ -4,7 +4,7 @@
  * print the values memcached prints when they are not in use, as a Debian
  * memcached does; README.md's "Stats" section lists them.
  */
-import type { ServerContext } from '../protocol/context.js';
+import type { ServerContext } from '../server-context.js';
 import { fixed, Pairs, yesNo } from './util.js';
 import { stateOf } from './state.js';
 

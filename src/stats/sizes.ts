@@ -5,11 +5,8 @@
  * path, O(items) per `stats sizes`, which memcached's docs already warn is slow).
  * As in memcached, enabling at runtime counts only items stored afterwards.
  */
-import type { ServerContext } from '../protocol/context.js';
-import { NIL } from '../cache/memory.js';
-import { W_NEXT } from '../cache/item-header.js';
-import { SEGMENTS } from '../cache/lru.js';
-import { POWER_SMALLEST } from '../cache/slabs.js';
+import type { ServerContext } from '../server-context.js';
+import { casEnabled, forEachItem } from '../cache/inspect.js';
 import { stateOf } from './state.js';
 import { Pairs, u } from './util.js';
 
@@ -17,16 +14,13 @@ export function sizesStats(ctx: ServerContext): Pairs {
   const casMin = stateOf(ctx).sizesCasMin;
   if (casMin < 0) return [['sizes_status', 'disabled']];
   const c = ctx.cache;
-  const hdr = c.hdr;
   const buckets = Math.floor(ctx.settings.itemSizeMax / 32) + 1;
   const hist = new Map<number, number>();
-  for (let id = POWER_SMALLEST * SEGMENTS; id < c.lru.head.length; id++) {
-    for (let h = c.lru.head[id]; h !== NIL; h = hdr.get(h, W_NEXT)) {
-      if (hdr.cas(h) < casMin) continue;
-      const bucket = Math.ceil(c.itemSize(h) / 32);
-      if (bucket < buckets) hist.set(bucket, (hist.get(bucket) ?? 0) + 1);
-    }
-  }
+  forEachItem(c, (h) => {
+    if (c.cas(h) < casMin) return;
+    const bucket = Math.ceil(c.itemSize(h) / 32);
+    if (bucket < buckets) hist.set(bucket, (hist.get(bucket) ?? 0) + 1);
+  });
   return [...hist.entries()].sort((a, b) => a[0] - b[0]).map(([b, n]) => [String(b * 32), u(n)]);
 }
 
@@ -35,7 +29,7 @@ export function sizesStats(ctx: ServerContext): Pairs {
  * APPEND_STAT has no terminator here), so they are verbatim strings.
  */
 export function sizesEnable(ctx: ServerContext): string {
-  if (!ctx.settings.useCas || !ctx.cache.hdr.useCas) {
+  if (!ctx.settings.useCas || !casEnabled(ctx.cache)) {
     return 'STAT sizes_status error\r\nSTAT sizes_error cas_support_disabled\r\n';
   }
   const st = stateOf(ctx);

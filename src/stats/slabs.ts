@@ -2,39 +2,32 @@
  * `stats slabs`: memcached 1.6.18's slabs_stats(), per class that owns pages, then
  * active_slabs and total_malloced.
  */
-import type { ServerContext } from '../protocol/context.js';
-import { PAGE_SIZE } from '../cache/memory.js';
-import { POWER_SMALLEST } from '../cache/slabs.js';
-import { globalPagePool } from '../cache/page-mover.js';
+import type { ServerContext } from '../server-context.js';
+import { SLAB_CLASS_COUNTERS } from '../cache/class-stats.js';
+import { largestClass, mallocedBytes, POWER_SMALLEST, slabClassStats } from '../cache/inspect.js';
 import { Pairs, u } from './util.js';
-
-const PER_CLASS = ['get_hits', 'cmd_set', 'delete_hits', 'incr_hits', 'decr_hits', 'cas_hits', 'cas_badval',
-  'touch_hits'] as const;
 
 export function slabsStats(ctx: ServerContext): Pairs {
   const c = ctx.cache;
-  const slabs = c.slabs;
   const cc = c.classCounters;
   const out: Pairs = [];
   let active = 0;
-  for (let i = POWER_SMALLEST; i <= slabs.largest; i++) {
-    const pages = slabs.totalPages[i];
-    if (pages === 0) continue;
-    const total = pages * slabs.perslab[i];
-    // uncarved chunks are free too: memcached splits a whole page into its free list up front
-    const free = slabs.freeChunks(i);
-    out.push([`${i}:chunk_size`, u(slabs.size[i])]);
-    out.push([`${i}:chunks_per_page`, u(slabs.perslab[i])]);
-    out.push([`${i}:total_pages`, u(pages)]);
+  for (let i = POWER_SMALLEST; i <= largestClass(c); i++) {
+    const sc = slabClassStats(c, i);
+    if (sc.totalPages === 0) continue;
+    const total = sc.totalPages * sc.chunksPerPage;
+    out.push([`${i}:chunk_size`, u(sc.chunkSize)]);
+    out.push([`${i}:chunks_per_page`, u(sc.chunksPerPage)]);
+    out.push([`${i}:total_pages`, u(sc.totalPages)]);
     out.push([`${i}:total_chunks`, u(total)]);
-    out.push([`${i}:used_chunks`, u(total - free)]);
-    out.push([`${i}:free_chunks`, u(free)]);
+    out.push([`${i}:used_chunks`, u(total - sc.freeChunks)]);
+    out.push([`${i}:free_chunks`, u(sc.freeChunks)]);
     out.push([`${i}:free_chunks_end`, '0']);
-    for (const k of PER_CLASS) out.push([`${i}:${k}`, u(cc[k][i])]);
+    // memcached's per-thread slab_stats, in its order: get_hits, cmd_set, ... touch_hits
+    for (const k of SLAB_CLASS_COUNTERS) out.push([`${i}:${k}`, u(cc[k][i])]);
     active++;
   }
   out.push(['active_slabs', u(active)]);
-  // pages handed to classes plus pages parked in the global pool, as memcached's mem_malloced
-  out.push(['total_malloced', u((c.mem.pagesInUse + globalPagePool(c.mem)) * PAGE_SIZE)]);
+  out.push(['total_malloced', u(mallocedBytes(c))]);
   return out;
 }

@@ -4,7 +4,7 @@
  * in a WeakMap so ServerContext needs no new fields.
  */
 import type { Cache } from '../cache/engine.js';
-import type { ServerContext } from '../protocol/context.js';
+import type { ServerContext } from '../server-context.js';
 import { PrefixStats } from './detail.js';
 
 export interface StatsState {
