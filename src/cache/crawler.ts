@@ -14,6 +14,9 @@
  * tail). A restart can visit an item twice; every list is capped at the items it
  * had when the crawl started, so a crawl always ends.
  *
+ * `lru_crawler metadump` walks the same lists with the same handle check, a slice
+ * each time its connection has room (metadump.ts); it counts as a crawl meanwhile.
+ *
  * start() adds memcached's automatic schedule (the LRU maintainer's
  * lru_maintainer_crawler_check): each class is crawled again after a wait that
  * grows while crawls find little to reclaim and shrinks when they find much.
@@ -25,6 +28,7 @@ import {
   WARM_LRU,
 } from './item-header.js';
 import { SEGMENTS } from './lru.js';
+import { MetadumpJob } from './metadump.js';
 import { MAX_NUMBER_OF_SLAB_CLASSES, POWER_SMALLEST } from './slabs.js';
 
 /** lru_crawler_crawl() results, named as memcached names them. */
@@ -91,6 +95,8 @@ export class LruCrawler {
   private immediate: NodeJS.Immediate | null = null;
   private schedule: NodeJS.Timeout | null = null;
   private waiters: Array<() => void> = [];
+  /** the metadump in progress, if any (it counts as a crawl: `running` is true) */
+  private dump: MetadumpJob | null = null;
   private readonly classStats: ClassCrawlStats[] = [];
   private readonly nextCrawl: Float64Array;
   private readonly nextCrawlWait: Float64Array;
@@ -120,10 +126,13 @@ export class LruCrawler {
     this.maintain();
   }
 
-  /** Stops the schedule and abandons a crawl in progress. */
+  /** Stops the schedule and abandons a crawl or dump in progress. */
   stop(): void {
     if (this.schedule) clearInterval(this.schedule);
     this.schedule = null;
+    // the dump's connection sees it end without END; it is being closed anyway
+    this.dump?.abort();
+    this.dump = null;
     this.cancelSlice();
     this.active.fill(0);
     this.activeLists = 0;
@@ -152,64 +161,27 @@ export class LruCrawler {
   }
 
   /**
-   * `lru_crawler metadump <spec>`: one line per live item, memcached's format, then
-   * END. Done in one pass (the dump is built as one string for the reply), so it
-   * sees a consistent cache. Returns a result code instead when it cannot run.
+   * `lru_crawler metadump <spec>`: a job that makes one line per live item, in
+   * memcached's format, then END, a slice at a time (metadump.ts); the caller
+   * pulls the slices. Counts as a crawl while it runs (crawls and other dumps get
+   * BUSY, the automatic schedule waits). Returns a result code when it cannot run.
    */
-  metadump(spec: string): string | CrawlerResult {
+  metadump(spec: string): MetadumpJob | CrawlerResult {
     const ids = parseClassSpec(spec);
     if (ids === null) return CRAWLER_BADCLASS;
     if (this.running) return CRAWLER_RUNNING;
     const all = ids === 'hash' ? allClasses() : ids;
-    const c = this.cache;
-    const hdr = c.hdr;
-    const lru = c.lru;
-    const started = c.clock.processStarted;
-    const now = c.clock.now;
-    // round-robin over the lists, one item each per round, oldest first: memcached's order
-    const lists: number[] = [];
-    const pos: number[] = [];
-    for (const id of this.order) {
-      if (all[Math.floor(id / SEGMENTS)]) {
-        lists.push(id);
-        pos.push(lru.tail[id]);
-      }
-    }
-    // written as bytes, not joined strings: a dump of millions of items must stay quick
-    let items = 0;
-    for (const id of lists) items += lru.count[id];
-    const w = new AsciiWriter(items * 80 + 16);
-    for (let live = lists.length; live > 0;) {
-      // drop finished lists so a long list does not make every round visit the empty ones
-      let n = 0;
-      for (let i = 0; i < live; i++) {
-        if (pos[i] === NIL) continue;
-        lists[n] = lists[i];
-        pos[n++] = pos[i];
-      }
-      live = n;
-      for (let i = 0; i < live; i++) {
-        const h = pos[i];
-        pos[i] = hdr.get(h, W_PREV);
-        const exp = hdr.get(h, W_EXPTIME);
-        if ((exp !== 0 && exp <= now) || c.isFlushed(h)) continue;
-        w.bytes(D_KEY);
-        w.uri(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
-        w.bytes(D_EXP);
-        w.num(exp === 0 ? -1 : exp + started);
-        w.bytes(D_LA);
-        w.num(hdr.get(h, W_TIME) + started);
-        w.bytes(D_CAS);
-        w.num(hdr.cas(h));
-        w.bytes(hdr.itFlags(h) & ITEM_FETCHED ? D_FETCH_YES : D_FETCH_NO);
-        w.num(Math.floor(lists[i] / SEGMENTS));
-        w.bytes(D_SIZE);
-        w.num(c.itemSize(h));
-        w.bytes(D_NL);
-      }
-    }
-    w.bytes(D_END);
-    return w.buf.toString('latin1', 0, w.len);
+    const lists = this.order.filter((id) => all[Math.floor(id / SEGMENTS)] === 1);
+    const job = new MetadumpJob(this.cache, this, lists, () => {
+      if (this.dump !== job) return;
+      this.dump = null;
+      this.finishCrawl();
+    });
+    this.dump = job;
+    this.running = true;
+    this.auto = false;
+    this.cache.counters.lru_crawler_starts++;
+    return job;
   }
 
   // ------------------------------------------------------------ crawling
@@ -287,7 +259,7 @@ export class LruCrawler {
       }
     }
     if (this.activeLists > 0) return true;
-    this.finishCrawl();
+    if (this.dump === null) this.finishCrawl(); // a dump ends when its job does
     return false;
   }
 
@@ -297,8 +269,8 @@ export class LruCrawler {
     while (this.step()) { /* keep going */ }
   }
 
-  /** Is h still a linked item of list `id`? */
-  private stillIn(h: number, id: number): boolean {
+  /** Is h still a linked item of list `id`? (the dump keeps its place with this too) */
+  stillIn(h: number, id: number): boolean {
     const hdr = this.cache.hdr;
     const fl = hdr.itFlags(h);
     if ((fl & ITEM_LINKED) === 0 || (fl & (ITEM_SLABBED | ITEM_CHUNK)) !== 0) return false;
@@ -410,93 +382,4 @@ export function parseClassSpec(spec: string): Uint8Array | 'hash' | null {
 
 function allClasses(): Uint8Array {
   return new Uint8Array(MAX_NUMBER_OF_SLAB_CLASSES).fill(1);
-}
-
-const HEX = '0123456789ABCDEF';
-// metadump's fixed pieces, as bytes: Buffer.write() is slow for strings this short
-const ascii = (t: string): Uint8Array => Uint8Array.from(t, (ch) => ch.charCodeAt(0));
-const D_KEY = ascii('key=');
-const D_EXP = ascii(' exp=');
-const D_LA = ascii(' la=');
-const D_CAS = ascii(' cas=');
-const D_FETCH_YES = ascii(' fetch=yes cls=');
-const D_FETCH_NO = ascii(' fetch=no cls=');
-const D_SIZE = ascii(' size=');
-const D_NL = ascii('\n');
-const D_END = ascii('END\r\n');
-
-/** True for the bytes uriencode() leaves as they are: [A-Za-z0-9-._~]. */
-function uriPlain(ch: number): boolean {
-  return (ch >= 0x30 && ch <= 0x39) || (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a)
-    || ch === 0x2d || ch === 0x2e || ch === 0x5f || ch === 0x7e;
-}
-
-/** A growing byte buffer for ASCII dumps. */
-class AsciiWriter {
-  buf: Buffer;
-  len = 0;
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
-    this.buf.copy(grown, 0, 0, this.len);
-    this.buf = grown;
-  }
-
-  bytes(src: Uint8Array): void {
-    this.reserve(src.length);
-    const b = this.buf;
-    for (let i = 0; i < src.length; i++) b[this.len++] = src[i];
-  }
-
-  /** An integer in decimal (negative allowed), without making a string. */
-  num(n: number): void {
-    this.reserve(21);
-    const b = this.buf;
-    if (n < 0) {
-      b[this.len++] = 0x2d;
-      n = -n;
-    }
-    const start = this.len;
-    do {
-      const q = Math.floor(n / 10);
-      b[this.len++] = 0x30 + (n - q * 10);
-      n = q;
-    } while (n > 0);
-    for (let i = start, j = this.len - 1; i < j; i++, j--) {
-      const t = b[i];
-      b[i] = b[j];
-      b[j] = t;
-    }
-  }
-
-  /** Key bytes, uriencoded as memcached's uriencode() does. */
-  uri(src: Uint8Array, start: number, len: number): void {
-    this.reserve(len * 3);
-    const b = this.buf;
-    for (let i = start, end = start + len; i < end; i++) {
-      const ch = src[i];
-      if (uriPlain(ch)) {
-        b[this.len++] = ch;
-      } else {
-        b[this.len++] = 0x25;
-        b[this.len++] = HEX.charCodeAt(ch >>> 4);
-        b[this.len++] = HEX.charCodeAt(ch & 15);
-      }
-    }
-  }
-}
-
-/** memcached's uriencode(): everything but [A-Za-z0-9-._~] becomes %XX. */
-export function uriencode(src: Uint8Array, start: number, len: number): string {
-  let out = '';
-  for (let i = start, end = start + len; i < end; i++) {
-    const ch = src[i];
-    out += uriPlain(ch) ? String.fromCharCode(ch) : '%' + HEX[ch >>> 4] + HEX[ch & 15];
-  }
-  return out;
 }

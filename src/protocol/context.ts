@@ -16,10 +16,32 @@ export interface ProtoConn extends ConnInfo {
   readonly out: Output;
   /** Flushes pending output, then closes (quit, fatal protocol errors). */
   closeAfterWrite(): void;
-  /** True once closeAfterWrite() was called: stop parsing. */
+  /**
+   * Stop parsing when true: closeAfterWrite() was called, or a stream() reply is
+   * still running (the requests after it wait for its end).
+   */
   readonly closing: boolean;
   /** SASL/ascii auth state, set by the auth code */
   authenticated: boolean;
+  /**
+   * Optional (stream sockets): the rest of this reply comes from `p`, pulled a
+   * slice at a time when the socket has room, after what conn.out holds now. Until
+   * p ends, `closing` reads true and nothing more is read or parsed (memcached hands
+   * the socket to its crawler thread for metadump); then parsing resumes with the
+   * requests that came after. Without it, the caller sends the reply at once.
+   */
+  stream?(p: Producer): void;
+}
+
+/**
+ * A reply made a slice at a time by someone else (lru_crawler metadump): the
+ * connection pulls when its socket has room, so it is never all in memory.
+ */
+export interface Producer {
+  /** The next slice (the connection keeps it until written; may be empty), or null once done. */
+  next(): Buffer | null;
+  /** The connection went away before next() returned null: stop and let go of everything. */
+  abort(): void;
 }
 
 /** One protocol instance per connection. */

@@ -14,9 +14,14 @@
  * Backpressure: once more than settings.maxOutputBytes wait in the socket, we stop
  * reading (and parsing) until it drains, so a client that never reads cannot make
  * us buffer without bound.
+ *
+ * Streamed replies (stream(): lru_crawler metadump) are pulled from their producer
+ * one slice per turn of the event loop, only while less than maxOutputBytes wait
+ * in the socket (else on 'drain'); meanwhile nothing is read or parsed, and the
+ * requests that came after it are handled once it ends.
  */
 import type net from 'node:net';
-import type { ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
+import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
 import { Output } from '../protocol/output.js';
 import { detectProtocol } from '../protocol/detect.js';
 import type { Logger } from '../log.js';
@@ -64,6 +69,13 @@ export class Connection implements ProtoConn {
     this.scheduled = false;
     this.drive();
   };
+  /** a streamed reply still running (closing reads true meanwhile), and its next pull */
+  private producer: Producer | null = null;
+  private pulling: NodeJS.Immediate | null = null;
+  private readonly onPull = (): void => {
+    this.pulling = null;
+    this.pull();
+  };
 
   constructor(
     readonly socket: net.Socket,
@@ -91,6 +103,7 @@ export class Connection implements ProtoConn {
 
   /** memcached's conn state name, for `stats conns` */
   get state(): string {
+    if (this.producer !== null && !this.dead) return 'conn_watch'; // memcached's state while its crawler has the socket
     if (this.dead || this.closing) return 'conn_closing';
     if (this.parsing) return 'conn_parse_cmd';
     if (this.paused) return 'conn_mwrite';
@@ -119,7 +132,8 @@ export class Connection implements ProtoConn {
     const ctx = this.host.ctx;
     ctx.counters.bytes_read += chunk.length;
     this.lastCmd = ctx.cache.clock.now;
-    if (this.closing || this.dead) return;
+    // a streamed reply keeps what arrives meanwhile for after its end
+    if ((this.closing && this.producer === null) || this.dead) return;
     if (this.tail === null) {
       this.tail = chunk;
       this.owned = false;
@@ -184,7 +198,8 @@ export class Connection implements ProtoConn {
     if (this.tracing) traceBytes(this.host.log!, '<', this.id, view, 0, n);
     this.tailStart = s + n;
     this.flush();
-    if (this.closing) {
+    // a stream() started: its end drives the requests left in the tail
+    if (this.closing && this.producer === null) {
       this.finish();
       return;
     }
@@ -240,6 +255,52 @@ export class Connection implements ProtoConn {
     }
   }
 
+  /** Sends the rest of this reply from p, a slice at a time (see ProtoConn.stream). */
+  stream(p: Producer): void {
+    this.producer = p;
+    this.closing = true; // the protocol stops parsing after this request
+    // like memcached's event_del: read nothing more until the end (bounds input too)
+    this.socket.pause();
+    if (this.pulling === null) this.pulling = setImmediate(this.onPull);
+  }
+
+  /** One slice per turn, so other connections are served between slices. */
+  private pull(): void {
+    const p = this.producer;
+    if (p === null || this.dead || this.paused) return;
+    const sock = this.socket;
+    if (sock.destroyed || sock.writableEnded) {
+      // the daemon is closing: no more slices
+      this.stopStream();
+      return;
+    }
+    const b = p.next();
+    if (b === null) {
+      this.producer = null;
+      this.closing = false;
+      sock.resume();
+      if (!this.scheduled) this.drive(); // requests that came after the streamed one
+      return;
+    }
+    if (b.length > 0) {
+      if (this.tracing) traceWrites(this.host.log!, this.id, [b]);
+      this.host.ctx.counters.bytes_written += b.length;
+      sock.write(b);
+    }
+    // over the bound: wait for 'drain', which pulls again
+    if (sock.writableLength > this.host.ctx.settings.maxOutputBytes) this.paused = true;
+    else this.pulling = setImmediate(this.onPull);
+  }
+
+  /** Ends a streamed reply before its end: the producer lets go of what it holds. */
+  private stopStream(): void {
+    if (this.pulling !== null) clearImmediate(this.pulling);
+    this.pulling = null;
+    const p = this.producer;
+    this.producer = null;
+    p?.abort();
+  }
+
   private unpin(pins: number[]): void {
     if (!this.inFlight.delete(pins)) return;
     this.out.release(pins);
@@ -248,6 +309,11 @@ export class Connection implements ProtoConn {
   private onDrain(): void {
     if (!this.paused || this.dead) return;
     this.paused = false;
+    if (this.producer !== null) {
+      // reading stays paused until the streamed reply ends
+      if (this.pulling === null) this.pulling = setImmediate(this.onPull);
+      return;
+    }
     this.socket.resume();
     if (!this.scheduled) this.drive();
   }
@@ -266,6 +332,7 @@ export class Connection implements ProtoConn {
     if (this.tracing) this.host.log!.debug(`<${this.id} connection closed.`);
     this.tail = null;
     this.spare = null;
+    this.stopStream();
     this.proto?.closed();
     this.out.discard();
     // writes cut short by the close never reported done: their bytes are no longer read

@@ -6,7 +6,8 @@
  *
  * adminCommand() returns null when the words are not one of these commands; else
  * the reply under statsReport()'s contract (see report.ts), plus: an empty string
- * means "send nothing" (noreply).
+ * means "send nothing" (noreply, or a metadump handed to conn.stream(), which
+ * sends it a slice at a time).
  */
 import type { ProtoConn, ServerContext } from '../protocol/context.js';
 import {
@@ -63,7 +64,13 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
         // memcached hands the socket to its crawler thread, so nothing may be queued before
         if (!conn.out.isEmpty()) return 'ERROR cannot pipeline other commands before metadump';
         const r = crawlerOf(ctx).metadump(w[2]);
-        return typeof r === 'string' ? r : CRAWLER_REPLY[r];
+        if (typeof r === 'number') return CRAWLER_REPLY[r];
+        // pulled by the connection as its socket takes it; END comes with the last slice
+        if (conn.stream) {
+          conn.stream(r);
+          return '';
+        }
+        return r.drain(); // a connection that cannot stream (UDP, tests): all at once
       }
       case 'tocrawl': {
         const n = strtoul(w[2]);
