@@ -12,7 +12,9 @@ import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import { ITEM_CHAINED, W_EXPTIME, W_FLAGS, W_NBYTES } from './item-header.js';
 import { EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, OK, STORED, Status } from './status.js';
-import { BIG_U64, NOT_U64, safeStrtoull, strtoullSmall, type U64, U64_MAX } from './numeric.js';
+import {
+  IS_U64, NOT_U64, type NumberOut, safeStrtoull, strtoullInto, type U64, U64_MAX,
+} from './numeric.js';
 
 const TWO32 = 4294967296;
 /** 2^64-1 has 20 digits */
@@ -20,21 +22,26 @@ const U64_DIGITS_MAX = 20;
 
 /**
  * The result of the last successful arith(), held without a per-request object:
- * its decimal digits (what text replies print) and its two 32-bit halves (the
- * binary protocol's 64-bit field). Valid until the next arith().
+ * its decimal digits (what text replies print) and the value itself. Valid until
+ * the next arith().
+ *
+ * NOTE: numbers from 2^31 on are doubles to V8, and a double passed to or returned
+ * from a call that is not inlined is boxed in a fresh HeapNumber. So the value
+ * stays in `value` (a double field, updated in place) and the methods read it
+ * there rather than take it as an argument.
  */
-export class ArithResult {
+export class ArithResult implements NumberOut {
   /** the new value's decimal digits in digits[0, len) */
   readonly digits = new Uint8Array(U64_DIGITS_MAX);
   len = 0;
-  /** the new value's high and low 32 bits */
-  hi = 0;
-  lo = 0;
+  /** the value below 2^53 (while arith works: the old one); -1 when it is in `big` */
+  value = 0.5; // 0.5: a double field from the start
+  /** the value when at or above 2^53 */
+  big = 0n;
 
-  /** n: a non-negative integer below 2^53 */
-  setNumber(n: number): void {
-    this.hi = Math.floor(n / TWO32);
-    this.lo = n >>> 0; // ToUint32 is n mod 2^32, exact for safe integers
+  /** Writes `value`'s digits (a safe integer). */
+  formatValue(): void {
+    let n = this.value;
     let len = 1;
     for (let x = n; x >= 10; x = (x - (x % 10)) / 10) len++;
     const d = this.digits;
@@ -46,23 +53,44 @@ export class ArithResult {
     this.len = len;
   }
 
-  /** Cold path: values at or above 2^53 (allocates a string). */
+  /** Cold path: a value at or above 2^53 (allocates a string). */
   setBigInt(v: bigint): void {
+    this.value = -1;
+    this.big = v;
     const s = v.toString();
     for (let i = 0; i < s.length; i++) this.digits[i] = s.charCodeAt(i);
     this.len = s.length;
-    this.hi = Number(v >> 32n);
-    this.lo = Number(v & 0xffffffffn);
   }
 
   set(v: U64): void {
-    if (typeof v === 'number') this.setNumber(v);
-    else this.setBigInt(v);
+    if (typeof v === 'bigint') return this.setBigInt(v);
+    this.value = v;
+    this.formatValue();
+  }
+
+  /** The value as a 64-bit big-endian integer at buf[off] (binary protocol). */
+  writeU64BE(buf: Uint8Array, off: number): void {
+    const v = this.value;
+    if (v < 0) {
+      const big = this.big;
+      for (let i = 7; i >= 0; i--) buf[off + 7 - i] = Number((big >> BigInt(i * 8)) & 0xffn);
+      return;
+    }
+    const hi = Math.floor(v / TWO32);
+    const lo = v >>> 0; // ToUint32 is v mod 2^32, exact for safe integers
+    buf[off] = hi >>> 24;
+    buf[off + 1] = (hi >>> 16) & 0xff;
+    buf[off + 2] = (hi >>> 8) & 0xff;
+    buf[off + 3] = hi & 0xff;
+    buf[off + 4] = lo >>> 24;
+    buf[off + 5] = (lo >>> 16) & 0xff;
+    buf[off + 6] = (lo >>> 8) & 0xff;
+    buf[off + 7] = lo & 0xff;
   }
 
   /** The value as a BigInt, for tests and cold callers (allocates). */
   toBigInt(): bigint {
-    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+    return this.value < 0 ? this.big : BigInt(this.value);
   }
 }
 
@@ -93,14 +121,16 @@ initial: U64, exptime: number, cas: number): Status {
   if (len === 0 || (hdr.itFlags(h) & ITEM_CHAINED) !== 0) return NON_NUMERIC;
   const u8 = hdr.pageU8(h);
   const vs = hdr.valueByte(h);
-  const value = strtoullSmall(u8, vs, vs + len);
-  if (value === NOT_U64) return NON_NUMERIC;
+  const parsed = strtoullInto(r, u8, vs, vs + len);
+  if (parsed === NOT_U64) return NON_NUMERIC;
   let fast = false;
-  if (value !== BIG_U64 && typeof delta === 'number') {
+  if (parsed === IS_U64 && typeof delta === 'number') {
+    const value = r.value;
     const next = incr ? value + delta : delta > value ? 0 : value - delta;
     // below 2^54, so no 2^64 wrap to apply; exact only while safe
     if (next <= Number.MAX_SAFE_INTEGER) {
-      r.setNumber(next);
+      r.value = next;
+      r.formatValue();
       fast = true;
     }
   }

@@ -2,13 +2,21 @@
  * memcached's safe_strtoull over bytes: the number in buf[start, end) as a 64-bit
  * unsigned BigInt, or -1n when memcached would refuse it. Leading whitespace and a
  * sign are accepted as strtoull accepts them; the number must be followed by
- * whitespace or the end; a negative number that doesn't wrap into the signed range
+ * whitespace, a NUL or the end; a negative number that doesn't wrap into the signed range
  * is refused (memcached's "-" check). Used for incr/decr deltas and item values.
  */
 export const U64_MAX = (1n << 64n) - 1n;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * What may follow the digits: whitespace, or a NUL, where C's string ends (an item
+ * holding "12\0a" is 12 to memcached; request tokens never hold a NUL).
+ */
+function endsNumber(c: number): boolean {
+  return c === 0 || isSpace(c);
 }
 
 export function safeStrtoull(buf: Uint8Array, start: number, end: number): bigint {
@@ -37,7 +45,7 @@ export function safeStrtoull(buf: Uint8Array, start: number, end: number): bigin
     i++;
   }
   if (i === digitsStart) return -1n;
-  if (i < end && !isSpace(buf[i])) return -1n;
+  if (i < end && !endsNumber(buf[i])) return -1n;
   if (negative) {
     v = (-v) & U64_MAX;
     if (v >= 1n << 63n) return -1n;
@@ -52,17 +60,28 @@ export function safeStrtoull(buf: Uint8Array, start: number, end: number): bigin
  */
 export type U64 = number | bigint;
 
-/** strtoullSmall: safe_strtoull refuses the number. */
+/** strtoullInto: the number is in out.value. */
+export const IS_U64 = 0;
+/** strtoullInto: safe_strtoull refuses the number. */
 export const NOT_U64 = -1;
-/** strtoullSmall: the number is at least 2^53 (or may be); ask safeStrtoull. */
+/** strtoullInto: the number is at least 2^53 (or may be); ask safeStrtoull. */
 export const BIG_U64 = -2;
 
 /**
- * safe_strtoull's rules (as safeStrtoull above) without BigInt: the number in
- * buf[start, end) as a Number when it is below 2^53, NOT_U64 when memcached would
- * refuse it, BIG_U64 when it is too large for a Number to hold exactly.
+ * Where strtoullInto leaves its Number. A field, not a return value: V8 boxes a
+ * double (any integer from 2^31 on) returned from a call it did not inline in a
+ * fresh HeapNumber, which would be garbage per counter update.
  */
-export function strtoullSmall(buf: Uint8Array, start: number, end: number): number {
+export interface NumberOut {
+  value: number;
+}
+
+/**
+ * safe_strtoull's rules (as safeStrtoull above) without BigInt: IS_U64 with the
+ * number in buf[start, end) in out.value when it is below 2^53, NOT_U64 when
+ * memcached would refuse it, BIG_U64 when a Number cannot hold it exactly.
+ */
+export function strtoullInto(out: NumberOut, buf: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i < end && isSpace(buf[i])) i++;
   let negative = false;
@@ -82,19 +101,26 @@ export function strtoullSmall(buf: Uint8Array, start: number, end: number): numb
     i++;
   }
   if (i === digitsStart) return NOT_U64;
-  if (i < end && !isSpace(buf[i])) return NOT_U64;
+  if (i < end && !endsNumber(buf[i])) return NOT_U64;
   // strtoull negates modulo 2^64: -v for 0 < v < 2^53 is >= 2^63, which
   // memcached refuses when a '-' is present
   if (negative && v !== 0) return NOT_U64;
-  return v;
+  out.value = v;
+  return IS_U64;
 }
 
 const TWO53 = 1n << 53n;
 
-/** safe_strtoull as a U64: a Number below 2^53, a BigInt above, -1 when refused. */
+const parsed: NumberOut = { value: 0.5 }; // 0.5: a double field from the start
+
+/**
+ * safe_strtoull as a U64 (request deltas): a Number below 2^53, a BigInt above,
+ * -1 when refused. Small deltas come back as small integers, which V8 never boxes.
+ */
 export function strtoullU64(buf: Uint8Array, start: number, end: number): U64 {
-  const v = strtoullSmall(buf, start, end);
-  if (v !== BIG_U64) return v;
+  const st = strtoullInto(parsed, buf, start, end);
+  if (st === IS_U64) return parsed.value;
+  if (st === NOT_U64) return NOT_U64;
   const big = safeStrtoull(buf, start, end);
   if (big < 0n) return NOT_U64;
   // "-18446744073709551615" is 1: keep "a Number iff below 2^53"

@@ -160,8 +160,9 @@ function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: n
     if (req.noreply) return;
     const h = cache.lastItem;
     header(out, req.opcode, 0, 0, 0, 8, req.opaque, h === NIL ? 0 : cache.cas(h));
-    out.u32(cache.arithResult.hi);
-    out.u32(cache.arithResult.lo);
+    out.reserve(8);
+    cache.arithResult.writeU64BE(out.buf, out.len);
+    out.len += 8;
     return;
   }
   let status: number;
