@@ -120,7 +120,10 @@ test('after the same mixed traffic, the command counters equal memcached\'s', as
   const [m, o] = (await onBoth(asks, 'stats\r\n')).map((r) => asMap(parseStats(r)));
   for (const n of ['cmd_get', 'cmd_set', 'cmd_flush', 'cmd_touch', 'cmd_meta', 'get_hits', 'get_misses',
     'delete_misses', 'delete_hits', 'incr_misses', 'incr_hits', 'decr_misses', 'decr_hits', 'cas_misses', 'cas_hits',
-    'cas_badval', 'touch_hits', 'touch_misses', 'curr_items', 'total_items', 'evictions', 'curr_connections',
+    // not total_items: memcached's incr links a new item instead of writing in place
+    // whenever its background LRU thread holds the item at that moment, so its count
+    // varies from run to run (the first test here compares it after plain sets)
+    'cas_badval', 'touch_hits', 'touch_misses', 'curr_items', 'evictions', 'curr_connections',
     'store_too_large', 'store_no_memory', 'auth_cmds', 'auth_errors', 'bytes_read', 'bytes_written']) {
     t.is(o.get(n), m.get(n), n);
   }
