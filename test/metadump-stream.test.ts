@@ -14,6 +14,7 @@ import type { Cache } from '../src/cache/engine.js';
 import type { Connection } from '../src/server/connection.js';
 import type { Settings } from '../src/config.js';
 import { daemon, type TestDaemon } from './server-fixture.js';
+import { playBoth } from './helpers/differential.js';
 
 const LINE = /^key=(\S+) exp=(-1|\d+) la=\d+ cas=\d+ fetch=(yes|no) cls=\d+ size=\d+$/;
 const TIMEOUT_MS = 20_000;
@@ -170,11 +171,17 @@ test.serial('while a big dump runs on one connection, another is answered before
   await a.until((_s, n) => n > 0, 'the first dump bytes');
   b.send('get k7\r\n');
   await b.until((s) => s.endsWith('END\r\n'), 'the get reply');
+  // the order of events, not times: a dump made all at once would be over (and all
+  // of it handed to the socket) before b's request was even read
+  const crawler = LruCrawler.of(d.cache)!;
+  const written = d.ctx.counters.bytes_written;
+  t.true(crawler.running, 'the dump was still being made when the get was answered');
   t.is(b.received(), 'VALUE k7 0 10\r\nvvvvvvvvvv\r\nEND\r\n');
-  t.false(endsDump(a.received()), 'the dump was still running when the get was answered');
+  t.false(endsDump(a.received()), 'a had not received END');
   t.is(serverSide(d, a).state, 'conn_watch', 'memcached\'s state for a connection its crawler has');
   await a.until(endsDump, 'END');
   t.is(parseDump(t, a.received()).size, 200_000);
+  t.true(written < a.bytes() / 2, `most of the dump was made after the get (${written} of ${a.bytes()} bytes before)`);
 });
 
 test.serial('a client that does not read: output for it stays bounded, others are served, another dump is BUSY', async (t) => {
@@ -306,4 +313,19 @@ test.serial('items changing during the dump: every line whole, items there throu
   t.is(cache.counters.evictions, 0, 'nothing evicted: the stable items were there throughout');
   const strange = [...seen.keys()].filter((key) => !/^[scn]\d+$/.test(key));
   t.deepEqual(strange, [], 'only keys that were stored');
+});
+
+// memcached answers what was pipelined behind a metadump only once more bytes (or
+// EOF) arrive after END; we answer it at END. The bytes on the wire are the same.
+test.serial('requests pipelined behind metadump are answered after END, as memcached does', async (t) => {
+  await playBoth(t, [
+    'set a 0 0 1\r\nx\r\n',
+    'set b~%25 0 100 2\r\nyy\r\n',
+    'get a\r\n',
+    { send: 'lru_crawler metadump all\r\nget a\r\nversion\r\n', until: 'none' },
+    'version\r\n',
+    { send: 'lru_crawler metadump 1\r\n', until: 'END\r\n' },
+    'lru_crawler metadump 99\r\n',
+    'version\r\nlru_crawler metadump all\r\n',
+  ], { mask: { replace: [[/ (la|exp)=\d+/g, ' $1=T'], [/ size=\d+/g, ' size=N']] } });
 });
