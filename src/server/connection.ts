@@ -257,6 +257,10 @@ export class Connection implements ProtoConn {
 
   /** Sends the rest of this reply from p, a slice at a time (see ProtoConn.stream). */
   stream(p: Producer): void {
+    if (this.dead) {
+      p.abort();
+      return;
+    }
     this.producer = p;
     this.closing = true; // the protocol stops parsing after this request
     // like memcached's event_del: read nothing more until the end (bounds input too)
@@ -278,6 +282,7 @@ export class Connection implements ProtoConn {
     if (b === null) {
       this.producer = null;
       this.closing = false;
+      this.lastCmd = this.host.ctx.cache.clock.now; // idle_timeout counts from END, not from the request
       sock.resume();
       if (!this.scheduled) this.drive(); // requests that came after the streamed one
       return;
