@@ -17,7 +17,8 @@ const MIGRATE_PER_OP = 4;
 
 /**
  * MurmurHash3 x86_32 with seed 0 (memcached's default hash) over buf[start,
- * start+len). Makes no string, no object. stats detail orders prefixes by it too.
+ * start+len), as a signed 32-bit integer (`>>> 0` gives memcached's unsigned value).
+ * Makes no string, no object. stats detail orders prefixes by it too.
  */
 export function hashKey(buf: Uint8Array, start: number, len: number): number {
   let h = 0;
@@ -48,7 +49,10 @@ export function hashKey(buf: Uint8Array, start: number, len: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  // signed: an int32 stays a small integer across calls, where an unsigned result of
+  // 2^31 or more (half of all keys) would be boxed in a new heap number every lookup.
+  // Bucket indexes mask it, which gives the same bits either way.
+  return h | 0;
 }
 
 export class HashIndex {

@@ -40,7 +40,7 @@ export class PrefixStats {
     if (e === undefined) {
       if (this.byPrefix.size >= MAX_PREFIX_COUNT) return null;
       e = {
-        prefix, bucket: hashKey(key, start, n) % PREFIX_HASH_SIZE, seq: this.seq++,
+        prefix, bucket: (hashKey(key, start, n) >>> 0) % PREFIX_HASH_SIZE, seq: this.seq++,
         gets: 0, hits: 0, sets: 0, deletes: 0,
       };
       this.byPrefix.set(prefix, e);
