@@ -210,8 +210,3 @@ export function strtoullNum(buf: Uint8Array, s: number, e: number): number {
   parsedOk = v >= 0n;
   return parsedOk ? Number(v) : 0;
 }
-
-/** safe_strtoull as a BigInt (incr/decr deltas), or -1n. */
-export function strtoull(buf: Uint8Array, s: number, e: number): bigint {
-  return safeStrtoull(buf, s, e);
-}
