@@ -15,6 +15,7 @@ import type { Connection } from '../src/server/connection.js';
 import type { Settings } from '../src/config.js';
 import { daemon, type TestDaemon } from './server-fixture.js';
 import { playBoth } from './helpers/differential.js';
+import { makeFixture } from './stats-fixture.js';
 
 const LINE = /^key=(\S+) exp=(-1|\d+) la=\d+ cas=\d+ fetch=(yes|no) cls=\d+ size=\d+$/;
 const TIMEOUT_MS = 20_000;
@@ -332,3 +333,48 @@ test.serial('requests pipelined behind metadump are answered after END, as memca
     // dump can then miss one: without it, its dumps see every item
     args: ['-o', 'no_lru_maintainer'], mask: { replace: [[/ (la|exp)=\d+/g, ' $1=T'], [/ size=\d+/g, ' size=N']] } });
 });
+
+/**
+ * The walk itself, one item per slice, the cache changed between slices in the ways
+ * that break a kept handle: the item just dumped (the place) deleted and its chunk
+ * reused by a new item at the head of a list, hits moving items to WARM heads.
+ */
+for (const [useCas, hotAll] of [[true, false], [false, false], [true, true], [false, true]]) {
+  const name = `${useCas ? '' : '-C, '}${hotAll ? 'all in HOT' : 'segmented'}`;
+  test.serial(`one item per slice, place deleted and reused each time (${name}): each item once`, (t) => {
+    const f = makeFixture({ useCas, lruCrawler: true });
+    // all in HOT: the reused chunk lands in the very list being walked, and nothing
+    // drains HOT into COLD (where a walk gone astray would find the items anyway)
+    if (hotAll) f.cache.opts.hotLruPct = 100;
+    const N = 3000;
+    fill(f.cache, N, 's');
+    const job = LruCrawler.of(f.cache)?.metadump('all') ?? new LruCrawler(f.cache, f.settings).metadump('all');
+    if (typeof job === 'number') return t.fail(`metadump: ${job}`);
+    job.sliceItems = 1;
+    let text = '';
+    let j = 0;
+    for (let b = job.next(); b !== null; b = job.next()) {
+      const slice = b.toString('latin1');
+      text += slice;
+      const m = /key=(s\d+) /.exec(slice);
+      if (m === null) continue;
+      const key = Buffer.from(m[1]);
+      if (j % 2 === 0) {
+        // the place goes; a new item most likely takes its chunk (free lists are LIFO)
+        f.cache.delete(key, 0, key.length);
+        const fresh = Buffer.from(`n${j}`);
+        f.cache.set(NREAD_SET, fresh, 0, fresh.length, 0, 0, fresh, 0, fresh.length);
+      }
+      const hit = Buffer.from(`s${(j * 7919) % N}`);
+      f.cache.get(hit, 0, hit.length);
+      f.cache.get(hit, 0, hit.length);
+      j++;
+    }
+    t.true(job.finished);
+    const seen = parseDump(t, text);
+    const wrong: string[] = [];
+    for (let i = 0; i < N; i++) if (seen.get(`s${i}`) !== 1) wrong.push(`s${i}:${seen.get(`s${i}`) ?? 0}`);
+    t.deepEqual(wrong, [], 'every item there at the start exactly once');
+    t.false(LruCrawler.of(f.cache)!.running, 'the crawler is free again');
+  });
+}

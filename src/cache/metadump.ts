@@ -17,15 +17,16 @@
  * - a bitmap of visited chunks, so a restart from the tail, or an item moved to
  *   the head of a list not walked yet, is not dumped twice;
  * - the place kept is the last item visited (not the next one), stamped with its
- *   CAS and access time and checked to still have visited items behind it, so a
- *   chunk freed and reused meanwhile is not taken for it, and an item moved onto
- *   a list already walked to its head is still found from there;
+ *   CAS and access time (and, with -C, the item behind it) and checked to still
+ *   have visited items behind it, so a chunk freed and reused meanwhile is not
+ *   taken for it, and an item moved onto a list already walked to its head is
+ *   still found from there;
  * - when every list is walked, all are looked at once more, and again while that
  *   finds items (at most MAX_REOPEN times, so a dump under constant writes ends).
  * Nothing read from an item outlives the slice that read it.
  */
 import type { Cache } from './engine.js';
-import { NIL } from './memory.js';
+import { NIL, PAGE_UNIT_MASK } from './memory.js';
 import { ITEM_FETCHED, W_EXPTIME, W_NEXT, W_PREV, W_TIME } from './item-header.js';
 import { SEGMENTS } from './lru.js';
 import { POWER_SMALLEST } from './slabs.js';
@@ -57,6 +58,7 @@ export class MetadumpJob {
   private readonly place: Uint32Array;
   private readonly placeCas: Float64Array;
   private readonly placeTime: Uint32Array;
+  private readonly placeNext: Uint32Array;
   /** visited chunks, one bit per (handle >>> shift): chunks never start closer than that */
   private bits: Uint8Array | null;
   private readonly shift: number;
@@ -65,6 +67,8 @@ export class MetadumpJob {
   private steps = 0;
   private done = false;
   private readonly w = new AsciiWriter();
+  /** Items looked at per slice; tests make slices of one item to change the cache between them. */
+  sliceItems = SLICE_ITEMS;
 
   /**
    * `lists`: the list ids (class * SEGMENTS + segment) to dump, in round order.
@@ -81,6 +85,7 @@ export class MetadumpJob {
     this.place = new Uint32Array(n);
     this.placeCas = new Float64Array(n);
     this.placeTime = new Uint32Array(n);
+    this.placeNext = new Uint32Array(n);
     this.round = lists.slice();
     // handles count 8-byte units: a chunk of at least 8 << shift bytes owns a bit of its own
     let shift = 0;
@@ -108,7 +113,7 @@ export class MetadumpJob {
     w.reset(DUMP_SLICE_BYTES + LINE_MAX);
     this.steps = 0;
     let items = 0;
-    while (w.len < DUMP_SLICE_BYTES && items < SLICE_ITEMS && this.steps < SLICE_STEPS) {
+    while (w.len < DUMP_SLICE_BYTES && items < this.sliceItems && this.steps < SLICE_STEPS) {
       if (this.ri >= this.round.length) {
         // a round is over: lists walked to their head leave it
         const r = this.round;
@@ -206,6 +211,9 @@ export class MetadumpJob {
     if (!this.walker.stillIn(p, id)) return false;
     if (hdr.cas(p) !== this.placeCas[id] || hdr.get(p, W_TIME) !== this.placeTime[id]) return false;
     const behind = hdr.get(p, W_NEXT);
+    // with -C every CAS is 0: a new item in p's chunk, at the head of this same list,
+    // is told apart by what is behind it (a neighbour unlinked meanwhile costs a restart)
+    if (!hdr.useCas && behind !== this.placeNext[id]) return false;
     return behind === NIL || this.visited(behind);
   }
 
@@ -213,6 +221,7 @@ export class MetadumpJob {
     this.place[id] = h;
     this.placeCas[id] = this.cache.hdr.cas(h);
     this.placeTime[id] = this.cache.hdr.get(h, W_TIME);
+    this.placeNext[id] = this.cache.hdr.get(h, W_NEXT);
   }
 
   /** Every list was walked: look at all of them again if items may have moved onto them. */
@@ -228,8 +237,9 @@ export class MetadumpJob {
 
   private bitBytes(): number {
     // pages are numbered from 1 up to what memory has handed out; more may come meanwhile
-    const handles = (this.cache.slabs.mem.u8.length + 1) * 131072;
-    return (handles >>> this.shift >>> 3) + 1;
+    // (not with >>>: past 4 GiB of cache the handle count passes 2^32)
+    const handles = (this.cache.slabs.mem.u8.length + 1) * (PAGE_UNIT_MASK + 1);
+    return Math.floor(handles / (8 << this.shift)) + 1;
   }
 
   private visited(h: number): boolean {
