@@ -180,6 +180,36 @@ test('stats conns names connection states as memcached does', async (t) => {
   t.deepEqual(states, ['state conn_listening', 'state conn_new_cmd', 'state conn_nread', 'state conn_parse_cmd']);
 });
 
+test('backpressure below the socket\'s 16 KiB high-water mark still resumes when the client reads', async (t) => {
+  // a bound under the high-water mark: Node never emits 'drain' for a write that
+  // stayed under it, so pausing on the bound alone would stall this client for good
+  const d = await daemon(t, { maxOutputBytes: 1024, reqsPerEvent: 1 });
+  const c = await telnet(t, d.port);
+  const v = Buffer.alloc(8000, 0x63);
+  await c.says(Buffer.concat([Buffer.from(`set mid 0 0 ${v.length}\r\n`), v, Buffer.from('\r\n')]), 'STORED\r\n');
+  const slow = net.connect(d.port, '127.0.0.1');
+  t.teardown(() => slow.destroy());
+  await new Promise((r) => slow.once('connect', r));
+  slow.pause();
+  const gets = 1500; // 12 MB of replies: more than loopback's socket buffers hold
+  slow.write('get mid\r\n'.repeat(gets));
+  const held = (): boolean => [...d.connections()].some((x) => x.socket.writableLength > 0);
+  await until(held, 'replies to wait in the server\'s socket');
+  const want = gets * (`VALUE mid 0 ${v.length}\r\n`.length + v.length + 2 + 5);
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    slow.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got >= want) resolve();
+    });
+  });
+  slow.resume();
+  await until(() => got >= want, `all ${want} bytes`, 20000);
+  await done;
+  t.is(got, want);
+  await c.says('mn\r\n', 'MN\r\n');
+});
+
 test('a client that disconnects with large replies unsent leaves no pins behind', async (t) => {
   const d = await daemon(t, { maxOutputBytes: 64 * 1024 });
   const c = await telnet(t, d.port);

@@ -11,9 +11,10 @@
  * when the socket reports the write done, so an overwrite or eviction meanwhile
  * cannot change bytes the kernel has not taken yet.
  *
- * Backpressure: once more than settings.maxOutputBytes wait in the socket, we stop
- * reading (and parsing) until it drains, so a client that never reads cannot make
- * us buffer without bound.
+ * Backpressure: once more than settings.maxOutputBytes (or the socket's 16 KiB
+ * high-water mark, whichever is larger) wait in the socket, we stop reading (and
+ * parsing) until it drains, so a client that never reads cannot make us buffer
+ * without bound.
  *
  * Streamed replies (stream(): lru_crawler metadump) are pulled from their producer
  * one slice per turn of the event loop, only while less than maxOutputBytes wait
@@ -249,7 +250,9 @@ export class Connection implements ProtoConn {
     const pending = sock.writableLength;
     // the socket still holds our buffer: the next batch needs a fresh one
     if (pending > 0) out.detach();
-    if (pending > ctx.settings.maxOutputBytes && !this.paused) {
+    // only once the socket wants a 'drain': under its high-water mark (16 KiB) it would
+    // never send one, and a -o max_output_bytes below that would pause us for good
+    if (pending > ctx.settings.maxOutputBytes && sock.writableNeedDrain && !this.paused) {
       this.paused = true;
       sock.pause();
     }
@@ -292,8 +295,8 @@ export class Connection implements ProtoConn {
       this.host.ctx.counters.bytes_written += b.length;
       sock.write(b);
     }
-    // over the bound: wait for 'drain', which pulls again
-    if (sock.writableLength > this.host.ctx.settings.maxOutputBytes) this.paused = true;
+    // over the bound: wait for 'drain', which pulls again (see flush() for writableNeedDrain)
+    if (sock.writableLength > this.host.ctx.settings.maxOutputBytes && sock.writableNeedDrain) this.paused = true;
     else this.pulling = setImmediate(this.onPull);
   }
 
