@@ -94,5 +94,8 @@ function makeWinston(level: string): winston.Logger {
 }
 
 export function createLogger(verbosity: number): Logger & { readonly loaded: boolean } {
+  // find it now (cheap, runs nothing): a broken install fails at startup, not at the
+  // first error line of a daemon that has been serving for days
+  createRequire(import.meta.url).resolve('winston');
   return new LazyLogger(levelFor(verbosity));
 }
