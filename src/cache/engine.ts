@@ -60,6 +60,8 @@ export interface EngineOptions {
   growthFactor: number;
   chunkSize: number;
   slabChunkMax: number;
+  /** -o slab_sizes: explicit chunk sizes instead of the -n/-f series */
+  slabSizes?: readonly number[] | null;
   evictToFree: boolean;
   useCas: boolean;
   preallocate: boolean;
@@ -113,6 +115,7 @@ export class Cache {
       chunkSize: opts.chunkSize,
       slabChunkMax: Math.min(opts.slabChunkMax, PAGE_SIZE / 2),
       headerSize: this.hdr.headerSize,
+      slabSizes: opts.slabSizes ?? null,
     });
     this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes));
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);

@@ -22,6 +22,8 @@ export interface SlabOptions {
   chunkSize: number;    // -n
   slabChunkMax: number;
   headerSize: number;
+  /** -o slab_sizes: these chunk sizes (aligned up), then slab_chunk_max */
+  slabSizes?: readonly number[] | null;
 }
 
 export class Slabs {
@@ -51,7 +53,16 @@ export class Slabs {
     let size = 0;
     let i = POWER_SMALLEST - 1;
     const factor = opts.growthFactor;
+    const given = opts.slabSizes ?? null;
     while (++i < MAX_NUMBER_OF_SLAB_CLASSES - 1) {
+      if (given !== null) {
+        // as memcached: the list as given (the CLI checked it), aligned, then the max
+        if (i > given.length) break;
+        size = Math.ceil(given[i - 1] / CHUNK_ALIGN_BYTES) * CHUNK_ALIGN_BYTES;
+        this.size[i] = size;
+        this.perslab[i] = Math.floor(PAGE_SIZE / size);
+        continue;
+      }
       if (exact >= opts.slabChunkMax / factor) break;
       // a factor close to 1 can round two classes to one size: keep them distinct
       size = Math.max(size + CHUNK_ALIGN_BYTES, Math.ceil(exact / CHUNK_ALIGN_BYTES) * CHUNK_ALIGN_BYTES);

@@ -77,6 +77,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     growthFactor: settings.growthFactor,
     chunkSize: settings.chunkSize,
     slabChunkMax: settings.slabChunkMax,
+    slabSizes: settings.slabSizes,
     evictToFree: settings.evictToFree,
     useCas: settings.useCas,
     preallocate: settings.preallocate,
