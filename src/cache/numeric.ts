@@ -19,14 +19,23 @@ function endsNumber(c: number): boolean {
   return c === 0 || isSpace(c);
 }
 
-export function safeStrtoull(buf: Uint8Array, start: number, end: number): bigint {
+/** Set by skipSignAndSpace: the number it found the start of is negative. */
+let negative = false;
+
+/** strtoull's lead-in: skips whitespace and one sign (noted in `negative`); where digits start. */
+function skipSignAndSpace(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i < end && isSpace(buf[i])) i++;
-  let negative = false;
+  negative = false;
   if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) {
     negative = buf[i] === 0x2d;
     i++;
   }
+  return i;
+}
+
+export function safeStrtoull(buf: Uint8Array, start: number, end: number): bigint {
+  let i = skipSignAndSpace(buf, start, end);
   const digitsStart = i;
   // accumulate in a Number while exact, then switch to BigInt
   let small = 0;
@@ -82,13 +91,7 @@ export interface NumberOut {
  * memcached would refuse it, BIG_U64 when a Number cannot hold it exactly.
  */
 export function strtoullInto(out: NumberOut, buf: Uint8Array, start: number, end: number): number {
-  let i = start;
-  while (i < end && isSpace(buf[i])) i++;
-  let negative = false;
-  if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) {
-    negative = buf[i] === 0x2d;
-    i++;
-  }
+  let i = skipSignAndSpace(buf, start, end);
   const digitsStart = i;
   let v = 0;
   while (i < end) {
