@@ -1,14 +1,15 @@
-/** Builds engines for tests and benchmarks: memcached's defaults, a manual clock. */
+/** Builds engines for tests and benchmarks: the daemon's defaults, a manual clock. */
 import { Cache, EngineOptions } from '../src/cache/engine.js';
 import { ManualClock } from '../src/cache/clock.js';
 import { NIL } from '../src/cache/memory.js';
+import { defaultSettings } from '../src/config.js';
 
 export const MB = 1024 * 1024;
 
 export function makeCache(over: Partial<EngineOptions> = {}): { cache: Cache; clock: ManualClock } {
   const clock = new ManualClock();
   const cache = new Cache({
-    maxbytes: 64 * MB, itemSizeMax: 1 * MB, growthFactor: 1.25, chunkSize: 48,
+    maxbytes: 64 * MB, itemSizeMax: 1 * MB, growthFactor: defaultSettings().growthFactor, chunkSize: 48,
     slabChunkMax: 512 * 1024, evictToFree: true, useCas: true, preallocate: false,
     hashpowerInit: 0, hotLruPct: 20, warmLruPct: 40, clock, ...over,
   });

@@ -7,12 +7,11 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { NREAD_SET } from '../../src/cache/status.js';
-import { defaultSettings } from '../../src/config.js';
 import { makeCache, MB } from '../cache-fixture.js';
 import { makeKeys } from './keys.js';
 
 export function engineFill(keyLen: number, valueLen: number, megabytes = 64): { items: number; bytesPerItem: number } {
-  const { cache } = makeCache({ maxbytes: megabytes * MB, growthFactor: defaultSettings().growthFactor });
+  const { cache } = makeCache({ maxbytes: megabytes * MB });
   const n = 2_000_000;
   const keys = makeKeys(n, keyLen, 7);
   const value = Buffer.alloc(valueLen, 0x76);

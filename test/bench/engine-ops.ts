@@ -2,7 +2,6 @@
 import { Cache } from '../../src/cache/engine.js';
 import { NIL } from '../../src/cache/memory.js';
 import { NREAD_SET, STORED } from '../../src/cache/status.js';
-import { defaultSettings } from '../../src/config.js';
 import { makeCache, MB } from '../cache-fixture.js';
 import { makeKeys, shuffled } from './keys.js';
 
@@ -16,7 +15,7 @@ export function benchOps(n: number): OpsResult {
   const order = shuffled(n);
   const value = Buffer.alloc(VALUE_LEN, 0x76);
   const out = Buffer.alloc(VALUE_LEN);
-  const { cache } = makeCache({ maxbytes: 1024 * MB, growthFactor: defaultSettings().growthFactor });
+  const { cache } = makeCache({ maxbytes: 1024 * MB });
   let t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     if (cache.set(NREAD_SET, keys, i * KEY_LEN, KEY_LEN, 0, 0, value, 0, VALUE_LEN) !== STORED) throw new Error('set failed');
