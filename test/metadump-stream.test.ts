@@ -9,6 +9,7 @@ import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { NREAD_SET } from '../src/cache/status.js';
 import { LruCrawler } from '../src/cache/crawler.js';
+import { PageMover, REASSIGN_OK } from '../src/cache/page-mover.js';
 import { DUMP_SLICE_BYTES } from '../src/cache/metadump.js';
 import type { Cache } from '../src/cache/engine.js';
 import type { Connection } from '../src/server/connection.js';
@@ -378,3 +379,54 @@ for (const [useCas, hotAll] of [[true, false], [false, false], [true, true], [fa
     t.false(LruCrawler.of(f.cache)!.running, 'the crawler is free again');
   });
 }
+
+test.serial('items the page mover moves during a dump are dumped once, not skipped or repeated', (t) => {
+  const f = makeFixture({ lruCrawler: true });
+  const c = f.cache;
+  c.opts.hotLruPct = 100; // one list, in insertion order: the walk's order is known
+  const per = c.slabs.perslab[c.slabs.clsid(c.itemBytes(5, 10))];
+  // B: three pages' worth, the oldest items; then the first page's items are
+  // replaced by 200 A items, which (free lists are LIFO) sit in that first page
+  // and are the newest: the dump reaches them last
+  fill(c, 3 * per, 'b');
+  const cls = c.classOf(c.peek(Buffer.from('b0'), 0, 2));
+  for (let i = 0; i < per; i++) c.delete(Buffer.from(`b${i}`), 0, `b${i}`.length);
+  const A = 200;
+  fill(c, A, 'a');
+  const job = LruCrawler.of(c)?.metadump('all') ?? new LruCrawler(c, f.settings).metadump('all');
+  if (typeof job === 'number') return t.fail(`metadump: ${job}`);
+  job.sliceItems = 1;
+  let text = '';
+  const dumped: string[] = [];
+  const gone = new Set<string>();
+  let moved = false;
+  for (let b = job.next(); b !== null; b = job.next()) {
+    const slice = b.toString('latin1');
+    text += slice;
+    const m = /key=(\w+) /.exec(slice);
+    if (m !== null) dumped.push(m[1]);
+    if (!moved && dumped.length === 400) {
+      // free 300 chunks that hold dumped items, then move the first page: its A items
+      // (not dumped yet) are rescued into exactly those chunks
+      for (const k of dumped.slice(0, 300)) {
+        c.delete(Buffer.from(k), 0, k.length);
+        gone.add(k);
+      }
+      const mover = PageMover.of(c) ?? new PageMover(c, f.settings);
+      t.is(mover.reassign(cls, 0), REASSIGN_OK);
+      t.true(mover.finish());
+      t.is(c.counters.slab_reassign_evictions_nomem, 0, 'every item in the page was rescued');
+      t.true(c.counters.slab_reassign_rescues >= A);
+      moved = true;
+    }
+  }
+  t.true(moved);
+  const seen = parseDump(t, text);
+  const wrong: string[] = [];
+  for (let i = per; i < 3 * per; i++) {
+    const k = `b${i}`;
+    if (!gone.has(k) && seen.get(k) !== 1) wrong.push(`${k}:${seen.get(k) ?? 0}`);
+  }
+  for (let i = 0; i < A; i++) if (seen.get(`a${i}`) !== 1) wrong.push(`a${i}:${seen.get(`a${i}`) ?? 0}`);
+  t.deepEqual(wrong, [], 'every item there throughout, exactly once');
+});

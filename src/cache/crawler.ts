@@ -184,6 +184,11 @@ export class LruCrawler {
     return job;
   }
 
+  /** The page mover moved a linked item from chunk `from` to `to` (see MetadumpJob.relocated). */
+  relocated(from: number, to: number): void {
+    this.dump?.relocated(from, to);
+  }
+
   // ------------------------------------------------------------ crawling
 
   private begin(ids: Uint8Array, tocrawl: number, auto: boolean): void {

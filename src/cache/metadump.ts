@@ -242,10 +242,33 @@ export class MetadumpJob {
     return Math.floor(handles / (8 << this.shift)) + 1;
   }
 
+  /**
+   * The page mover moved an item from chunk `from` to chunk `to`, keeping its LRU
+   * place: the mark and any place kept at it go along, so it is neither skipped (a
+   * stale mark on `to`) nor dumped again (no mark on `to`).
+   */
+  relocated(from: number, to: number): void {
+    if (this.done) return;
+    if (this.visited(from)) this.mark(to);
+    else this.unmark(to);
+    const place = this.place;
+    const next = this.placeNext;
+    for (let id = 0; id < place.length; id++) {
+      if (place[id] === from) place[id] = to;
+      if (next[id] === from) next[id] = to;
+    }
+  }
+
   private visited(h: number): boolean {
     const i = h >>> this.shift;
     const bits = this.bits as Uint8Array;
     return (i >>> 3) < bits.length && (bits[i >>> 3] & (1 << (i & 7))) !== 0;
+  }
+
+  private unmark(h: number): void {
+    const i = h >>> this.shift;
+    const bits = this.bits as Uint8Array;
+    if ((i >>> 3) < bits.length) bits[i >>> 3] &= ~(1 << (i & 7));
   }
 
   private mark(h: number): void {

@@ -33,6 +33,7 @@ import { hashKey } from './hash-index.js';
 import { SEGMENTS } from './lru.js';
 import { POWER_SMALLEST } from './slabs.js';
 import { Automove } from './slab-automove.js';
+import { LruCrawler } from './crawler.js';
 
 /** slabs_reassign() results, named as memcached names them. */
 export const REASSIGN_OK = 0;
@@ -319,6 +320,8 @@ export class PageMover {
     if (hdr.itFlags(n) & ITEM_CHAINED) {
       for (let ch = hdr.chainFirst(n); ch !== NIL; ch = hdr.get(ch, W_NEXT)) hdr.set(ch, W_PREV, n);
     }
+    // a metadump in progress keys what it has dumped by chunk
+    LruCrawler.of(c)?.relocated(h, n);
     this.hold(h);
   }
 
