@@ -16,6 +16,7 @@ import { playBoth, type ScriptItem } from './helpers/differential.js';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
 import { arithExt, exchange, ext, masked, pkt, sentinel } from './binary-client.js';
 import { daemon } from './server-fixture.js';
+import { runBatches } from './helpers/batches.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 const TWO53 = 1n << 53n;
@@ -215,36 +216,6 @@ function digitCount(n: number): number {
   return d;
 }
 
-/** Sends `count` batches, each once the previous one (numbered b) is fully answered with replyLen(b) bytes. */
-function run(sock: net.Socket, req: Buffer, first: number, count: number, replyLen: (b: number) => number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let b = first;
-    const end = first + count;
-    let want = replyLen(b);
-    let got = 0;
-    const onData = (chunk: Buffer): void => {
-      got += chunk.length;
-      while (got >= want && b < end) {
-        got -= want;
-        b++;
-        if (b < end) {
-          want = replyLen(b);
-          sock.write(req);
-        }
-      }
-      if (b === end) {
-        sock.off('data', onData);
-        sock.off('error', reject);
-        if (got !== 0) reject(new Error(`${got} unexpected reply bytes`));
-        else resolve();
-      }
-    };
-    sock.on('data', onData);
-    sock.on('error', reject);
-    sock.write(req);
-  });
-}
-
 function heapAfterGc(): number {
   for (let i = 0; i < 4; i++) gc!();
   return process.memoryUsage().heapUsed;
@@ -302,13 +273,13 @@ test.serial('1,000,000 pipelined incrs allocate no more than gets and leave heap
     return BATCH_REQS * ('VALUE c000 0 '.length + digitCount(len) + 2 + len + 2 + 'END\r\n'.length);
   };
 
-  await run(sock, incrBatch, 0, WARM_BATCHES, incrReplies);
+  await runBatches(sock, incrBatch, WARM_BATCHES, incrReplies);
   const counter = START + WARM_BATCHES * PER_KEY;
-  await run(sock, getBatch, 0, WARM_BATCHES, () => getReplies(counter));
+  await runBatches(sock, getBatch, WARM_BATCHES, () => getReplies(counter));
   heapAfterGc();
-  const get = await allocatedBy(() => run(sock, getBatch, 0, GET_BATCHES, () => getReplies(counter)));
+  const get = await allocatedBy(() => runBatches(sock, getBatch, GET_BATCHES, () => getReplies(counter)));
   const before = heapAfterGc();
-  const incr = await allocatedBy(() => run(sock, incrBatch, WARM_BATCHES, INCR_BATCHES, incrReplies));
+  const incr = await allocatedBy(() => runBatches(sock, incrBatch, INCR_BATCHES, incrReplies, WARM_BATCHES));
   const after = heapAfterGc();
 
   const perGet = get.bytes / (GET_BATCHES * BATCH_REQS);

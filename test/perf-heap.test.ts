@@ -10,6 +10,7 @@
 import net from 'node:net';
 import test from 'ava';
 import { daemon } from './server-fixture.js';
+import { runBatches } from './helpers/batches.js';
 
 const KEYS = 100;
 const VALUE_LEN = 100;
@@ -43,31 +44,6 @@ function batch(): { req: Buffer; replyLen: number } {
   return { req: Buffer.from(req), replyLen: Buffer.byteLength(reply) };
 }
 
-/** Sends `count` batches one after another, each once the previous one is fully answered. */
-function run(sock: net.Socket, req: Buffer, replyLen: number, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let left = count;
-    let got = 0;
-    const onData = (chunk: Buffer): void => {
-      got += chunk.length;
-      while (got >= replyLen && left > 0) {
-        got -= replyLen;
-        left--;
-        if (left > 0) sock.write(req);
-      }
-      if (left === 0) {
-        sock.off('data', onData);
-        sock.off('error', reject);
-        if (got !== 0) reject(new Error(`${got} unexpected reply bytes`));
-        else resolve();
-      }
-    };
-    sock.on('data', onData);
-    sock.on('error', reject);
-    sock.write(req);
-  });
-}
-
 function heapAfterGc(): { heap: number; arrayBuffers: number } {
   for (let i = 0; i < 4; i++) gc!();
   const m = process.memoryUsage();
@@ -83,9 +59,9 @@ test('1,000,000 pipelined text requests leave heap used flat after GC', async (t
   const { req, replyLen } = batch();
 
   // warm-up: items stored, slab pages cut, code optimized, buffers at their sizes
-  await run(sock, req, replyLen, WARM_BATCHES);
+  await runBatches(sock, req, WARM_BATCHES, () => replyLen);
   const before = heapAfterGc();
-  await run(sock, req, replyLen, BATCHES);
+  await runBatches(sock, req, BATCHES, () => replyLen);
   const after = heapAfterGc();
 
   const grew = after.heap - before.heap;
