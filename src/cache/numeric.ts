@@ -7,7 +7,8 @@
  */
 export const U64_MAX = (1n << 64n) - 1n;
 
-function isSpace(c: number): boolean {
+/** C's isspace(): what strtoull skips before a number. */
+export function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
@@ -20,10 +21,13 @@ function endsNumber(c: number): boolean {
 }
 
 /** Set by skipSignAndSpace: the number it found the start of is negative. */
-let negative = false;
+export let negative = false;
 
-/** strtoull's lead-in: skips whitespace and one sign (noted in `negative`); where digits start. */
-function skipSignAndSpace(buf: Uint8Array, start: number, end: number): number {
+/**
+ * strtoul/strtoull's lead-in, shared with the request parsers: skips whitespace
+ * and one sign (noted in `negative`); returns where the digits start.
+ */
+export function skipSignAndSpace(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i < end && isSpace(buf[i])) i++;
   negative = false;

@@ -3,7 +3,7 @@
  * safe_strto* number rules, over (buf, start, end) ranges so the hot path never
  * makes a string.
  */
-import { safeStrtoull } from '../cache/numeric.js';
+import { isSpace, negative, safeStrtoull, skipSignAndSpace } from '../cache/numeric.js';
 
 /**
  * memcached's MAX_TOKENS is 24 including the terminal token: it splits at most 23
@@ -92,10 +92,6 @@ export class Words {
 
 export const NOREPLY = Buffer.from('noreply');
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
-
 /** Set by the parsers below: false when the last parse failed. */
 export let parsedOk = false;
 
@@ -111,13 +107,8 @@ const TWO64 = 2n ** 64n;
  */
 let scanNeg = false;
 function scan(buf: Uint8Array, s: number, e: number): number {
-  let i = s;
-  while (i < e && isSpace(buf[i])) i++;
-  scanNeg = false;
-  if (i < e && (buf[i] === 0x2b || buf[i] === 0x2d)) {
-    scanNeg = buf[i] === 0x2d;
-    i++;
-  }
+  let i = skipSignAndSpace(buf, s, e);
+  scanNeg = negative;
   const ds = i;
   let v = 0;
   while (i < e) {
