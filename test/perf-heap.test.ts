@@ -1,11 +1,11 @@
 /**
- * Issue 8's allocation check: the hot path (pipelined text get/set through a real
+ * The allocation check: the hot path (pipelined text get/set through a real
  * socket) leaves nothing behind per request. Heap used after a full GC must stay
  * flat across 1,000,000 requests; a single retained 16-byte object per request
  * would add ~16 MB, so the bound below catches any per-request leak while leaving
  * room for code and inline caches that settle after warm-up.
  *
- * No timing assertions: speed is the benchmark's business (README, Performance).
+ * No timing assertions: speed is the benchmark's business (docs/performance.md).
  */
 import net from 'node:net';
 import test from 'ava';

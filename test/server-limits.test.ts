@@ -1,7 +1,7 @@
 /**
  * The network layer's limits, on real loopback sockets: -c, idle_timeout, -R
- * fairness, backpressure from a client that never reads, and the DESIGN rule
- * that replies never read freed memory (a slow reader of a large value gets the
+ * fairness, backpressure from a client that never reads, and the rule that
+ * replies never read freed memory (a slow reader of a large value gets the
  * original bytes while the key is overwritten and evicted meanwhile).
  */
 import test from 'ava';

@@ -2,7 +2,7 @@
  * `stats settings`: memcached 1.6.18's process_stat_settings(), same names, order
  * and formats, from our Settings. Fields for features we do not have (extstore)
  * print the values memcached prints when they are not in use, as a Debian
- * memcached does; README.md's "Stats" section lists them.
+ * memcached does; docs/stats.md lists them.
  */
 import type { ServerContext } from '../server-context.js';
 import { fixed, Pairs, yesNo } from './util.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: engine figures without sockets (see README "Performance").
+ * `npm run bench`: engine figures without sockets (see docs/performance.md).
  * Medians of ROUNDS runs; keys from a seeded generator, built before timing.
  */
 import os from 'node:os';

@@ -83,7 +83,7 @@ export function startMemcached(t: ExecutionContext, args: string[] = [], opts: S
   if (process.getuid?.() === 0 && !hasFlag(args, 'u', 'user')) extra.push('-u', 'root');
   // memcached listens on every interface by default; tests stay on loopback
   if (!hasFlag(args, 'l', 'listen') && !hasFlag(args, 's', 'unix-socket')) extra.push('-l', '127.0.0.1');
-  // the one default we changed on purpose (README: slab classes): compare like with like
+  // the one default we changed on purpose (docs/memory.md, slab classes): compare like with like
   if (!hasFlag(args, 'f', 'slab-growth-factor')) extra.push('-f', String(defaultSettings().growthFactor));
   return startServer(t, 'memcached', MEMCACHED_BIN, [], [...extra, ...args], { stopSignal: 'SIGKILL', ...opts });
 }
