@@ -17,6 +17,10 @@ import { startMemcached, startSlabcache } from './helpers/memcached.js';
 import { arithExt, exchange, ext, masked, pkt, sentinel } from './binary-client.js';
 import { daemon } from './server-fixture.js';
 import { runBatches } from './helpers/batches.js';
+import { ArithResult } from '../src/cache/arith.js';
+
+/** the caller's incr/decr result, as a connection owns one */
+const ar = new ArithResult();
 
 const U64_MAX = (1n << 64n) - 1n;
 const TWO53 = 1n << 53n;
@@ -83,7 +87,7 @@ test('arith agrees with a BigInt model of do_add_delta across the u64 range', (t
     for (const o of ops) {
       // a BigInt delta below 2^53 must work too (the engine API takes either)
       const delta = o.bigDelta ? o.delta : asU64(o.delta);
-      const st = cache.arith(key, 0, 1, o.incr, delta);
+      const st = cache.arith(key, 0, 1, o.incr, delta, ar);
       const v = modelStrtoull(stored);
       if (v === null) {
         if (st !== NON_NUMERIC) throw new Error(`${JSON.stringify(stored)}: status ${st}, want NON_NUMERIC`);
@@ -94,7 +98,7 @@ test('arith agrees with a BigInt model of do_add_delta across the u64 range', (t
       const digits = next.toString();
       // no longer than the old value: in place, padded with spaces (memcached's quirk)
       stored = digits.length <= stored.length ? digits.padEnd(stored.length, ' ') : digits;
-      const r = cache.arithResult;
+      const r = ar;
       const got = Buffer.from(r.digits.subarray(0, r.len)).toString('latin1');
       if (st !== OK) throw new Error(`${JSON.stringify(stored)} ${o.incr ? 'incr' : 'decr'} ${o.delta}: status ${st}`);
       if (got !== digits || r.toBigInt() !== next) throw new Error(`digits ${got} / ${r.toBigInt()}, want ${digits}`);
@@ -111,9 +115,9 @@ test('arith with an initial value creates the item holding it, in Numbers or Big
   fc.assert(fc.property(u64, u64, fc.boolean(), (initial, delta, incr) => {
     const key = `c${i++}`;
     const kb = k(key);
-    if (cache.arith(kb, 0, kb.length, incr, asU64(delta)) !== NOT_FOUND) throw new Error('miss without initial');
-    if (cache.arith(kb, 0, kb.length, incr, asU64(delta), asU64(initial), 0) !== OK) throw new Error('create failed');
-    if (cache.arithResult.toBigInt() !== initial || getS(cache, key) !== String(initial)) throw new Error(`created ${getS(cache, key)}, want ${initial}`);
+    if (cache.arith(kb, 0, kb.length, incr, asU64(delta), ar) !== NOT_FOUND) throw new Error('miss without initial');
+    if (cache.arith(kb, 0, kb.length, incr, asU64(delta), ar, asU64(initial), 0) !== OK) throw new Error('create failed');
+    if (ar.toBigInt() !== initial || getS(cache, key) !== String(initial)) throw new Error(`created ${getS(cache, key)}, want ${initial}`);
   }), { numRuns: 1000, seed: 7 });
   t.pass();
 });

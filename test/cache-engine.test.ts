@@ -7,6 +7,11 @@ import {
 import { REALTIME_MAXDELTA } from '../src/cache/clock.js';
 import { HEADER_SIZE_CAS, HEADER_SIZE_NOCAS } from '../src/cache/item-header.js';
 import { getS, k, makeCache, MB, setS, valueOf } from './cache-fixture.js';
+import { ArithResult } from '../src/cache/arith.js';
+import { StoreResult, ValueCursor } from '../src/cache/results.js';
+
+/** the caller's incr/decr result, as a connection owns one */
+const ar = new ArithResult();
 
 const SET = NREAD_SET;
 
@@ -98,10 +103,10 @@ test('CAS: match, mismatch, missing key, after touch, after every change', (t) =
   const cas2 = cache.cas(cache.get(k('c'), 0, 1));
   t.not(cas2, cas1);
   t.is(setS(cache, NREAD_CAS, 'c', 'v3', 0, 0, cas1), EXISTS, 'an old CAS no longer works');
-  t.is(cache.arith(k('c'), 0, 1, true, 1n), NON_NUMERIC);
+  t.is(cache.arith(k('c'), 0, 1, true, 1n, ar), NON_NUMERIC);
   setS(cache, SET, 'n', '5');
   const casN = cache.cas(cache.get(k('n'), 0, 1));
-  t.is(cache.arith(k('n'), 0, 1, true, 1n), OK);
+  t.is(cache.arith(k('n'), 0, 1, true, 1n, ar), OK);
   t.not(cache.cas(cache.get(k('n'), 0, 1)), casN, 'incr changes the CAS');
 });
 
@@ -117,38 +122,38 @@ test('-C: no CAS, smaller header', (t) => {
 test('incr/decr: 64-bit wrap, decr floors at 0, in-place space padding, non-numeric', (t) => {
   const { cache } = makeCache();
   setS(cache, SET, 'n', '18446744073709551615');
-  t.is(cache.arith(k('n'), 0, 1, true, 1n), OK);
-  t.is(cache.arithResult.toBigInt(), 0n);
+  t.is(cache.arith(k('n'), 0, 1, true, 1n, ar), OK);
+  t.is(ar.toBigInt(), 0n);
   t.is(getS(cache, 'n'), '0' + ' '.repeat(19), 'shorter result is padded in place, as memcached does');
   setS(cache, SET, 'n', '10');
-  t.is(cache.arith(k('n'), 0, 1, false, 11n), OK);
-  t.is(cache.arithResult.toBigInt(), 0n);
+  t.is(cache.arith(k('n'), 0, 1, false, 11n, ar), OK);
+  t.is(ar.toBigInt(), 0n);
   setS(cache, SET, 'n', '99');
-  t.is(cache.arith(k('n'), 0, 1, true, 1n), OK);
+  t.is(cache.arith(k('n'), 0, 1, true, 1n, ar), OK);
   t.is(getS(cache, 'n'), '100', 'longer result makes a new item');
-  t.is(cache.arith(k('missing'), 0, 7, true, 1n), NOT_FOUND);
+  t.is(cache.arith(k('missing'), 0, 7, true, 1n, ar), NOT_FOUND);
   setS(cache, SET, 'x', 'abc');
-  t.is(cache.arith(k('x'), 0, 1, true, 1n), NON_NUMERIC);
+  t.is(cache.arith(k('x'), 0, 1, true, 1n, ar), NON_NUMERIC);
   setS(cache, SET, 'x', '12abc');
-  t.is(cache.arith(k('x'), 0, 1, true, 1n), NON_NUMERIC);
+  t.is(cache.arith(k('x'), 0, 1, true, 1n, ar), NON_NUMERIC);
   setS(cache, SET, 'x', '');
-  t.is(cache.arith(k('x'), 0, 1, true, 1n), NON_NUMERIC);
+  t.is(cache.arith(k('x'), 0, 1, true, 1n, ar), NON_NUMERIC);
   setS(cache, SET, 'x', '18446744073709551616');
-  t.is(cache.arith(k('x'), 0, 1, true, 1n), NON_NUMERIC, 'over 2^64-1 is not a number');
+  t.is(cache.arith(k('x'), 0, 1, true, 1n, ar), NON_NUMERIC, 'over 2^64-1 is not a number');
   setS(cache, SET, 'x', '-1');
-  t.is(cache.arith(k('x'), 0, 1, true, 1n), NON_NUMERIC);
+  t.is(cache.arith(k('x'), 0, 1, true, 1n, ar), NON_NUMERIC);
   setS(cache, SET, 'x', '7 ');
-  t.is(cache.arith(k('x'), 0, 1, true, 1n), OK);
-  t.is(cache.arithResult.toBigInt(), 8n);
+  t.is(cache.arith(k('x'), 0, 1, true, 1n, ar), OK);
+  t.is(ar.toBigInt(), 8n);
 });
 
 test('arith with an initial value creates the item on a miss', (t) => {
   const { cache, clock } = makeCache();
-  t.is(cache.arith(k('i'), 0, 1, true, 5n, 42n, 10), OK);
-  t.is(cache.arithResult.toBigInt(), 42n);
+  t.is(cache.arith(k('i'), 0, 1, true, 5n, ar, 42n, 10), OK);
+  t.is(ar.toBigInt(), 42n);
   t.is(getS(cache, 'i'), '42');
-  t.is(cache.arith(k('i'), 0, 1, true, 5n, 42n, 10), OK);
-  t.is(cache.arithResult.toBigInt(), 47n);
+  t.is(cache.arith(k('i'), 0, 1, true, 5n, ar, 42n, 10), OK);
+  t.is(ar.toBigInt(), 47n);
   clock.advance(11);
   t.is(getS(cache, 'i'), null);
 });
@@ -266,6 +271,74 @@ test('values up to a large -I are chained and read back exactly', (t) => {
   }
   t.is(cache.store(h, SET), STORED);
   t.true(valueOf(cache, cache.get(k('s'), 0, 1)).equals(v));
+});
+
+test('an upload cursor follows its own value, and a reused head starts again from the top', (t) => {
+  const { cache } = makeCache({ itemSizeMax: 4 * MB });
+  const cur = new ValueCursor();
+  const n = 2_000_000;
+  const fill = (seed: number): Buffer => {
+    const v = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) v[i] = (i * seed) & 0xff;
+    return v;
+  };
+  const upload = (key: string, v: Buffer): number => {
+    const h = cache.alloc(k(key), 0, key.length, 0, 0, n);
+    for (let off = 0; off < n;) {
+      const step = Math.min(n - off, 1 + ((off * 17) % 90_000));
+      cache.writeValue(h, off, v, off, off + step, cur);
+      off += step;
+    }
+    return h;
+  };
+  const a = fill(13);
+  const h1 = upload('a', a);
+  cache.release(h1);
+  // the freed head and chain come back to the next upload of the same size,
+  // with the cursor still naming that head from the last one
+  const b = fill(29);
+  const h2 = upload('b', b);
+  t.is(h2, h1, 'the head was handed out again');
+  t.is(cache.store(h2, SET), STORED);
+  t.true(valueOf(cache, cache.get(k('b'), 0, 1)).equals(b));
+});
+
+test('store and arith hand back the linked item in the caller\'s result', (t) => {
+  const { cache } = makeCache({ itemSizeMax: 4 * MB });
+  const res = new StoreResult();
+  const h = cache.alloc(k('s'), 0, 1, 0, 0, 2);
+  cache.writeValue(h, 0, k('ab'), 0, 2);
+  t.is(cache.store(h, SET, 0, res), STORED);
+  t.is(res.item, h);
+  t.is(res.item, cache.peek(k('s'), 0, 1));
+  // append links a new, joined item
+  const add = cache.alloc(k('s'), 0, 1, 0, 0, 600_000);
+  cache.writeValue(add, 0, Buffer.alloc(600_000, 0x63), 0, 600_000);
+  t.is(cache.store(add, NREAD_APPEND, 0, res), STORED);
+  t.not(res.item, h);
+  t.is(res.item, cache.peek(k('s'), 0, 1));
+  t.is(cache.valueLength(res.item), 600_002);
+  t.is(cache.store(cache.alloc(k('s'), 0, 1, 0, 0, 0), NREAD_ADD, 0, res), NOT_STORED);
+  t.is(res.item, NIL);
+  setS(cache, SET, 'n', '9');
+  t.is(cache.arith(k('n'), 0, 1, true, 1, ar), OK);
+  t.is(ar.item, cache.peek(k('n'), 0, 1), 'grown past the old value: a new item');
+  t.is(cache.cas(ar.item), cache.cas(cache.peek(k('n'), 0, 1)));
+  t.is(cache.arith(k('n'), 0, 1, false, 1, ar), OK);
+  t.is(ar.item, cache.peek(k('n'), 0, 1), 'in place');
+  t.is(cache.arith(k('none'), 0, 4, true, 1, ar), NOT_FOUND);
+  t.is(ar.item, NIL);
+});
+
+test('alloc failures say why without engine state: too large, or no memory', (t) => {
+  const { cache } = makeCache({ maxbytes: 2 * MB, evictToFree: false });
+  t.false(cache.itemSizeOk(1, 2 * MB));
+  t.is(cache.alloc(k('x'), 0, 1, 0, 0, 2 * MB), NIL);
+  t.is(cache.allocFailure(1, 2 * MB), TOO_LARGE);
+  let n = 0;
+  while (cache.alloc(k('y' + n), 0, String(n).length + 1, 0, 0, 100_000) !== NIL) n++;
+  t.true(cache.itemSizeOk(1, 100_000));
+  t.is(cache.allocFailure(1, 100_000), NO_MEMORY);
 });
 
 test('eviction takes the least recently used items of the class first', (t) => {

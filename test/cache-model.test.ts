@@ -13,6 +13,10 @@ import {
 } from '../src/cache/status.js';
 import { safeStrtoull, U64_MAX } from '../src/cache/numeric.js';
 import { k, makeCache, MB, valueOf } from './cache-fixture.js';
+import { ArithResult } from '../src/cache/arith.js';
+
+/** the caller's incr/decr result, as a connection owns one */
+const ar = new ArithResult();
 
 interface Entry { value: Buffer; flags: number; exp: number; cas: number }
 
@@ -119,14 +123,14 @@ function run(ops: Op[], maxbytes: number, exact: boolean): void {
         break;
       }
       case 'incr': case 'decr': {
-        const st = cache.arith(kb, 0, kb.length, o.op === 'incr', o.delta!);
+        const st = cache.arith(kb, 0, kb.length, o.op === 'incr', o.delta!, ar);
         if (!e) { if (st !== NOT_FOUND) fail(`${o.op} on missing gave ${st}`); break; }
         if (st === NOT_FOUND) { missed(key, o.op); break; }
         const cur = e.value.length === 0 || e.value.length > 512 * 1024 ? -1n : safeStrtoull(e.value, 0, e.value.length);
         if (cur < 0n) { if (st !== NON_NUMERIC) fail(`${o.op} on non-number gave ${st}`); break; }
         if (st !== OK) { if (exact) fail(`${o.op} gave ${st}`); model.delete(key); break; }
         const next = o.op === 'incr' ? (cur + o.delta!) & U64_MAX : o.delta! > cur ? 0n : cur - o.delta!;
-        if (cache.arithResult.toBigInt() !== next) fail('wrong arith result');
+        if (ar.toBigInt() !== next) fail('wrong arith result');
         const digits = Buffer.from(next.toString());
         const stored = digits.length <= e.value.length ? Buffer.concat([digits, Buffer.alloc(e.value.length - digits.length, 0x20)]) : digits;
         record(key, stored, e.flags, e.exp);

@@ -10,6 +10,7 @@
  */
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
+import { StoreResult } from './results.js';
 import { ITEM_CHAINED, W_EXPTIME, W_FLAGS, W_NBYTES } from './item-header.js';
 import { EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, OK, STORED, Status } from './status.js';
 import {
@@ -21,16 +22,16 @@ const TWO32 = 4294967296;
 const U64_DIGITS_MAX = 20;
 
 /**
- * The result of the last successful arith(), held without a per-request object:
- * its decimal digits (what text replies print) and the value itself. Valid until
- * the next arith().
+ * What a successful arith() hands back: the new value's decimal digits (what text
+ * replies print), the value itself, and the item holding it (`item`). The caller
+ * owns it and passes it in (one per connection, reused: nothing per request).
  *
  * NOTE: numbers from 2^31 on are doubles to V8, and a double passed to or returned
  * from a call that is not inlined is boxed in a fresh HeapNumber. So the value
  * stays in `value` (a double field, updated in place) and the methods read it
  * there rather than take it as an argument.
  */
-export class ArithResult implements NumberOut {
+export class ArithResult extends StoreResult implements NumberOut {
   /** the new value's decimal digits in digits[0, len) */
   readonly digits = new Uint8Array(U64_DIGITS_MAX);
   len = 0;
@@ -96,25 +97,22 @@ export class ArithResult implements NumberOut {
 
 /**
  * incr/decr on a 64-bit unsigned decimal value, as memcached's do_add_delta: OK
- * with the result in c.arithResult, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and
- * different) or NO_MEMORY. With `initial` >= 0 a miss creates the item (binary
- * and meta protocols) with that value and `exptime`.
+ * with the result in r, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and different)
+ * or NO_MEMORY. With `initial` >= 0 a miss creates the item (binary and meta
+ * protocols) with that value and `exptime`.
  */
 export function arith(c: Cache, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
-initial: U64, exptime: number, cas: number): Status {
+r: ArithResult, initial: U64, exptime: number, cas: number): Status {
   const hdr = c.hdr;
-  const r = c.arithResult;
   const h = c.peek(key, ks, kl);
-  c.lastItem = NIL;
+  r.item = NIL;
   if (h === NIL) {
     if (incr) c.counters.incr_misses++;
     else c.counters.decr_misses++;
     if (initial < 0) return NOT_FOUND;
     r.set(initial);
     const st = setDigits(c, key, ks, kl, r, 0, exptime);
-    if (st !== STORED) return st;
-    c.lastItem = c.peek(key, ks, kl);
-    return OK;
+    return st === STORED ? OK : st;
   }
   if (cas !== 0 && cas !== hdr.cas(h)) return EXISTS;
   const len = hdr.get(h, W_NBYTES);
@@ -145,13 +143,11 @@ initial: U64, exptime: number, cas: number): Status {
     for (let i = 0; i < res; i++) u8[vs + i] = digits[i];
     u8.fill(0x20, vs + res, vs + len);
     hdr.setCas(h, c.nextCas());
-    c.lastItem = h;
+    r.item = h;
     return OK;
   }
   const st = setDigits(c, key, ks, kl, r, hdr.get(h, W_FLAGS), -1, hdr.get(h, W_EXPTIME));
-  if (st !== STORED) return NO_MEMORY;
-  c.lastItem = c.peek(key, ks, kl);
-  return OK;
+  return st === STORED ? OK : NO_MEMORY;
 }
 
 /**
@@ -168,18 +164,22 @@ function bigArith(r: ArithResult, u8: Uint8Array, s: number, e: number, incr: bo
   return true;
 }
 
-/** Stores r's digits as a value; relExptime >= 0 overrides the wire exptime. */
+/**
+ * Stores r's digits as a value, linked under the key in r.item; relExptime >= 0
+ * overrides the wire exptime.
+ */
 function setDigits(c: Cache, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
 exptime: number, relExptime = -1): Status {
   const h = c.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, r.len);
-  if (h === NIL) return c.allocStatus;
+  if (h === NIL) return c.allocFailure(kl, r.len);
   if (relExptime >= 0) c.hdr.set(h, W_EXPTIME, relExptime);
   const u8 = c.hdr.pageU8(h);
   const vs = c.hdr.valueByte(h);
   for (let i = 0; i < r.len; i++) u8[vs + i] = r.digits[i];
-  const old = c.peek(key, ks, kl);
-  const hv = c.lastHv;
+  const hv = c.keyHash(key, ks, kl);
+  const old = c.peek(key, ks, kl, hv);
   if (old !== NIL) c.replaceItem(old, h, hv);
   else c.link(h, hv);
+  r.item = h;
   return STORED;
 }

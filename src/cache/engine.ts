@@ -21,9 +21,10 @@ import { Lru, SEGMENTS } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import {
   DELETED, EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND,
-  NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, OK, STORED, Status, StoreMode, TOO_LARGE,
+  NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, STORED, Status, StoreMode, TOO_LARGE,
 } from './status.js';
-import { arith, ArithResult } from './arith.js';
+import { arith, type ArithResult } from './arith.js';
+import { type StoreResult, ValueCursor } from './results.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
 
@@ -90,18 +91,8 @@ export class Cache {
   oldestLive = 0;
   /** flush_all: items with CAS below this are dead, for same-second flushes */
   oldestCas = 0;
-  /** result of the last successful arith(): the new value as digits and 32-bit halves */
-  readonly arithResult = new ArithResult();
-  /** item the last arith()/touch() worked on (valid until the next engine call) */
-  lastItem = NIL;
-  /** why the last lookup missed: 0 none, 1 expired, 2 flushed */
-  lastMissReason = 0;
-  /** hash of the key of the last peek() */
-  lastHv = 0;
-  // streaming writes into a chained value: where the last write ended
-  private wItem = NIL;
-  private wChunk = NIL;
-  private wChunkStart = 0;
+  /** join()'s own write position: scratch within one call, reset at its start */
+  private readonly joinCursor = new ValueCursor();
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -126,30 +117,38 @@ export class Cache {
 
   // ---------------------------------------------------------------- lookups
 
+  /** The key's hash, for a caller that will both look the key up and unlink it. */
+  keyHash(key: Uint8Array, ks: number, kl: number): number {
+    return hashKey(key, ks, kl);
+  }
+
   /**
    * The live item with this key, or NIL. Expired and flushed items found here are
    * unlinked on the spot (memcached's do_item_get). Does not bump or count a hit.
+   * `hv` is the key's hash (keyHash()) when the caller has it already.
    */
-  peek(key: Uint8Array, ks: number, kl: number): number {
-    const hv = hashKey(key, ks, kl);
-    this.lastHv = hv;
+  peek(key: Uint8Array, ks: number, kl: number, hv = hashKey(key, ks, kl)): number {
     const h = this.index.find(key, ks, kl, hv);
-    this.lastMissReason = 0;
     if (h === NIL) return NIL;
     if (this.isFlushed(h)) {
       this.counters.get_flushed++;
-      this.lastMissReason = 2;
       this.unlink(h, hv);
       return NIL;
     }
     const exp = this.hdr.get(h, W_EXPTIME);
     if (exp !== 0 && exp <= this.clock.now) {
       this.counters.get_expired++;
-      this.lastMissReason = 1;
       this.unlink(h, hv);
       return NIL;
     }
     return h;
+  }
+
+  /** Unlinks the live item with this key, if any (a failed overwrite leaves no stale value). */
+  drop(key: Uint8Array, ks: number, kl: number): void {
+    const hv = hashKey(key, ks, kl);
+    const h = this.peek(key, ks, kl, hv);
+    if (h !== NIL) this.unlink(h, hv);
   }
 
   /** `get`: the item or NIL; counts get_cmds and hits/misses, bumps the LRU. */
@@ -189,14 +188,15 @@ export class Cache {
 
   /** `delete`: DELETED, NOT_FOUND, or EXISTS when `cas` is given and differs. */
   delete(key: Uint8Array, ks: number, kl: number, cas = 0): Status {
-    const h = this.peek(key, ks, kl);
+    const hv = hashKey(key, ks, kl);
+    const h = this.peek(key, ks, kl, hv);
     if (h === NIL) {
       this.counters.delete_misses++;
       return NOT_FOUND;
     }
     if (cas !== 0 && cas !== this.hdr.cas(h)) return EXISTS;
     this.classCounters.delete_hits[this.slabs.classOf(h)]++;
-    this.unlink(h, this.lastHv);
+    this.unlink(h, hv);
     return DELETED;
   }
 
@@ -307,51 +307,60 @@ export class Cache {
   // ---------------------------------------------------------------- stores
 
   /**
-   * An unlinked item ready to take `nbytes` of value, or NIL with `allocStatus`
-   * TOO_LARGE or NO_MEMORY. Fill it with writeValue(), then store() or release().
+   * Whether an item with this key and value length may be stored at all (-I);
+   * memcached's item_size_ok. After alloc() gave NIL it says why: false is
+   * TOO_LARGE, true is NO_MEMORY.
    */
-  allocStatus: Status = OK;
+  itemSizeOk(kl: number, nbytes: number): boolean {
+    return this.hdr.headerSize + kl + nbytes <= this.itemSizeMax && nbytes <= 0xffffffff;
+  }
+
+  /** Why alloc() of this size gave NIL: TOO_LARGE or NO_MEMORY. */
+  allocFailure(kl: number, nbytes: number): Status {
+    return this.itemSizeOk(kl, nbytes) ? NO_MEMORY : TOO_LARGE;
+  }
+
+  /**
+   * An unlinked item ready to take `nbytes` of value, or NIL (allocFailure() says
+   * why). Fill it with writeValue(), then store() or release().
+   */
   alloc(key: Uint8Array, ks: number, kl: number, flags: number, exptime: number, nbytes: number): number {
     const hdr = this.hdr;
+    if (!this.itemSizeOk(kl, nbytes)) return NIL;
     const total = hdr.headerSize + kl + nbytes;
-    if (total > this.itemSizeMax || nbytes > 0xffffffff) {
-      this.allocStatus = TOO_LARGE;
-      return NIL;
-    }
     const largest = this.slabs.largest;
     const chained = total > this.slabs.size[largest];
     const h = chained ? this.allocator.allocChained(kl, nbytes) : this.allocator.allocChunk(this.slabs.clsid(total));
-    if (h === NIL) {
-      this.allocStatus = NO_MEMORY;
-      return NIL;
-    }
+    if (h === NIL) return NIL;
     hdr.set(h, W_NEXT, NIL);
     hdr.set(h, W_PREV, NIL);
     hdr.set(h, W_TIME, this.clock.now);
     hdr.set(h, W_EXPTIME, realtime(this.clock, exptime));
     hdr.set(h, W_FLAGS, flags >>> 0);
     hdr.set(h, W_NBYTES, nbytes);
+    // a chained head came with its nkey and chain link set (allocChained)
     hdr.setMeta(h, kl, chained ? ITEM_CHAINED : 0, 0);
-    if (chained) hdr.setChainFirst(h, this.allocator.pendingChain);
     hdr.setCas(h, 0);
     copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
-    this.allocStatus = OK;
     return h;
   }
 
-  /** Copies src[s, e) into the value of unlinked item h at byte `offset`. */
-  writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number): void {
+  /**
+   * Copies src[s, e) into the value of unlinked item h at byte `offset`. A value
+   * filled in pieces passes the upload's cursor, so that a chained value continues
+   * from where the last piece ended; without one each write walks from the head.
+   */
+  writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number, cur: ValueCursor | null = null): void {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
       copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s);
       return;
     }
-    // chained: continue from where the last write ended if we can
     let part: number;
     let partStart: number;
-    if (this.wItem === h && offset >= this.wChunkStart) {
-      part = this.wChunk;
-      partStart = this.wChunkStart;
+    if (cur !== null && cur.item === h && offset >= cur.partStart) {
+      part = cur.part;
+      partStart = cur.partStart;
     } else {
       part = h;
       partStart = 0;
@@ -369,14 +378,15 @@ export class Cache {
       s += n;
       offset += n;
     }
-    this.wItem = h;
-    this.wChunk = part;
-    this.wChunkStart = partStart;
+    if (cur !== null) {
+      cur.item = h;
+      cur.part = part;
+      cur.partStart = partStart;
+    }
   }
 
   /** Frees an item from alloc() that will not be stored (bad data chunk, client gone). */
   release(h: number): void {
-    if (this.wItem === h) this.wItem = NIL;
     this.freeItem(h);
   }
 
@@ -384,15 +394,16 @@ export class Cache {
    * Stores the unlinked item h (from alloc) under its key with memcached's store
    * semantics for `mode`; `cas` is the compare value for NREAD_CAS (and, when not
    * 0, for append/prepend as binary clients send it). h is consumed either way.
+   * After STORED, `res` (when given) holds the item now linked: h, or for
+   * append/prepend the joined item.
    */
-  store(h: number, mode: StoreMode, cas = 0): Status {
+  store(h: number, mode: StoreMode, cas = 0, res: StoreResult | null = null): Status {
     const hdr = this.hdr;
-    if (this.wItem === h) this.wItem = NIL;
     const pu8 = hdr.pageU8(h);
     const ks = hdr.keyByte(h);
     const kl = hdr.nkey(h);
-    const old = this.peek(pu8, ks, kl);
-    const hv = this.lastHv;
+    const hv = hashKey(pu8, ks, kl);
+    const old = this.peek(pu8, ks, kl, hv);
     const cls = this.slabs.classOf(h);
     this.classCounters.cmd_set[cls]++;
     let status: Status;
@@ -410,6 +421,7 @@ export class Cache {
         // with -C every item's CAS reads 0, yet memcached 1.6.18 still answers EXISTS
         this.classCounters.cas_hits[this.slabs.classOf(old)]++;
         this.replaceItem(old, h, hv);
+        if (res !== null) res.item = h;
         return STORED;
       } else {
         this.classCounters.cas_badval[this.slabs.classOf(old)]++;
@@ -424,16 +436,20 @@ export class Cache {
           status = NOT_STORED;
         } else {
           this.replaceItem(old, joined, hv);
-          status = STORED;
+          this.freeItem(h);
+          if (res !== null) res.item = joined;
+          return STORED;
         }
       }
     } else {
       // set, and replace/add that passed the checks above
       if (old !== NIL) this.replaceItem(old, h, hv);
       else this.link(h, hv);
+      if (res !== null) res.item = h;
       return STORED;
     }
     this.freeItem(h);
+    if (res !== null) res.item = NIL;
     return status;
   }
 
@@ -441,7 +457,7 @@ export class Cache {
   set(mode: StoreMode, key: Uint8Array, ks: number, kl: number, flags: number, exptime: number,
     value: Uint8Array, vs: number, vl: number, cas = 0): Status {
     const h = this.alloc(key, ks, kl, flags, exptime, vl);
-    if (h === NIL) return this.allocStatus;
+    if (h === NIL) return this.allocFailure(kl, vl);
     this.writeValue(h, 0, value, vs, vs + vl);
     return this.store(h, mode, cas);
   }
@@ -451,7 +467,7 @@ export class Cache {
     for (let p = src; p !== NIL; p = this.valuePartNext(src, p)) {
       const s = this.partStart(src, p);
       const len = this.partLength(src, p);
-      this.writeValue(dst, at, this.partU8(p), s, s + len);
+      this.writeValue(dst, at, this.partU8(p), s, s + len, this.joinCursor);
       at += len;
     }
   }
@@ -467,25 +483,26 @@ export class Cache {
     const n = this.alloc(hdr.pageU8(old), hdr.keyByte(old), hdr.nkey(old), hdr.get(old, W_FLAGS), 0, oldLen + addLen);
     if (n !== NIL) {
       hdr.set(n, W_EXPTIME, hdr.get(old, W_EXPTIME));
+      // a prepend's first write is past offset 0: forget any earlier join's position
+      this.joinCursor.item = NIL;
       const oldAt = append ? 0 : addLen;
       this.copyValueInto(n, oldAt, old);
       this.copyValueInto(n, append ? oldLen : 0, add);
-      if (this.wItem === n) this.wItem = NIL;
     }
     this.unpin(old);
     return n;
   }
 
   /**
-   * incr/decr on a 64-bit unsigned decimal value (arith.ts): OK with the result in
-   * arithResult, NOT_FOUND, NON_NUMERIC, EXISTS (cas given and different) or
-   * NO_MEMORY. delta and initial are Numbers below 2^53, BigInts above (U64). With
-   * `initial` >= 0 a miss creates the item (binary and meta protocols) with that
-   * value and `exptime`.
+   * incr/decr on a 64-bit unsigned decimal value (arith.ts): OK with the new value
+   * and the item holding it in `res`, NOT_FOUND, NON_NUMERIC, EXISTS (cas given
+   * and different) or NO_MEMORY. delta and initial are Numbers below 2^53, BigInts
+   * above (U64). With `initial` >= 0 a miss creates the item (binary and meta
+   * protocols) with that value and `exptime`.
    */
-  arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: number | bigint,
+  arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: number | bigint, res: ArithResult,
     initial: number | bigint = -1, exptime = 0, cas = 0): Status {
-    return arith(this, key, ks, kl, incr, delta, initial, exptime, cas);
+    return arith(this, key, ks, kl, incr, delta, res, initial, exptime, cas);
   }
 
   /** flush_all [delay]: memcached's oldest_live / oldest_cas rules. */

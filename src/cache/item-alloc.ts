@@ -18,10 +18,10 @@ export class ItemAllocator {
     return this.c.slabs.size[this.c.slabs.largest] - this.c.hdr.chainedHeadOverhead(nkey);
   }
 
-  /** continuation chunks of the last allocChained(), for alloc() to hang on the head */
-  pendingChain = NIL;
-
-  /** Head chunk plus continuation chunks for a value past slab_chunk_max. */
+  /**
+   * Head chunk plus continuation chunks for a value past slab_chunk_max. The head
+   * comes back with its key length and its link to the first continuation set.
+   */
   allocChained(nkey: number, nbytes: number): number {
     const slabs = this.c.slabs;
     const hdr = this.c.hdr;
@@ -30,7 +30,8 @@ export class ItemAllocator {
     const head = this.allocChunk(largest);
     if (head === NIL) return NIL;
     // the head is not an item yet: keep the LRU walk off it while we allocate
-    hdr.setMeta(head, 0, ITEM_CHUNK, 1);
+    // (its nkey places the chain link, set below)
+    hdr.setMeta(head, nkey, ITEM_CHUNK, 1);
     let remaining = nbytes - (chunkMax - hdr.chainedHeadOverhead(nkey));
     let first = NIL;
     let prev = NIL;
@@ -56,7 +57,7 @@ export class ItemAllocator {
       prev = c;
       remaining -= piece;
     }
-    this.pendingChain = first;
+    hdr.setChainFirst(head, first);
     return head;
   }
 

@@ -12,7 +12,8 @@
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import { ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, W_EXPTIME } from './item-header.js';
-import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_SET, STORED, Status, StoreMode } from './status.js';
+import type { StoreResult } from './results.js';
+import { NREAD_CAS, NREAD_SET, STORED, Status, StoreMode } from './status.js';
 
 /** Reply flag bits from recacheFlags(). */
 export const FLAG_Z = 1;
@@ -131,38 +132,27 @@ export function markKeyBinary(cache: Cache, h: number): void {
  * ms: store() plus memcached's meta rules. With invalidation (`I`) in CAS mode,
  * a CAS older than the item's still stores, but as a stale item that keeps the
  * old TTL and win token (do_store_item's CAS_STALE; counted as a cas hit). With
- * E the stored item takes that CAS. `stored` is the linked item after STORED.
+ * E the stored item takes that CAS. After STORED, res.item is the linked item.
  */
-export class MetaStore {
-  stored = NIL;
-
-  constructor(private readonly cache: Cache) {}
-
-  store(h: number, mode: StoreMode, cmpCas: number, setStale: boolean, hasCasIn: boolean, casIn: number,
-    key: Uint8Array, ks: number, kl: number): Status {
-    const cache = this.cache;
-    this.stored = NIL;
-    let staleExp = -1;
-    let staleToken = 0;
-    if (mode === NREAD_CAS && setStale && cmpCas !== 0) {
-      const old = cache.peek(key, ks, kl);
-      if (old !== NIL && cmpCas < cache.cas(old)) {
-        staleExp = cache.exptime(old);
-        staleToken = cache.hdr.itFlags(old) & ITEM_TOKEN_SENT;
-        cmpCas = cache.cas(old);
-      }
+export function metaStore(cache: Cache, res: StoreResult, h: number, mode: StoreMode, cmpCas: number,
+  setStale: boolean, hasCasIn: boolean, casIn: number, key: Uint8Array, ks: number, kl: number): Status {
+  let staleExp = -1;
+  let staleToken = 0;
+  if (mode === NREAD_CAS && setStale && cmpCas !== 0) {
+    const old = cache.peek(key, ks, kl);
+    if (old !== NIL && cmpCas < cache.cas(old)) {
+      staleExp = cache.exptime(old);
+      staleToken = cache.hdr.itFlags(old) & ITEM_TOKEN_SENT;
+      cmpCas = cache.cas(old);
     }
-    const st = cache.store(h, mode, cmpCas);
-    if (st !== STORED) return st;
-    // append/prepend link a new joined item; the other modes link h itself
-    const s = mode === NREAD_APPEND || mode === NREAD_PREPEND ? cache.peek(key, ks, kl) : h;
-    this.stored = s;
-    if (s === NIL) return st;
-    if (staleExp >= 0) {
-      cache.hdr.set(s, W_EXPTIME, staleExp);
-      cache.hdr.addItFlags(s, ITEM_STALE | staleToken);
-    }
-    if (hasCasIn) setCasIn(cache, s, casIn);
-    return st;
   }
+  const st = cache.store(h, mode, cmpCas, res);
+  if (st !== STORED) return st;
+  const s = res.item; // h, or for append/prepend the joined item
+  if (staleExp >= 0) {
+    cache.hdr.set(s, W_EXPTIME, staleExp);
+    cache.hdr.addItFlags(s, ITEM_STALE | staleToken);
+  }
+  if (hasCasIn) setCasIn(cache, s, casIn);
+  return st;
 }

@@ -4,6 +4,7 @@
  * Checks and replies follow proto_bin.c's dispatch_bin_command case by case.
  */
 import { NIL } from '../cache/engine.js';
+import type { ArithResult } from '../cache/arith.js';
 import {
   DELETED, EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, NOT_STORED, OK, STORED, Status, TOO_LARGE,
 } from '../cache/status.js';
@@ -32,6 +33,8 @@ export interface Request {
   readonly bodylen: number;
   readonly opaque: number;
   readonly cas: number;
+  /** the connection's own incr/decr result, reused */
+  readonly arithRes: ArithResult;
   swallow(n: number): void;
   fatal(status: number): void;
 }
@@ -149,7 +152,7 @@ function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: n
   const incr = req.cmd === CMD_INCREMENT;
   const ec = cache.counters;
   const missesBefore = incr ? ec.incr_misses : ec.decr_misses;
-  const st = cache.arith(buf, ks, req.keylen, incr, delta,
+  const st = cache.arith(buf, ks, req.keylen, incr, delta, req.arithRes,
     initial, create ? exptime : 0, req.cas);
   if (st === OK) {
     // memcached's binary auto-create is an add, not a miss: only the no-create miss counts
@@ -158,10 +161,10 @@ function arith(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: n
       else ec.decr_misses--;
     }
     if (req.noreply) return;
-    const h = cache.lastItem;
+    const h = req.arithRes.item;
     header(out, req.opcode, 0, 0, 0, 8, req.opaque, h === NIL ? 0 : cache.cas(h));
     out.reserve(8);
-    cache.arithResult.writeU64BE(out.buf, out.len);
+    req.arithRes.writeU64BE(out.buf, out.len);
     out.len += 8;
     return;
   }

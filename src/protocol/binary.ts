@@ -10,7 +10,9 @@
  * Quiet opcodes run as their loud twin with `noreply`: success (and a get miss)
  * says nothing, errors are still sent, as memcached does.
  */
-import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED, TOO_LARGE } from '../cache/status.js';
+import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED } from '../cache/status.js';
+import { ArithResult } from '../cache/arith.js';
+import { StoreResult, ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
 import {
@@ -42,6 +44,11 @@ export class BinaryProtocol implements Protocol, Request {
   private item = NIL;
   private offset = 0;
   private mode = 0;
+  /** where the streamed value's last piece ended */
+  private readonly cursor = new ValueCursor();
+  /** what stores and incr/decr get back from the engine besides a status */
+  private readonly stored = new StoreResult();
+  readonly arithRes = new ArithResult();
   private saslStarted = false;
   /** stopped at -R requests with bytes left: the server calls again next tick */
   yielded = false;
@@ -74,7 +81,7 @@ export class BinaryProtocol implements Protocol, Request {
       }
       if (this.state === S_NREAD) {
         const n = Math.min(end - pos, this.remaining);
-        if (n > 0) this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n);
+        if (n > 0) this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n, this.cursor);
         pos += n;
         this.offset += n;
         this.remaining -= n;
@@ -202,15 +209,12 @@ export class BinaryProtocol implements Protocol, Request {
     recordSet(this.ctx, buf, ks, keylen);
     const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen);
     if (h === NIL) {
-      const tooLarge = cache.allocStatus === TOO_LARGE;
+      const tooLarge = !cache.itemSizeOk(keylen, vlen);
       if (tooLarge) this.ctx.counters.store_too_large++;
       else this.ctx.counters.store_no_memory++;
       errorReply(this.conn.out, this.opcode, tooLarge ? RESPONSE_E2BIG : RESPONSE_ENOMEM, this.opaque);
       // a failed set must not leave the old value readable
-      if (this.cmd === CMD_SET) {
-        const old = cache.peek(buf, ks, keylen);
-        if (old !== NIL) cache.unlinkHandle(old);
-      }
+      if (this.cmd === CMD_SET) cache.drop(buf, ks, keylen);
       this.swallow(vlen);
       return;
     }
@@ -227,9 +231,9 @@ export class BinaryProtocol implements Protocol, Request {
     const h = this.item;
     this.item = NIL;
     this.state = S_HEADER;
-    const st = cache.store(h, this.mode, this.cas);
-    // the CAS the store just gave the item (casId stays 0 with -C)
-    storeReply(this, this.conn.out, st, st === STORED ? cache.casId : 0);
+    const st = cache.store(h, this.mode, this.cas, this.stored);
+    // the CAS the store gave the linked item (0 with -C)
+    storeReply(this, this.conn.out, st, st === STORED ? cache.cas(this.stored.item) : 0);
   }
 
   /** SASL_AUTH / SASL_STEP: mechanism in the key, client data in the value. */

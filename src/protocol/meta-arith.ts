@@ -68,9 +68,9 @@ export function metaArith(m: MetaCommands): void {
     }
     created = true;
   } else {
-    const st = cache.arith(key, ks, kl, incr, of.delta, -1, 0, of.hasCas ? of.reqCas : 0);
+    const st = cache.arith(key, ks, kl, incr, of.delta, m.arithRes, -1, 0, of.hasCas ? of.reqCas : 0);
     if (st === OK) {
-      h = cache.lastItem;
+      h = m.arithRes.item;
       if (of.hasCasIn) setCasIn(cache, h, of.casIn);
     } else if (st === NOT_FOUND) {
       miss = NF;

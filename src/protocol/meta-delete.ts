@@ -36,7 +36,9 @@ export function metaDelete(m: MetaCommands): void {
   if (!metaEchoOpaqueKey(out, line, of, mark)) return;
 
   const counters = cache.counters;
-  let h = cache.peek(key, ks, kl);
+  // the hash again for the unlink below
+  const hv = cache.keyHash(key, ks, kl);
+  let h = cache.peek(key, ks, kl, hv);
   let c0 = 0x48; // H
   let c1 = 0x44; // D
   let quiet = false;
@@ -49,7 +51,6 @@ export function metaDelete(m: MetaCommands): void {
     c0 = 0x45; // EX
     c1 = 0x58;
   } else {
-    const hv = cache.lastHv;
     if (of.removeVal) {
       h = tombstone(cache, h, key, ks, kl, of.clientFlags, of.exptime, of.hasCasIn, of.casIn);
       if (h === NIL) {

@@ -19,9 +19,9 @@
 import { NIL } from '../cache/engine.js';
 import {
   EXISTS, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE,
-  NREAD_SET, STORED, TOO_LARGE,
+  NREAD_SET, STORED,
 } from '../cache/status.js';
-import { markKeyBinary } from '../cache/meta-ops.js';
+import { markKeyBinary, metaStore } from '../cache/meta-ops.js';
 import {
   ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
   metaChar, metaKey, metaToken,
@@ -129,7 +129,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   const streamed = m.pendItem;
   const h = streamed !== NIL ? streamed : cache.alloc(key, ks, kl, of.clientFlags, 0, vlen);
   if (h === NIL) {
-    if (cache.allocStatus === TOO_LARGE) {
+    if (!cache.itemSizeOk(kl, vlen)) {
       tooLarge(m, key, ks, kl);
     } else {
       out.bytes(ERR_NO_MEMORY);
@@ -149,8 +149,8 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   }
   if (of.keyBinary) markKeyBinary(cache, h);
 
-  const ms = m.store;
-  const st = ms.store(h, mode, of.reqCas, of.setStale && mode === NREAD_CAS, of.hasCasIn, of.casIn, key, ks, kl);
+  const res = m.stored;
+  const st = metaStore(cache, res, h, mode, of.reqCas, of.setStale && mode === NREAD_CAS, of.hasCasIn, of.casIn, key, ks, kl);
   const mark = out.len;
   switch (st) {
     case STORED: out.bytes(HD); break;
@@ -161,7 +161,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
       out.bytes(ERR_UNHANDLED);
       return dataEnd;
   }
-  const stored = st === STORED ? ms.stored : NIL;
+  const stored = st === STORED ? res.item : NIL;
   for (let i = 3; i < words; i++) {
     switch (line.flag(i)) {
       case 0x4f: // O
@@ -193,7 +193,5 @@ function tooLarge(m: MetaCommands, key: Uint8Array, ks: number, kl: number): voi
 
 /** A failed ms drops the old value rather than leave stale data behind, as memcached does. */
 function dropOld(m: MetaCommands, key: Uint8Array, ks: number, kl: number): void {
-  const cache = m.ctx.cache;
-  const old = cache.peek(key, ks, kl);
-  if (old !== NIL) cache.unlink(old, cache.lastHv);
+  m.ctx.cache.drop(key, ks, kl);
 }

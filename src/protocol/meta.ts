@@ -16,8 +16,9 @@ import { metaDebug, metaGet } from './meta-get.js';
 import { metaSet } from './meta-set.js';
 import { metaDelete } from './meta-delete.js';
 import { metaArith } from './meta-arith.js';
-import { MetaStore } from '../cache/meta-ops.js';
 import { NIL } from '../cache/engine.js';
+import { ArithResult } from '../cache/arith.js';
+import { StoreResult, ValueCursor } from '../cache/results.js';
 
 const MN = Buffer.from('MN\r\n');
 
@@ -25,7 +26,11 @@ export class MetaCommands {
   /** per-connection scratch, refilled for every line: nothing allocated per request */
   readonly line = new MetaLine();
   readonly flags = new MetaFlags();
-  readonly store: MetaStore;
+  /** what ms and ma get back from the engine besides a status */
+  readonly stored = new StoreResult();
+  readonly arithRes = new ArithResult();
+  /** where the streamed ms block's last piece ended */
+  private readonly cursor = new ValueCursor();
   /** bytes of a rejected ms data block still to discard (streaming callers only) */
   private swallowLeft = 0;
   /**
@@ -51,9 +56,7 @@ export class MetaCommands {
    * discarded as it comes, as memcached's conn_swallow does, instead of being
    * buffered whole. Without it such an ms waits (-1) for the whole block.
    */
-  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn, readonly streaming = false) {
-    this.store = new MetaStore(ctx.cache);
-  }
+  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn, readonly streaming = false) {}
 
   /** A data block is being streamed or discarded: bytes go to feed(), not handle(). */
   get active(): boolean {
@@ -96,7 +99,7 @@ export class MetaCommands {
     const h = this.pendItem;
     if (this.pendOff < this.pendLen) {
       const n = Math.min(end - pos, this.pendLen - this.pendOff);
-      cache.writeValue(h, this.pendOff, buf, pos, pos + n);
+      cache.writeValue(h, this.pendOff, buf, pos, pos + n, this.cursor);
       this.pendOff += n;
       pos += n;
     }

@@ -15,6 +15,7 @@ import {
   NREAD_CAS, NREAD_SET, NO_MEMORY, StoreMode, TOO_LARGE,
 } from '../cache/status.js';
 import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
+import { ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
 import type { ProtoConn, ServerContext } from './context.js';
 import { parsedOk, strtol32, strtoul32, strtoullNum, Words } from './text-parse.js';
@@ -52,6 +53,8 @@ export class TextStore {
   private tn = 0;
   private noreply = false;
   private left = 0;
+  /** where the streamed block's last piece ended */
+  private readonly cursor = new ValueCursor();
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {}
 
@@ -92,15 +95,12 @@ export class TextStore {
     if (ctx.settings.detailEnabled) recordSet(ctx, buf, ks, kl);
     const h = cache.alloc(buf, ks, kl, flags, exptime, vlen);
     if (h === NIL) {
-      const status = cache.allocStatus;
-      if (status === TOO_LARGE) ctx.counters.store_too_large++;
+      const tooLarge = !cache.itemSizeOk(kl, vlen);
+      if (tooLarge) ctx.counters.store_too_large++;
       else ctx.counters.store_no_memory++;
-      if (!noreply) out.bytes(STORE_REPLY[status === TOO_LARGE ? TOO_LARGE : NO_MEMORY]);
-      if (mode === NREAD_SET) {
-        // a failed overwrite must not leave the old value readable
-        const old = cache.peek(buf, ks, kl);
-        if (old !== NIL) cache.unlink(old, cache.lastHv);
-      }
+      if (!noreply) out.bytes(STORE_REPLY[tooLarge ? TOO_LARGE : NO_MEMORY]);
+      // a failed overwrite must not leave the old value readable
+      if (mode === NREAD_SET) cache.drop(buf, ks, kl);
       return this.swallow(vlen + 2, next, end);
     }
     const total = vlen + 2;
@@ -139,7 +139,7 @@ export class TextStore {
     const cache = this.ctx.cache;
     if (this.got < this.vlen) {
       const n = Math.min(this.vlen - this.got, end - pos);
-      cache.writeValue(this.item, this.got, buf, pos, pos + n);
+      cache.writeValue(this.item, this.got, buf, pos, pos + n, this.cursor);
       this.got += n;
       pos += n;
     }

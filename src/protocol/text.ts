@@ -9,6 +9,7 @@
  * or bytes appended to the connection's output batch.
  */
 import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
+import { ArithResult } from '../cache/arith.js';
 import {
   DELETED, NON_NUMERIC, NOT_FOUND, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND,
   NREAD_REPLACE, NREAD_SET, OK, StoreMode,
@@ -66,6 +67,8 @@ const MULTIGET_LINE_MAX = 16 * MB;
 
 export class TextProtocol implements Protocol {
   private readonly w = new Words();
+  /** incr/decr's answer from the engine, reused */
+  private readonly arithRes = new ArithResult();
   private readonly store: TextStore;
   private meta: MetaCommands | null = null;
   private readonly authRequired: boolean;
@@ -323,13 +326,13 @@ export class TextProtocol implements Protocol {
     const delta = strtoullU64(buf, w.s[2], w.e[2]); // a Number unless >= 2^53
     if (delta === NOT_U64) return this.reply(BAD_DELTA);
     const cache = this.ctx.cache;
-    const st = cache.arith(buf, w.s[1], w.len(1), incr, delta);
+    const r = this.arithRes;
+    const st = cache.arith(buf, w.s[1], w.len(1), incr, delta, r);
     if (st === OK) {
       if (this.noreply) {
         this.noreply = false;
         return;
       }
-      const r = cache.arithResult;
       const out = this.conn.out;
       out.range(r.digits, 0, r.len);
       out.bytes(CRLF);
