@@ -1,7 +1,9 @@
 /**
  * `npm pack` makes a tarball that installs globally into a clean prefix, and the
- * installed `slabcache --help` runs. Offline: the dependencies come from npm's
- * cache (filled by `npm ci`), so the test needs no network.
+ * installed `slabcache --help` runs. The install uses a cache of its own, made
+ * empty for the test, so it behaves as on a new machine: the dependencies come
+ * from the registry, as they do for `npm ci`, and never from whatever a
+ * machine's npm cache happens to hold.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -29,7 +31,8 @@ test('npm pack installs globally into a clean prefix and `slabcache --help` runs
   t.false(files.some((f) => f.startsWith('dist/test/') || f.startsWith('src/')), 'no tests or TypeScript sources');
 
   const prefix = path.join(dir, 'prefix');
-  await run('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, tarball], { cwd: dir });
+  const cache = path.join(dir, 'npm-cache');
+  await run('npm', ['install', '-g', '--no-audit', '--no-fund', '--cache', cache, '--prefix', prefix, tarball], { cwd: dir });
   const bin = path.join(prefix, 'bin', 'slabcache');
   t.true(fs.existsSync(bin), 'slabcache is on the prefix PATH');
   const help = await run(bin, ['--help'], { cwd: dir, env: { ...process.env, PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}` } });
