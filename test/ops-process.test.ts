@@ -50,9 +50,8 @@ test('-d: a daemon that cannot start makes the parent fail with its reason', asy
 });
 
 test('root: -u nobody drops privileges after binding; no -u is refused with memcached message', async (t) => {
-  const port = await freePort();
   const args = IS_ROOT ? ['-u', 'nobody'] : [];
-  const sc = await startSlabcache(t, [...args, '-p', String(port)]);
+  const sc = await startSlabcache(t, args);
   const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
   // as root: the daemon must now be nobody; as anyone else -u is ignored (memcached too)
   t.is(uidOf(sc.pid), IS_ROOT ? nobody : process.getuid!());

@@ -29,12 +29,11 @@ test('-Z: TLS on the -l listener, plain on notls:, a plain client refused on TLS
   t.true(haveOpenssl(), 'the openssl command is needed to make test certificates');
   const pki = makePki();
   t.teardown(() => pki.cleanup());
-  const tlsPort = await freePort();
-  const plainPort = await freePort();
-  await startSlabcache(t, [
-    '-Z', '-o', `ssl_chain_cert=${pki.serverCert},ssl_key=${pki.serverKey}`,
-    '-p', String(tlsPort), '-l', `127.0.0.1,notls:127.0.0.1:${plainPort}`,
-  ]);
+  let plainPort = 0;
+  const { port: tlsPort } = await startSlabcache(t, async () => {
+    plainPort = await freePort();
+    return ['-Z', '-o', `ssl_chain_cert=${pki.serverCert},ssl_key=${pki.serverKey}`, '-l', `127.0.0.1,notls:127.0.0.1:${plainPort}`];
+  });
   t.is(await tlsAsk(tlsPort, pki, 'set k 0 0 3\r\nabc\r\nget k\r\n', 'END\r\n', false), 'STORED\r\nVALUE k 0 3\r\nabc\r\nEND\r\n');
   t.is(await ask({ host: '127.0.0.1', port: plainPort }, 'get k\r\n', 'END\r\n'), 'VALUE k 0 3\r\nabc\r\nEND\r\n', 'notls listener speaks plain text');
   // a plain client on the TLS port: its bytes are no handshake, so no reply, and it is dropped
@@ -46,10 +45,8 @@ test('-Z with ssl_verify_mode=2: only clients with a certificate from ssl_ca_cer
   t.true(haveOpenssl(), 'the openssl command is needed to make test certificates');
   const pki = makePki();
   t.teardown(() => pki.cleanup());
-  const port = await freePort();
-  await startSlabcache(t, [
+  const { port } = await startSlabcache(t, [
     '-Z', '-o', `ssl_chain_cert=${pki.serverCert},ssl_key=${pki.serverKey},ssl_ca_cert=${pki.caCert},ssl_verify_mode=2`,
-    '-p', String(port),
   ]);
   t.is(await tlsAsk(port, pki, 'get none\r\n', 'END\r\n', true), 'END\r\n');
   const without = await tlsAsk(port, pki, 'get none\r\n', 'END\r\n', false).catch((e: Error) => `error ${e.message}`);
@@ -60,9 +57,11 @@ test('several -l addresses at once, IPv6 loopback included', async (t) => {
   // skip nothing: a machine without ::1 fails here, saying so
   const v6 = execFileSync('ip', ['-6', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' });
   t.regex(v6, /inet6 ::1\/128/, 'this machine has no IPv6 loopback (ip -6 addr shows no ::1)');
-  const port = await freePort();
-  const extra = await freePort();
-  await startSlabcache(t, ['-p', String(port), '-l', '127.0.0.1,[::1]', '-l', `127.0.0.1:${extra}`]);
+  let extra = 0;
+  const { port } = await startSlabcache(t, async () => {
+    extra = await freePort();
+    return ['-l', '127.0.0.1,[::1]', '-l', `127.0.0.1:${extra}`];
+  });
   await ask({ host: '127.0.0.1', port }, 'set six 0 0 1\r\n6\r\n', 'STORED\r\n');
   for (const where of [{ host: '::1', port }, { host: '127.0.0.1', port }, { host: '127.0.0.1', port: extra }]) {
     const s = net.connect(where);

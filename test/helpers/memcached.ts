@@ -88,11 +88,17 @@ export function startMemcached(t: ExecutionContext, args: string[] = [], opts: S
   return startServer(t, 'memcached', MEMCACHED_BIN, [], [...extra, ...args], { stopSignal: 'SIGKILL', ...opts });
 }
 
-/** Start our daemon, the real entry point (`node bin/slabcache.js`), from the build in dist/. As root it gets `-u root`. */
-export function startSlabcache(t: ExecutionContext, args: string[] = [], opts: StartOptions = {}): Promise<TestServer> {
+/**
+ * Start our daemon, the real entry point (`node bin/slabcache.js`), from the build in dist/. As root it gets `-u root`.
+ * A test that names ports of its own (-p, more -l listeners) passes a function that picks them
+ * with freePort() and returns the arguments: it is called again for each attempt, so a port
+ * someone took between freePort() and the bind is replaced, as an unnamed -p is.
+ */
+export function startSlabcache(t: ExecutionContext, args: string[] | (() => Promise<string[]>) = [], opts: StartOptions = {}): Promise<TestServer> {
   // like memcached, slabcache refuses to run as root without -u
-  const extra = process.getuid?.() === 0 && !hasFlag(args, 'u', 'user') ? ['-u', 'root'] : [];
-  return startServer(t, 'slabcache', process.execPath, [SLABCACHE_BIN], [...extra, ...args], { stopSignal: 'SIGTERM', ...opts });
+  const withUser = (a: string[]): string[] => (process.getuid?.() === 0 && !hasFlag(a, 'u', 'user') ? ['-u', 'root', ...a] : a);
+  const built = typeof args === 'function' ? async () => withUser(await args()) : withUser(args);
+  return startServer(t, 'slabcache', process.execPath, [SLABCACHE_BIN], built, { stopSignal: 'SIGTERM', ...opts });
 }
 
 async function startServer(
@@ -100,12 +106,15 @@ async function startServer(
   name: string,
   command: string,
   prefix: string[],
-  args: string[],
+  argsOrPick: string[] | (() => Promise<string[]>),
   opts: StartOptions,
 ): Promise<TestServer> {
-  const givenPort = portFromArgs(args);
+  // ports are picked anew for each attempt when none is fixed in the arguments
+  const picksPorts = typeof argsOrPick === 'function';
   let lastError: Error | null = null;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const args = typeof argsOrPick === 'function' ? await argsOrPick() : argsOrPick;
+    const givenPort = portFromArgs(args);
     const port = givenPort ?? (await (opts.pickPort ?? freePort)());
     const portArgs = givenPort === null ? ['-p', String(port)] : [];
     const server = spawnServer(t, name, command, [...prefix, ...portArgs, ...args], port, opts);
@@ -116,7 +125,7 @@ async function startServer(
       await server.stop();
       lastError = err as Error;
       // someone took the port between freePort() and the server's bind: try another
-      if (givenPort === null && ADDRESS_IN_USE.test(server.output())) continue;
+      if ((givenPort === null || picksPorts) && ADDRESS_IN_USE.test(server.output())) continue;
       throw err;
     }
   }
