@@ -86,7 +86,7 @@ export function metaArith(m: MetaCommands): void {
   }
 
   const mark = out.len;
-  const words = line.words;
+  const words = line.n;
   if (h === NIL) {
     out.bytes(miss ?? NF);
     if (!metaEchoOpaqueKey(out, line, of, mark)) return;

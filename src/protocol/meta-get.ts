@@ -38,7 +38,7 @@ export function metaGet(m: MetaCommands): void {
   const key = of.keyBuf;
   const ks = of.keyStart;
   const kl = of.keyLen;
-  const words = line.words;
+  const words = line.n;
   const counters = cache.counters;
 
   let h = cache.peek(key, ks, kl);
@@ -158,11 +158,11 @@ export function metaDebug(m: MetaCommands): void {
     return;
   }
   let key: Uint8Array = line.buf;
-  let ks = line.ts[1];
+  let ks = line.s[1];
   let kl = line.len(1);
   if (line.ntokens >= 4 && line.len(2) === 1 && line.flag(2) === 0x62) {
     const scratch = m.flags.scratch;
-    kl = base64Decode(line.buf, ks, line.te[1], scratch);
+    kl = base64Decode(line.buf, ks, line.e[1], scratch);
     if (kl === 0) {
       out.bytes(ERR_FORMAT);
       return;

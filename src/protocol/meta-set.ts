@@ -65,7 +65,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     return next;
   }
   // memcached's safe_strtol: a C long stored into an int32, so 4294967299 is 3
-  const vlen = strtol32(buf, line.ts[2], line.te[2]);
+  const vlen = strtol32(buf, line.s[2], line.e[2]);
   if (!parsedOk || vlen < 0 || vlen > INT32_MAX - 2) {
     out.bytes(ERR_FORMAT);
     return next;
@@ -80,7 +80,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     err = of.errstr;
   } else {
     let opaqueTooLong = false;
-    for (let i = 3; i < line.words; i++) {
+    for (let i = 3; i < line.n; i++) {
       if (line.flag(i) === 0x4f && line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) opaqueTooLong = true;
     }
     switch (of.mode) {
@@ -113,7 +113,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     out.bytes(err);
     return m.swallow(dataEnd, end);
   }
-  const words = line.words;
+  const words = line.n;
 
   const key = of.keyBuf;
   const ks = of.keyStart;

@@ -12,11 +12,17 @@ import { isSpace, negative, safeStrtoull, skipSignAndSpace } from '../cache/nume
  */
 export const MAX_WORDS = 23;
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * One request line split on spaces (only ' ': a tab is part of a word, as in
- * memcached). Refilled for every line: nothing is allocated per request.
+ * memcached's tokenize_command()). The one tokenizer for text and meta lines:
+ * the text protocol splits a line once and hands the same Words to the meta
+ * commands. Refilled for every line: nothing is allocated per request.
  */
 export class Words {
+  /** the buffer the last split() read: word i is buf[s[i], e[i]) */
+  buf: Buffer = EMPTY;
   readonly s = new Int32Array(MAX_WORDS);
   readonly e = new Int32Array(MAX_WORDS);
   /** words found, at most MAX_WORDS */
@@ -30,7 +36,8 @@ export class Words {
    * Splits buf[start, end). memcached tokenizes a C string, so a NUL byte ends the
    * line early. Returns n.
    */
-  split(buf: Uint8Array, start: number, end: number): number {
+  split(buf: Buffer, start: number, end: number): number {
+    this.buf = buf;
     let n = 0;
     let i = start;
     this.rest = -1;
@@ -64,6 +71,11 @@ export class Words {
 
   len(i: number): number {
     return this.e[i] - this.s[i];
+  }
+
+  /** First byte of word i (a meta flag's letter). */
+  flag(i: number): number {
+    return this.buf[this.s[i]];
   }
 
   /** memcached's ntokens: words (capped) plus the terminal token */

@@ -182,8 +182,8 @@ export class TextProtocol implements Protocol {
     switch (c0) {
       case 0x6d: // m: meta commands are all two letters
         if (w.len(0) === 2) {
-          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true);
-          return this.meta.handle(buf, s, eol, next, end);
+          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true, w);
+          return this.meta.dispatch(s, eol, next, end);
         }
         break;
       case 0x67: // g
