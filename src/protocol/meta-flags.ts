@@ -3,21 +3,24 @@
  *
  * A meta request is `<cm> <key> [<datalen>] <flag>*`, split into Words by the
  * text protocol's tokenizer (text-parse.ts), as memcached's tokenize_command()
- * splits every line. Flags are one byte, optionally followed by a token (`T30`, `Oabc`). MetaFlags.preparse()
- * is memcached's _meta_flag_preparse(): same checks, same order, same error
- * strings, and numbers read by the same safe_strto* rules as the text protocol's
- * (text-parse.ts), so that a bad request gets the bytes 1.6.18 would send.
+ * splits every line. Flags are one byte, optionally followed by a token (`T30`,
+ * `Oabc`). MetaFlags.preparse() is memcached's _meta_flag_preparse(): same
+ * checks, same order, same error strings, and numbers read by the same safe_strto*
+ * rules as the text protocol (cache/numeric.ts), so that a bad request gets the
+ * bytes 1.6.18 would send.
  *
- * Nothing here allocates per request: one MetaFlags per connection is reset
- * and refilled for each line. A base64 key is decoded into
- * the MetaFlags' own scratch buffer, never in place: the caller may hand us the
+ * Nothing here allocates per request: one MetaFlags per connection is reset and
+ * refilled for each line. A base64 key is decoded into the MetaFlags' own scratch
+ * buffer, never in place: the caller may hand us the
  * same line again (an `ms` whose data has not all arrived).
  */
 import { Clock, realtime } from '../cache/clock.js';
-import { NOT_U64, strtoullU64, type U64 } from '../cache/numeric.js';
+import {
+  NOT_INT32, NOT_U64, strtol32, strtoul32, strtoullNum, strtoullU64, type U64,
+} from '../cache/numeric.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { Output } from './output.js';
-import { parsedOk, strtol32, strtoul32, strtoullNum, type Words } from './text-parse.js';
+import type { Words } from './text-parse.js';
 
 /** memcached counts the terminal token too: at most 19 words per meta request. */
 export const MFLAG_MAX_OPT_LENGTH = 20;
@@ -114,7 +117,7 @@ export class MetaFlags {
         case 0x52: { // R: recache when TTL below this
           this.locked = true;
           const v = strtol32(buf, s + 1, end);
-          if (!parsedOk) {
+          if (v === NOT_INT32) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
             break;
@@ -162,14 +165,14 @@ export class MetaFlags {
           break;
         case 0x46: { // F: client flags (memcached's errstr stays as it was)
           const v = strtoul32(buf, s + 1, end);
-          if (!parsedOk) this.hasError = true;
+          if (v < 0) this.hasError = true;
           else this.clientFlags = v;
           break;
         }
         case 0x43: // C: compare CAS
         case 0x45: { // E (after 1.6.18): explicit new CAS
           const v = strtoullNum(buf, s + 1, end);
-          if (!parsedOk) {
+          if (v < 0) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
           } else if (o === 0x43) {

@@ -26,7 +26,7 @@ import {
   ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
   metaChar, metaKey, metaToken,
 } from './meta-flags.js';
-import { parsedOk, strtol32 } from './text-parse.js';
+import { NOT_INT32, strtol32 } from '../cache/numeric.js';
 import type { MetaCommands } from './meta.js';
 
 const INT32_MAX = 0x7fffffff;
@@ -66,7 +66,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   }
   // memcached's safe_strtol: a C long stored into an int32, so 4294967299 is 3
   const vlen = strtol32(buf, line.s[2], line.e[2]);
-  if (!parsedOk || vlen < 0 || vlen > INT32_MAX - 2) {
+  if (vlen === NOT_INT32 || vlen < 0 || vlen > INT32_MAX - 2) {
     out.bytes(ERR_FORMAT);
     return next;
   }

@@ -20,8 +20,8 @@ import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
-import { parsedOk, strtol32, Words } from './text-parse.js';
-import { NOT_U64, strtoullU64 } from '../cache/numeric.js';
+import { Words } from './text-parse.js';
+import { NOT_INT32, NOT_U64, strtol32, strtoullU64 } from '../cache/numeric.js';
 import { BAD_FORMAT, TextStore } from './text-store.js';
 import {
   BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
@@ -275,7 +275,7 @@ export class TextProtocol implements Protocol {
     let p = w.s[1];
     if (touch) {
       exptime = strtol32(buf, w.s[1], w.e[1]);
-      if (!parsedOk) {
+      if (exptime === NOT_INT32) {
         out.bytes(BAD_EXPTIME);
         return;
       }
@@ -314,7 +314,7 @@ export class TextProtocol implements Protocol {
     this.noreply = w.noreply(buf);
     if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
     const exptime = strtol32(buf, w.s[2], w.e[2]);
-    if (!parsedOk) return this.reply(BAD_EXPTIME);
+    if (exptime === NOT_INT32) return this.reply(BAD_EXPTIME);
     const h = this.ctx.cache.touch(buf, w.s[1], w.len(1), exptime);
     this.reply(h === NIL ? NOT_FOUND_R : TOUCHED);
   }

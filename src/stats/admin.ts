@@ -16,7 +16,7 @@ import {
 import {
   PageMover, REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
 } from '../cache/page-mover.js';
-import { strtol, strtoul } from './util.js';
+import { NOT_INT32, strtolStr, strtoulStr } from '../cache/numeric.js';
 
 const CRAWLER_REPLY: Record<number, string> = {
   [CRAWLER_OK]: 'OK',
@@ -73,13 +73,13 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
         return r.drain(); // a connection that cannot stream (UDP, tests): all at once
       }
       case 'tocrawl': {
-        const n = strtoul(w[2]);
+        const n = strtoulStr(w[2]);
         if (n < 0) return 'CLIENT_ERROR bad command line format';
         s.lruCrawlerTocrawl = n;
         return 'OK';
       }
       case 'sleep': {
-        const n = strtoul(w[2]);
+        const n = strtoulStr(w[2]);
         if (n < 0) return 'CLIENT_ERROR bad command line format';
         if (n > 1000000) return 'CLIENT_ERROR sleep must be one second or less';
         s.lruCrawlerSleep = n;
@@ -109,9 +109,9 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
   const s = ctx.settings;
   if (w.length === 4 && w[1] === 'reassign') {
     if (!s.slabReassign) return 'CLIENT_ERROR slab reassignment disabled';
-    const src = strtol(w[2]);
-    const dst = strtol(w[3]);
-    if (src === null || dst === null) return 'CLIENT_ERROR bad command line format';
+    const src = strtolStr(w[2]);
+    const dst = strtolStr(w[3]);
+    if (src === NOT_INT32 || dst === NOT_INT32) return 'CLIENT_ERROR bad command line format';
     return REASSIGN_REPLY[moverOf(ctx).reassign(src, dst)];
   }
   if (w.length >= 3 && w[1] === 'automove') {
@@ -122,7 +122,7 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
       if (Number.isNaN(ratio)) reply = 'ERROR';
       else s.slabAutomoveRatio = ratio;
     } else {
-      const level = strtoul(w[2]);
+      const level = strtoulStr(w[2]);
       if (level < 0) reply = 'CLIENT_ERROR bad command line format';
       else if (level > 2) reply = 'ERROR';
       else s.slabAutomove = level;
@@ -149,8 +149,8 @@ function lruCommand(ctx: ServerContext, w: string[]): string {
   const noreply = w[w.length - 1] === 'noreply';
   let reply = 'ERROR';
   if (w[1] === 'tune' && w.length >= 6) {
-    const hot = strtoul(w[2]);
-    const warm = strtoul(w[3]);
+    const hot = strtoulStr(w[2]);
+    const warm = strtoulStr(w[3]);
     const hotFactor = strtod(w[4]);
     const warmFactor = strtod(w[5]);
     if (hot < 0 || warm < 0 || Number.isNaN(hotFactor) || Number.isNaN(warmFactor)) reply = 'ERROR';
@@ -172,8 +172,8 @@ function lruCommand(ctx: ServerContext, w: string[]): string {
       reply = 'OK';
     }
   } else if (w[1] === 'temp_ttl' && w.length >= 3 && s.lruMaintainer) {
-    const ttl = strtol(w[2]);
-    if (ttl !== null) {
+    const ttl = strtolStr(w[2]);
+    if (ttl !== NOT_INT32) {
       s.tempLru = ttl >= 0;
       if (ttl >= 0) s.temporaryTtl = ttl;
       reply = 'OK';

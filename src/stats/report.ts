@@ -22,7 +22,8 @@ import { itemsStats } from './items.js';
 import { sizesDisable, sizesEnable, sizesStats } from './sizes.js';
 import { connsStats } from './conns.js';
 import { stateOf } from './state.js';
-import { Pairs, strtoul } from './util.js';
+import { strtoulStr } from '../cache/numeric.js';
+import { Pairs } from './util.js';
 
 export { adminCommand } from './admin.js';
 export { recordDelete, recordGet, recordSet } from './detail.js';
@@ -76,8 +77,8 @@ const CACHEDUMP_LIMIT = 2 * 1024 * 1024;
 function cachedump(ctx: ServerContext, args: string[]): string {
   if (!ctx.settings.dumpEnabled) return 'CLIENT_ERROR stats cachedump not allowed';
   if (args.length < 3) return 'CLIENT_ERROR bad command line';
-  const id = strtoul(args[1]);
-  const limit = strtoul(args[2]);
+  const id = strtoulStr(args[1]);
+  const limit = strtoulStr(args[2]);
   if (id < 0 || limit < 0) return 'CLIENT_ERROR bad command line format';
   if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return 'CLIENT_ERROR Illegal slab id';
   const c = ctx.cache;
