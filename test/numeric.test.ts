@@ -65,4 +65,6 @@ test('putDecimal writes what String() would', (t) => {
     const end = putDecimal(b, 3, n);
     t.is(b.toString('latin1', 3, end), String(n));
   }
+  t.is(b.toString('latin1', 0, putDecimal(b, 0, 42, 9)), '000000042');
+  t.is(b.toString('latin1', 0, putDecimal(b, 0, 0, 3)), '000');
 });

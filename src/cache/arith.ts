@@ -14,7 +14,7 @@ import { StoreResult } from './results.js';
 import { ITEM_CHAINED, W_EXPTIME, W_FLAGS, W_NBYTES } from './item-header.js';
 import { EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, OK, STORED, Status } from './status.js';
 import {
-  IS_U64, NOT_U64, type NumberOut, safeStrtoull, strtoullInto, type U64, U64_MAX,
+  IS_U64, NOT_U64, type NumberOut, putDecimal, safeStrtoull, strtoullInto, type U64, U64_MAX,
 } from './numeric.js';
 
 const TWO32 = 4294967296;
@@ -40,18 +40,21 @@ export class ArithResult extends StoreResult implements NumberOut {
   /** the value when at or above 2^53 */
   big = 0n;
 
-  /** Writes `value`'s digits (a safe integer). */
+  /**
+   * Writes `value`'s digits (a safe integer), as two halves below 10^9: V8 passes
+   * those to putDecimal as small integers, where the whole value, a double from
+   * 2^31 on, would be boxed.
+   */
   formatValue(): void {
-    let n = this.value;
-    let len = 1;
-    for (let x = n; x >= 10; x = (x - (x % 10)) / 10) len++;
-    const d = this.digits;
-    for (let p = len - 1; p >= 0; p--) {
-      const r = n % 10;
-      d[p] = 0x30 + r;
-      n = (n - r) / 10; // exact: n - r is a multiple of 10
+    const v = this.value;
+    let hi = Math.floor(v / 1e9);
+    let lo = v - hi * 1e9;
+    if (lo < 0) { // v / 1e9 rounded up to the next integer
+      hi--;
+      lo += 1e9;
     }
-    this.len = len;
+    const d = this.digits;
+    this.len = hi === 0 ? putDecimal(d, 0, lo) : putDecimal(d, putDecimal(d, 0, hi), lo, 9);
   }
 
   /** Cold path: a value at or above 2^53 (allocates a string). */

@@ -245,16 +245,20 @@ export function strtolStr(s: string | undefined): number {
   return s === undefined ? NOT_INT32 : strtol32(Buffer.from(s, 'latin1'), 0, s.length);
 }
 
-/** Writes n (a non-negative integer below 2^53) in decimal at b[p]; returns the end. */
-export function putDecimal(b: Uint8Array, p: number, n: number): number {
+/**
+ * The one decimal writer: n (a non-negative integer below 2^53) at b[p], padded
+ * with zeros to `minDigits`; returns the end. Makes no string; (n - r) / 10 is
+ * exact where n / 10 may round.
+ */
+export function putDecimal(b: Uint8Array, p: number, n: number, minDigits = 1): number {
   let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  let q = p + digits;
-  const end = q;
-  do {
-    const d = Math.floor(n / 10);
-    b[--q] = 0x30 + (n - d * 10);
-    n = d;
-  } while (n > 0);
+  for (let x = n; x >= 10; x = (x - (x % 10)) / 10) digits++;
+  if (digits < minDigits) digits = minDigits;
+  const end = p + digits;
+  for (let q = end; q > p;) {
+    const r = n % 10;
+    b[--q] = 0x30 + r;
+    n = (n - r) / 10;
+  }
   return end;
 }

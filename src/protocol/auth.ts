@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { ProtoConn, ServerContext } from './context.js';
 import { Words } from './text-parse.js';
+import { STORED } from './wire.js';
 
 /** What SASL_LIST_MECHS answers (memcached with `mech_list: plain`). */
 export const SASL_MECHS = Buffer.from('PLAIN');
@@ -136,7 +137,6 @@ const UNAUTHENTICATED = Buffer.from('CLIENT_ERROR unauthenticated\r\n');
 const BAD_TERMINATION = Buffer.from('CLIENT_ERROR bad command line termination\r\n');
 const BAD_FORMAT = Buffer.from('CLIENT_ERROR bad authentication token format\r\n');
 const AUTH_FAILURE = Buffer.from('CLIENT_ERROR authentication failure\r\n');
-const STORED = Buffer.from('STORED\r\n');
 
 /**
  * memcached 1.6.18 answers unauthenticated ascii requests from one response object

@@ -21,6 +21,7 @@ import {
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { Output } from './output.js';
 import type { Words } from './text-parse.js';
+import { ERROR } from './wire.js';
 
 /** memcached counts the terminal token too: at most 19 words per meta request. */
 export const MFLAG_MAX_OPT_LENGTH = 20;
@@ -39,7 +40,6 @@ export const ERR_INITIAL = e('CLIENT_ERROR invalid numeric initial value');
 export const ERR_DELTA = e('CLIENT_ERROR invalid numeric delta value');
 export const ERR_OPAQUE = e('CLIENT_ERROR opaque token too long');
 export const ERR_INVALID_OR_DUP = e('CLIENT_ERROR invalid or duplicate flag');
-export const ERROR = e('ERROR');
 
 /** What a request's flags asked for; one per connection, reset per request. */
 export class MetaFlags {

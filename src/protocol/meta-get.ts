@@ -20,12 +20,10 @@ import {
 } from './meta-flags.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { MetaCommands } from './meta.js';
+import { CRLF, HD, VA } from './wire.js';
 
-const HD = Buffer.from('HD');
-const VA = Buffer.from('VA ');
 const EN_CRLF = Buffer.from('EN\r\n');
 const EN = Buffer.from('EN');
-const CRLF = Buffer.from('\r\n');
 const ME = Buffer.from('ME ');
 const ERR_MG_TOO_LONG = Buffer.from('CLIENT_ERROR options flags are too long\r\n');
 

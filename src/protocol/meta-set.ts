@@ -23,20 +23,17 @@ import {
 } from '../cache/status.js';
 import { markKeyBinary, metaStore } from '../cache/meta-ops.js';
 import {
-  ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
+  ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
   metaChar, metaKey, metaToken,
 } from './meta-flags.js';
 import { NOT_INT32, strtol32 } from '../cache/numeric.js';
 import type { MetaCommands } from './meta.js';
+import { CRLF, ERROR, EX, HD, NF } from './wire.js';
 
 const INT32_MAX = 0x7fffffff;
 /** Blocks up to this size are waited for whole; larger ones stream into their item. */
 const STREAM_MIN = 16 * 1024;
-const HD = Buffer.from('HD');
-const EX = Buffer.from('EX');
-const NF = Buffer.from('NF');
 const NS = Buffer.from('NS');
-const CRLF = Buffer.from('\r\n');
 const err = (s: string): Buffer => Buffer.from(s + '\r\n');
 const ERR_TOO_LONG = err('CLIENT_ERROR options flags too long');
 const ERR_MODE = err('CLIENT_ERROR invalid mode for ms M token');

@@ -11,7 +11,8 @@
  * the current protocol.txt.
  */
 import type { ProtoConn, ServerContext } from './context.js';
-import { ERROR, MetaFlags } from './meta-flags.js';
+import { MetaFlags } from './meta-flags.js';
+import { ERROR } from './wire.js';
 import { metaDebug, metaGet } from './meta-get.js';
 import { metaSet } from './meta-set.js';
 import { metaDelete } from './meta-delete.js';

@@ -9,11 +9,9 @@ import type { Output } from './output.js';
 import type { ServerContext } from './context.js';
 import type { Words } from './text-parse.js';
 import { NOT_INT32, strtol32, strtoul32 } from '../cache/numeric.js';
+import { CRLF, ERROR, OK } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-const ERROR = b('ERROR\r\n');
-const OK = b('OK\r\n');
-const CRLF = b('\r\n');
 const BAD_FORMAT = b('CLIENT_ERROR bad command line format\r\n');
 export const BAD_EXPTIME = b('CLIENT_ERROR invalid exptime argument\r\n');
 const FLUSH_DISABLED = b('CLIENT_ERROR flush_all not allowed\r\n');

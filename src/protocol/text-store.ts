@@ -20,15 +20,16 @@ import { recordSet } from '../stats/report.js';
 import type { ProtoConn, ServerContext } from './context.js';
 import type { Words } from './text-parse.js';
 import { NOT_INT32, strtol32, strtoul32, strtoullNum } from '../cache/numeric.js';
+import { NOT_FOUND, STORED } from './wire.js';
 
 const INT_MAX = 0x7fffffff;
 
 /** Replies indexed by engine status (status.ts). */
 export const STORE_REPLY: readonly Buffer[] = [
-  Buffer.from('STORED\r\n'),
+  STORED,
   Buffer.from('NOT_STORED\r\n'),
   Buffer.from('EXISTS\r\n'),
-  Buffer.from('NOT_FOUND\r\n'),
+  NOT_FOUND,
   Buffer.from('SERVER_ERROR out of memory storing object\r\n'),
   Buffer.from('SERVER_ERROR object too large for cache\r\n'),
 ];

@@ -26,15 +26,11 @@ import { BAD_FORMAT, TextStore } from './text-store.js';
 import {
   BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
 } from './text-admin.js';
+import { CRLF, END, ERROR, NOT_FOUND as NOT_FOUND_R, OK as OK_R } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-const ERROR = b('ERROR\r\n');
-const END = b('END\r\n');
-const CRLF = b('\r\n');
 const TOUCHED = b('TOUCHED\r\n');
 const DELETED_R = b('DELETED\r\n');
-const NOT_FOUND_R = b('NOT_FOUND\r\n');
-const OK_R = b('OK\r\n');
 const BAD_DELTA = b('CLIENT_ERROR invalid numeric delta argument\r\n');
 const NON_NUMERIC_R = b('CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
 const ARITH_OOM = b('SERVER_ERROR out of memory\r\n');
