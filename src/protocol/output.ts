@@ -33,11 +33,20 @@ export class Output extends ByteWriter {
     super(INITIAL_SIZE);
   }
 
-  /** Bytes waiting in this batch. */
-  get pending(): number {
+  /**
+   * Where each response unit after the first starts, as offsets into this batch's
+   * bytes, on a connection that frames replies by unit (UDP: memcached sends each
+   * command's reply, and each key of a get, as its own framed message); null
+   * elsewhere. The reader clears it after each flush.
+   */
+  units: number[] | null = null;
+
+  /** A new response unit starts here (memcached's resp_start()); no-op unless `units`. */
+  unit(): void {
+    if (this.units === null) return;
     let n = this.len - this.sealed;
     for (const p of this.parts) n += p.length;
-    return n;
+    this.units.push(n);
   }
 
   isEmpty(): boolean {
@@ -139,6 +148,7 @@ export class Output extends ByteWriter {
 
   /** Drops everything unsent (connection closing) and releases pins. */
   discard(): void {
+    if (this.units !== null) this.units.length = 0;
     this.release(this.pins);
     this.pins = [];
     this.parts = [];

@@ -121,6 +121,7 @@ export class TextProtocol implements Protocol {
       }
       // memcached strips a \r before the \n unless it is the line's only byte
       const eol = nl - pos > 1 && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+      conn.out.unit();
       const r = this.command(buf, pos, eol, next, end);
       if (r < 0) break; // meta data block not all here yet
       pos = r;
@@ -289,9 +290,13 @@ export class TextProtocol implements Protocol {
       }
     }
     const detail = ctx.settings.detailEnabled;
+    let more = false;
     while (p < end) {
       while (p < end && buf[p] === 0x20) p++;
       if (p >= end) break;
+      // memcached starts a response object per key (END joins the last one's)
+      if (more) out.unit();
+      more = true;
       const ks = p;
       while (p < end && buf[p] !== 0x20) p++;
       const kl = p - ks;
