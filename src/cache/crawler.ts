@@ -24,7 +24,7 @@
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import {
-  COLD_LRU, HOT_LRU, ITEM_CHUNK, ITEM_FETCHED, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_PREV, W_TIME,
+  COLD_LRU, HOT_LRU, ITEM_CHUNK, ITEM_FETCHED, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_PREV,
   WARM_LRU,
 } from './item-header.js';
 import { SEGMENTS } from './lru.js';

@@ -32,8 +32,6 @@ import { ItemAllocator } from './item-alloc.js';
 export { NIL };
 
 export const KEY_MAX_LENGTH = 250;
-/** Bump an item's access time at most this often, so hot keys don't churn the LRU. */
-export const ITEM_UPDATE_INTERVAL = 60;
 
 /** Copies n bytes; a plain loop for short runs, where making a subarray costs more. */
 function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
