@@ -2,7 +2,7 @@ import test from 'ava';
 import { NREAD_SET } from '../src/cache/status.js';
 import { NIL } from '../src/cache/memory.js';
 import { CRAWLER_BADCLASS, CRAWLER_OK, CRAWLER_RUNNING, LruCrawler } from '../src/cache/crawler.js';
-import { adminCommand } from '../src/stats/admin.js';
+import { adminCommand } from '../src/protocol/text-jobs.js';
 import { statsReport } from '../src/stats/report.js';
 import { getS, k, setS } from './cache-fixture.js';
 import { asMap, asText, makeFixture, memcached } from './stats-fixture.js';

@@ -5,7 +5,7 @@ import {
   PageMover, REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
   globalPagePool,
 } from '../src/cache/page-mover.js';
-import { adminCommand } from '../src/stats/admin.js';
+import { adminCommand } from '../src/protocol/text-jobs.js';
 import { statsReport } from '../src/stats/report.js';
 import type { Cache } from '../src/cache/engine.js';
 import { getS, k, setS, valueOf } from './cache-fixture.js';

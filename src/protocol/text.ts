@@ -15,7 +15,8 @@ import {
   NREAD_REPLACE, NREAD_SET, OK, StoreMode,
 } from '../cache/status.js';
 import { MB } from '../config.js';
-import { adminCommand, recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { adminCommand } from './text-jobs.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
@@ -398,7 +399,7 @@ export class TextProtocol implements Protocol {
     out.bytes(END);
   }
 
-  /** lru_crawler, slabs, lru, watch: stats/admin.ts, or ERROR if it does not know them. */
+  /** lru_crawler, slabs, lru, watch: text-jobs.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
     const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0));
     if (r === null) this.conn.out.bytes(ERROR);

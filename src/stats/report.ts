@@ -3,7 +3,7 @@
  * `STAT <name> <value>\r\n` + `END\r\n`, the binary one as one Stat response per
  * pair + an empty terminator.
  *
- * Return contract of statsReport() and adminCommand():
+ * Return contract of statsReport() and of adminCommand() (protocol/text-jobs.ts):
  * - Array<[name, value]>: a stats listing, in memcached's order. An empty array is
  *   a listing with nothing in it (text: just `END\r\n`).
  * - string: a reply sent verbatim instead of a listing. If it does not already end
@@ -25,7 +25,6 @@ import { stateOf } from './state.js';
 import { strtoulStr } from '../cache/numeric.js';
 import { Pairs } from './util.js';
 
-export { adminCommand } from './admin.js';
 export { recordDelete, recordGet, recordSet } from './detail.js';
 
 /** `args` are the words after `stats` (none for plain `stats`). */

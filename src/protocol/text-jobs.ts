@@ -1,15 +1,15 @@
 /**
- * Admin commands for the engine's background work: `lru_crawler ...`,
+ * Text commands for the engine's background work: `lru_crawler ...`,
  * `slabs reassign|automove ...` and `lru tune|mode|temp_ttl ...`, with memcached
  * 1.6.18's exact replies (proto_text.c process_lru_crawler_command,
  * process_slabs_command, process_lru_command).
  *
  * adminCommand() returns null when the words are not one of these commands; else
- * the reply under statsReport()'s contract (see report.ts), plus: an empty string
+ * the reply under statsReport()'s contract (see stats/report.ts), plus: an empty string
  * means "send nothing" (noreply, or a metadump handed to conn.stream(), which
  * sends it a slice at a time).
  */
-import type { ProtoConn, ServerContext } from '../protocol/context.js';
+import type { ProtoConn, ServerContext } from './context.js';
 import {
   CRAWLER_BADCLASS, CRAWLER_ERROR, CRAWLER_NOTSTARTED, CRAWLER_OK, CRAWLER_RUNNING, LruCrawler,
 } from '../cache/crawler.js';
