@@ -3,8 +3,8 @@
  * lists threaded through the items' NEXT/PREV header fields, heads and tails in typed
  * arrays indexed by class * 3 + segment. Head = newest; NEXT points toward the tail.
  *
- * This module only moves links; the policy (what goes where, what to evict) is in
- * engine.ts, which knows about expiry and reference counts.
+ * This module is the only code that writes the heads, tails and links; the policy
+ * (what goes where, what to evict) is lru-policy.ts.
  */
 import { NIL } from './memory.js';
 import { ItemHeaders, W_NEXT, W_PREV } from './item-header.js';
@@ -45,6 +45,20 @@ export class Lru {
     hdr.set(h, W_PREV, NIL);
     hdr.set(h, W_NEXT, NIL);
     this.count[id]--;
+  }
+
+  /**
+   * Chunk n, already holding a copy of h with its links, takes h's place in list
+   * `id`: the page mover moves an item to another chunk without changing its place.
+   */
+  replace(id: number, h: number, n: number): void {
+    const hdr = this.hdr;
+    const prev = hdr.get(h, W_PREV);
+    const next = hdr.get(h, W_NEXT);
+    if (prev !== NIL) hdr.set(prev, W_NEXT, n);
+    else this.head[id] = n;
+    if (next !== NIL) hdr.set(next, W_PREV, n);
+    else this.tail[id] = n;
   }
 
   /** Items in all segments of a class. */

@@ -310,13 +310,7 @@ export class PageMover {
     const hdr = c.hdr;
     this.copyChunk(h, n);
     c.index.replace(h, n, hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
-    const id = this.src * SEGMENTS + hdr.segment(h);
-    const prev = hdr.get(h, W_PREV);
-    const next = hdr.get(h, W_NEXT);
-    if (prev !== NIL) hdr.set(prev, W_NEXT, n);
-    else c.lru.head[id] = n;
-    if (next !== NIL) hdr.set(next, W_PREV, n);
-    else c.lru.tail[id] = n;
+    c.lru.replace(this.src * SEGMENTS + hdr.segment(h), h, n);
     if (hdr.itFlags(n) & ITEM_CHAINED) {
       for (let ch = hdr.chainFirst(n); ch !== NIL; ch = hdr.get(ch, W_NEXT)) hdr.set(ch, W_PREV, n);
     }
