@@ -17,6 +17,13 @@ import {
   IS_U64, NOT_U64, type NumberOut, putDecimal, safeStrtoull, strtoullInto, type U64, U64_MAX,
 } from './numeric.js';
 
+/**
+ * What incr/decr uses of the engine: look-ups, allocation, linking and counters.
+ * arith() is given no more, so what it may touch is visible here.
+ */
+export type ArithEngine = Pick<Cache, 'hdr' | 'slabs' | 'counters' | 'classCounters' | 'peek' | 'alloc'
+  | 'allocFailure' | 'keyHash' | 'replaceItem' | 'link' | 'nextCas'>;
+
 const TWO32 = 4294967296;
 /** 2^64-1 has 20 digits */
 const U64_DIGITS_MAX = 20;
@@ -104,7 +111,7 @@ export class ArithResult extends StoreResult implements NumberOut {
  * or NO_MEMORY. With `initial` >= 0 a miss creates the item (binary and meta
  * protocols) with that value and `exptime`.
  */
-export function arith(c: Cache, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
+export function arith(c: ArithEngine, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
 r: ArithResult, initial: U64, exptime: number, cas: number): Status {
   const hdr = c.hdr;
   const h = c.peek(key, ks, kl);
@@ -171,7 +178,7 @@ function bigArith(r: ArithResult, u8: Uint8Array, s: number, e: number, incr: bo
  * Stores r's digits as a value, linked under the key in r.item; relExptime >= 0
  * overrides the wire exptime.
  */
-function setDigits(c: Cache, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
+function setDigits(c: ArithEngine, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
 exptime: number, relExptime = -1): Status {
   const h = c.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, r.len);
   if (h === NIL) return c.allocFailure(kl, r.len);

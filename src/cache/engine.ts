@@ -83,7 +83,6 @@ export class Cache {
   readonly classCounters: ClassCounters;
   readonly opts: EngineOptions;
   itemSizeMax: number;
-  evictToFree: boolean;
   casId = 0;
   /** flush_all: items last touched at or before this rel_time are dead (0: none) */
   oldestLive = 0;
@@ -96,7 +95,6 @@ export class Cache {
     this.opts = opts;
     this.clock = opts.clock;
     this.itemSizeMax = opts.itemSizeMax;
-    this.evictToFree = opts.evictToFree;
     this.mem = new Memory(opts.maxbytes, opts.preallocate);
     this.hdr = new ItemHeaders(this.mem, opts.useCas);
     this.slabs = new Slabs(this.mem, this.hdr, {
@@ -109,8 +107,9 @@ export class Cache {
     this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes));
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);
     this.classCounters = makeClassCounters(this.slabs.largest + 1);
-    this.policy = new LruPolicy(this);
-    this.allocator = new ItemAllocator(this);
+    this.policy = new LruPolicy(this.hdr, this.slabs, this.lru, this.clock, this.counters, this.classCounters,
+      opts, this);
+    this.allocator = new ItemAllocator(this.slabs, this.hdr, this.policy, this.classCounters);
   }
 
   // ---------------------------------------------------------------- lookups
@@ -201,6 +200,11 @@ export class Cache {
   /** Marks a hit (memcached's do_item_bump). */
   bump(h: number): void {
     this.policy.bump(h);
+  }
+
+  /** false with -M: a full class answers out of memory instead of evicting */
+  get evictToFree(): boolean {
+    return this.opts.evictToFree;
   }
 
   isFlushed(h: number): boolean {
