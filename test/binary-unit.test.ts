@@ -12,7 +12,7 @@ import { arithExt, ext, parseReplies, pkt } from './binary-client.js';
 
 function rig(over: Partial<Settings> = {}) {
   const { cache, clock } = makeCache({ maxbytes: 4 * 1024 * 1024 });
-  const ctx = { ...fakeContext(cache), settings: { ...defaultSettings(), ...over } };
+  const ctx = fakeContext(cache, { ...defaultSettings(), ...over });
   const conn = new FakeConn(cache);
   const proto = new BinaryProtocol(ctx, conn);
   let tail = Buffer.alloc(0);

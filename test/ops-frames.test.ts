@@ -57,7 +57,7 @@ const V = (key: string, data: string): string => `VALUE ${key} 0 ${data.length}\
 /** The response units one datagram of requests is answered in, as strings. */
 function udpUnits(requests: string): string[] {
   const { cache } = makeCache();
-  const ctx = { ...fakeContext(cache), settings: defaultSettings() };
+  const ctx = fakeContext(cache, defaultSettings());
   const msg = Buffer.concat([Buffer.from([0, 5, 0, 0, 0, 1, 0, 0]), Buffer.from(requests, 'latin1')]);
   const ds = serveDatagram(msg, { host: '127.0.0.1', port: 0, cache, makeProtocol: (c) => new TextProtocol(ctx, c) }, 'x');
   // every unit here fits one datagram: sequence 0 of 1

@@ -11,10 +11,10 @@
  */
 import type { ProtoConn, ServerContext } from './context.js';
 import {
-  CRAWLER_BADCLASS, CRAWLER_ERROR, CRAWLER_NOTSTARTED, CRAWLER_OK, CRAWLER_RUNNING, LruCrawler,
+  CRAWLER_BADCLASS, CRAWLER_ERROR, CRAWLER_NOTSTARTED, CRAWLER_OK, CRAWLER_RUNNING,
 } from '../cache/crawler.js';
 import {
-  PageMover, REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
+  REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
 } from '../cache/page-mover.js';
 import { NOT_INT32, strtolStr, strtoulStr } from '../cache/numeric.js';
 
@@ -34,15 +34,6 @@ const REASSIGN_REPLY: Record<number, string> = {
   [REASSIGN_SRC_DST_SAME]: 'SAME src and dst class are identical',
 };
 
-/** The daemon's crawler, or one made on first use (manual crawls work without start()). */
-export function crawlerOf(ctx: ServerContext): LruCrawler {
-  return LruCrawler.of(ctx.cache) ?? new LruCrawler(ctx.cache, ctx.settings);
-}
-
-export function moverOf(ctx: ServerContext): PageMover {
-  return PageMover.of(ctx.cache) ?? new PageMover(ctx.cache, ctx.settings);
-}
-
 /** `words` is the whole command line split on spaces, command word included. */
 export function adminCommand(ctx: ServerContext, conn: ProtoConn, words: string[]): string | null {
   if (words[0] === 'lru_crawler') return lruCrawler(ctx, conn, words);
@@ -57,13 +48,13 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
     switch (w[1]) {
       case 'crawl':
         if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
-        return CRAWLER_REPLY[crawlerOf(ctx).crawl(w[2])];
+        return CRAWLER_REPLY[ctx.crawler.crawl(w[2])];
       case 'metadump': {
         if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
         if (!s.dumpEnabled) return 'ERROR metadump not allowed';
         // memcached hands the socket to its crawler thread, so nothing may be queued before
         if (!conn.out.isEmpty()) return 'ERROR cannot pipeline other commands before metadump';
-        const r = crawlerOf(ctx).metadump(w[2]);
+        const r = ctx.crawler.metadump(w[2]);
         if (typeof r === 'number') return CRAWLER_REPLY[r];
         // pulled by the connection as its socket takes it; END comes with the last slice
         if (conn.stream) {
@@ -94,7 +85,7 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
       if (s.lruCrawler) return 'ERROR failed to start lru crawler thread';
       s.lruCrawler = true;
       // started without a crawler (-o no_lru_crawler): its automatic schedule starts now
-      crawlerOf(ctx).start();
+      ctx.crawler.start();
       return 'OK';
     }
     if (w[1] === 'disable') {
@@ -112,7 +103,7 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
     const src = strtolStr(w[2]);
     const dst = strtolStr(w[3]);
     if (src === NOT_INT32 || dst === NOT_INT32) return 'CLIENT_ERROR bad command line format';
-    return REASSIGN_REPLY[moverOf(ctx).reassign(src, dst)];
+    return REASSIGN_REPLY[ctx.mover.reassign(src, dst)];
   }
   if (w.length >= 3 && w[1] === 'automove') {
     const noreply = w[w.length - 1] === 'noreply';

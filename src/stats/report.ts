@@ -21,7 +21,6 @@ import { slabsStats } from './slabs.js';
 import { itemsStats } from './items.js';
 import { sizesDisable, sizesEnable, sizesStats } from './sizes.js';
 import { connsStats } from './conns.js';
-import { stateOf } from './state.js';
 import { strtoulStr } from '../cache/numeric.js';
 import { Pairs } from './util.js';
 
@@ -33,7 +32,7 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
   switch (args[0]) {
     case 'reset':
       resetStats(ctx);
-      stateOf(ctx).prefix.clear();
+      ctx.stats.prefix.clear();
       return 'RESET';
     case 'detail':
       return detail(ctx, args[1]);
@@ -65,7 +64,7 @@ function detail(ctx: ServerContext, what: string | undefined): string {
     ctx.settings.detailEnabled = what === 'on';
     return 'OK';
   }
-  if (what === 'dump') return stateOf(ctx).prefix.dump();
+  if (what === 'dump') return ctx.stats.prefix.dump();
   return 'CLIENT_ERROR usage: stats detail on|off|dump';
 }
 
