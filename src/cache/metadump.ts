@@ -6,7 +6,7 @@
  * loop, and the whole reply is never in memory at once. memcached hands the socket
  * to its crawler thread instead; this module knows no sockets, only bytes.
  *
- * Order, as memcached's crawler and our one-pass dump before: one item per LRU list
+ * Order, as memcached's crawler walks: one item per LRU list
  * per round, oldest first, lists in sid order (HOT of every class, then WARM, then
  * COLD); a list walked to its head leaves the round.
  *
