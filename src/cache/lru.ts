@@ -38,10 +38,7 @@ export class Lru {
     const hdr = this.hdr;
     const prev = hdr.get(h, W_PREV);
     const next = hdr.get(h, W_NEXT);
-    if (prev !== NIL) hdr.set(prev, W_NEXT, next);
-    else this.head[id] = next;
-    if (next !== NIL) hdr.set(next, W_PREV, prev);
-    else this.tail[id] = prev;
+    this.bridge(id, prev, next, next, prev);
     hdr.set(h, W_PREV, NIL);
     hdr.set(h, W_NEXT, NIL);
     this.count[id]--;
@@ -52,13 +49,15 @@ export class Lru {
    * `id`: the page mover moves an item to another chunk without changing its place.
    */
   replace(id: number, h: number, n: number): void {
-    const hdr = this.hdr;
-    const prev = hdr.get(h, W_PREV);
-    const next = hdr.get(h, W_NEXT);
-    if (prev !== NIL) hdr.set(prev, W_NEXT, n);
-    else this.head[id] = n;
-    if (next !== NIL) hdr.set(next, W_PREV, n);
-    else this.tail[id] = n;
+    this.bridge(id, this.hdr.get(h, W_PREV), this.hdr.get(h, W_NEXT), n, n);
+  }
+
+  /** prev's NEXT (or the head) becomes toNext, next's PREV (or the tail) toPrev. */
+  private bridge(id: number, prev: number, next: number, toNext: number, toPrev: number): void {
+    if (prev !== NIL) this.hdr.set(prev, W_NEXT, toNext);
+    else this.head[id] = toNext;
+    if (next !== NIL) this.hdr.set(next, W_PREV, toPrev);
+    else this.tail[id] = toPrev;
   }
 
   /** Items in all segments of a class. */
