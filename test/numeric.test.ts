@@ -24,7 +24,7 @@ test('safe_strtol into an int32: truncated as C assigns, ERANGE and junk refused
   t.is(l32('9223372036854775808'), NOT_INT32); // ERANGE
   t.is(l32('-9223372036854775808'), 0);
   t.is(l32('-9223372036854775809'), NOT_INT32);
-  for (const bad of ['', '-', 'x', '12x', '1.5', '0x10']) t.is(l32(bad), NOT_INT32, bad);
+  for (const bad of ['', '-', 'x', '12x', '1.5', '0x10', '99999999999999999x']) t.is(l32(bad), NOT_INT32, bad);
 });
 
 test('safe_strtoul into a uint32: a minus sign refused unless the value is 0', (t) => {
@@ -37,6 +37,8 @@ test('safe_strtoul into a uint32: a minus sign refused unless the value is 0', (
   t.is(ul32('18446744073709551616'), -1);
   t.is(ul32('7\t'), 7); // whitespace may follow the digits
   t.is(ul32('7a'), -1);
+  t.is(ul32('99999999999999999x'), -1);
+  t.is(ull('99999999999999999x'), -1);
 });
 
 test('safe_strtoull: Numbers below 2^53, BigInts above, -1 when refused', (t) => {

@@ -101,12 +101,11 @@ export interface NumberOut {
 }
 
 /**
- * safe_strtoull's rules (as safeStrtoull above) without BigInt: IS_U64 with the
- * number in buf[start, end) in out.value when it is below 2^53, NOT_U64 when
- * memcached would refuse it, BIG_U64 when a Number cannot hold it exactly.
+ * The digits from ds as a Number in out.value: IS_U64; NOT_U64 when there are
+ * none or junk follows them; BIG_U64 when a Number cannot hold them exactly. The
+ * sign is the caller's business. (A field, not a return value: see NumberOut.)
  */
-export function strtoullInto(out: NumberOut, buf: Uint8Array, start: number, end: number): number {
-  const ds = digitsStart(buf, start, end);
+function digitsInto(out: NumberOut, buf: Uint8Array, ds: number, end: number): number {
   let i = ds;
   let v = 0;
   while (i < end) {
@@ -120,16 +119,26 @@ export function strtoullInto(out: NumberOut, buf: Uint8Array, start: number, end
   }
   if (i === ds) return NOT_U64;
   if (i < end && !endsNumber(buf[i])) return NOT_U64;
-  // strtoull negates modulo 2^64: -v for 0 < v < 2^53 is >= 2^63, which
-  // memcached refuses when a '-' is present
-  if (v !== 0 && isNegative(buf, start, ds)) return NOT_U64;
   out.value = v;
   return IS_U64;
 }
 
+/**
+ * safe_strtoull's rules (as safeStrtoull above) without BigInt: IS_U64 with the
+ * number in buf[start, end) in out.value when it is below 2^53, NOT_U64 when
+ * memcached would refuse it, BIG_U64 when a Number cannot hold it exactly.
+ */
+export function strtoullInto(out: NumberOut, buf: Uint8Array, start: number, end: number): number {
+  const ds = digitsStart(buf, start, end);
+  const st = digitsInto(out, buf, ds, end);
+  // strtoull negates modulo 2^64: -v for 0 < v < 2^53 is >= 2^63, which
+  // memcached refuses when a '-' is present
+  if (st === IS_U64 && out.value !== 0 && isNegative(buf, start, ds)) return NOT_U64;
+  return st;
+}
+
 const TWO53 = 1n << 53n;
 const TWO63 = 1n << 63n;
-const TWO64 = 1n << 64n;
 const TWO32 = 4294967296;
 
 const parsed: NumberOut = { value: 0.5 }; // 0.5: a double field from the start
@@ -160,34 +169,16 @@ export function u64FromHalves(hi: number, lo: number): U64 {
 /** strtol32 refused the number: a value no int32_t holds. */
 export const NOT_INT32 = TWO32;
 
-/**
- * The magnitude of the number in buf[start, end) as a Number while it is exact
- * (at most 15 digits), -2 when it is longer (ask the BigInt path), -1 when there
- * are no digits or junk follows them.
- */
-function smallMagnitude(buf: Uint8Array, ds: number, end: number): number {
-  let i = ds;
-  let v = 0;
-  while (i < end) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) break;
-    v = v * 10 + d;
-    i++;
-  }
-  if (i === ds) return -1;
-  if (i < end && !endsNumber(buf[i])) return -1;
-  return i - ds > 15 ? -2 : v;
-}
-
-/** The digits from ds as a BigInt magnitude (long numbers only; already validated). */
+/** The digits from ds as a BigInt magnitude, or -1n when junk follows them (long numbers only). */
 function bigMagnitude(buf: Uint8Array, ds: number, end: number): bigint {
   let v = 0n;
-  for (let i = ds; i < end; i++) {
+  let i = ds;
+  for (; i < end; i++) {
     const d = buf[i] - 0x30;
     if (d < 0 || d > 9) break;
     v = v * 10n + BigInt(d);
   }
-  return v;
+  return i < end && !endsNumber(buf[i]) ? -1n : v;
 }
 
 /**
@@ -199,11 +190,12 @@ function bigMagnitude(buf: Uint8Array, ds: number, end: number): bigint {
 export function strtol32(buf: Uint8Array, start: number, end: number): number {
   const ds = digitsStart(buf, start, end);
   const neg = isNegative(buf, start, ds);
-  const m = smallMagnitude(buf, ds, end);
-  if (m === -1) return NOT_INT32;
-  if (m >= 0) return (neg ? -m : m) | 0;
+  const st = digitsInto(parsed, buf, ds, end);
+  if (st === NOT_U64) return NOT_INT32;
+  const m = parsed.value;
+  if (st === IS_U64) return (neg ? -m : m) | 0;
   const big = bigMagnitude(buf, ds, end);
-  if (neg ? big > TWO63 : big >= TWO63) return NOT_INT32; // ERANGE
+  if (big < 0n || (neg ? big > TWO63 : big >= TWO63)) return NOT_INT32; // junk, or ERANGE
   return Number(BigInt.asIntN(32, neg ? -big : big));
 }
 
@@ -215,14 +207,13 @@ export function strtol32(buf: Uint8Array, start: number, end: number): number {
 export function strtoul32(buf: Uint8Array, start: number, end: number): number {
   const ds = digitsStart(buf, start, end);
   const neg = isNegative(buf, start, ds);
-  const m = smallMagnitude(buf, ds, end);
-  if (m === -1) return -1;
-  if (m >= 0) return !neg || m === 0 ? m % TWO32 : -1; // "-5" is 2^64-5: negative as a long
-  const big = bigMagnitude(buf, ds, end);
-  if (big >= TWO64) return -1;
-  const v = neg ? (TWO64 - big) % TWO64 : big;
-  if (neg && v >= TWO63) return -1;
-  return Number(v % BigInt(TWO32));
+  const st = digitsInto(parsed, buf, ds, end);
+  if (st === NOT_U64) return -1;
+  const m = parsed.value;
+  if (st === IS_U64) return !neg || m === 0 ? m % TWO32 : -1; // "-5" is 2^64-5: negative as a long
+  // past 2^53: strtoull's range and sign rules are safeStrtoull's
+  const v = safeStrtoull(buf, start, end);
+  return v < 0n ? -1 : Number(v % BigInt(TWO32));
 }
 
 /**
