@@ -5,33 +5,14 @@
  * goes away mid-value gives its half-filled item back.
  */
 import test from 'ava';
-import { defaultSettings, type Settings } from '../src/config.js';
+import type { Settings } from '../src/config.js';
 import { TextProtocol } from '../src/protocol/text.js';
-import { FakeConn, fakeContext } from './meta-helpers.js';
-import { makeCache } from './cache-fixture.js';
+import { FakeConn } from './meta-helpers.js';
+import { protoRig } from './helpers/proto-rig.js';
 
 function rig(over: Partial<Settings> = {}) {
-  const { cache, clock } = makeCache({ maxbytes: 4 * 1024 * 1024 });
-  const ctx = fakeContext(cache, { ...defaultSettings(), ...over });
-  const conn = new FakeConn(cache);
-  const proto = new TextProtocol(ctx, conn);
-  let tail = Buffer.alloc(0);
-  /** What the server does per read: process, keep the unconsumed tail, again while it yields. */
-  const feed = (chunk: Buffer): void => {
-    tail = Buffer.concat([tail, chunk]);
-    for (;;) {
-      const n = proto.process(tail, 0, tail.length);
-      tail = tail.subarray(n);
-      if (!proto.yielded || conn.closing) break;
-    }
-  };
-  const output = (): string => {
-    const parts: Buffer[] = [];
-    const pins = conn.out.flush((b) => parts.push(Buffer.from(b)));
-    if (pins) conn.out.release(pins);
-    return Buffer.concat(parts).toString('latin1');
-  };
-  return { cache, clock, ctx, conn, proto, feed, output, tailLength: () => tail.length };
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), over);
+  return { ...r, output: (): string => r.output().toString('latin1') };
 }
 
 const big = 'v'.repeat(20_000); // past PIN_MIN: written from the arena, and arrives in many reads
