@@ -28,11 +28,6 @@ export class Output extends ByteWriter {
   /** items pinned by the queued parts, to unpin once written */
   pins: number[] = [];
   private sealed = 0;
-
-  constructor(private readonly cache: Cache) {
-    super(INITIAL_SIZE);
-  }
-
   /**
    * Where each response unit after the first starts, as offsets into this batch's
    * bytes, on a connection that frames replies by unit (UDP: memcached sends each
@@ -40,6 +35,10 @@ export class Output extends ByteWriter {
    * elsewhere. The reader clears it after each flush.
    */
   units: number[] | null = null;
+
+  constructor(private readonly cache: Cache) {
+    super(INITIAL_SIZE);
+  }
 
   /** A new response unit starts here (memcached's resp_start()); no-op unless `units`. */
   unit(): void {
