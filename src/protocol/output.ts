@@ -29,7 +29,7 @@ export class Output extends ByteWriter {
   pins: number[] = [];
   private sealed = 0;
   /**
-   * Where each response unit after the first starts, as offsets into this batch's
+   * Where response units start, as offsets into this batch's
    * bytes, on a connection that frames replies by unit (UDP: memcached sends each
    * command's reply, and each key of a get, as its own framed message); null
    * elsewhere. The reader clears it after each flush.
