@@ -6,7 +6,10 @@
  * use, does not depend on protocol/.
  */
 import type { Cache } from './cache/engine.js';
+import { LruCrawler } from './cache/crawler.js';
+import { PageMover } from './cache/page-mover.js';
 import type { Settings } from './config.js';
+import { newStatsState, type StatsState } from './stats/state.js';
 
 /** A connection as `stats conns` and logs see it; protocols see more (ProtoConn). */
 export interface ConnInfo {
@@ -49,6 +52,10 @@ export interface ServerContext {
   readonly cache: Cache;
   readonly settings: Settings;
   readonly counters: ServerCounters;
+  /** the engine's background jobs and what `stats` keeps, each made once with the daemon */
+  readonly crawler: LruCrawler;
+  readonly mover: PageMover;
+  readonly stats: StatsState;
   /** Unix seconds the daemon started */
   readonly startedAt: number;
   /** verbosity can change at runtime (`verbosity` command) */
@@ -68,4 +75,14 @@ export interface ServerContext {
    * connections. Returns null on success, else the error to report.
    */
   refreshCerts?(): string | null;
+}
+
+/**
+ * What a daemon keeps beside its engine, made once for its ServerContext: the LRU
+ * crawler, the page mover (which tells the crawler what it moves) and the state
+ * `stats` keeps between requests. Nothing is started here.
+ */
+export function daemonState(cache: Cache, settings: Settings): Pick<ServerContext, 'crawler' | 'mover' | 'stats'> {
+  const crawler = new LruCrawler(cache, settings);
+  return { crawler, mover: new PageMover(cache, settings, crawler), stats: newStatsState(settings) };
 }

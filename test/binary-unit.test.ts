@@ -4,35 +4,13 @@
  * goes away mid-value gives its half-filled item back.
  */
 import test from 'ava';
-import { defaultSettings, type Settings } from '../src/config.js';
+import type { Settings } from '../src/config.js';
 import { BinaryProtocol } from '../src/protocol/binary.js';
-import { FakeConn, fakeContext } from './meta-helpers.js';
-import { makeCache } from './cache-fixture.js';
+import { FakeConn } from './meta-helpers.js';
+import { protoRig } from './helpers/proto-rig.js';
 import { arithExt, ext, parseReplies, pkt } from './binary-client.js';
 
-function rig(over: Partial<Settings> = {}) {
-  const { cache, clock } = makeCache({ maxbytes: 4 * 1024 * 1024 });
-  const ctx = { ...fakeContext(cache), settings: { ...defaultSettings(), ...over } };
-  const conn = new FakeConn(cache);
-  const proto = new BinaryProtocol(ctx, conn);
-  let tail = Buffer.alloc(0);
-  /** What the server does per read: process, keep the unconsumed tail, again while it yields. */
-  const feed = (chunk: Buffer): void => {
-    tail = Buffer.concat([tail, chunk]);
-    for (;;) {
-      const n = proto.process(tail, 0, tail.length);
-      tail = tail.subarray(n);
-      if (!proto.yielded || conn.closing) break;
-    }
-  };
-  const output = (): Buffer => {
-    const parts: Buffer[] = [];
-    const pins = conn.out.flush((b) => parts.push(Buffer.from(b)));
-    if (pins) conn.out.release(pins);
-    return Buffer.concat(parts);
-  };
-  return { cache, clock, ctx, conn, proto, feed, output, tailLength: () => tail.length };
-}
+const rig = (over: Partial<Settings> = {}) => protoRig((ctx, conn) => new BinaryProtocol(ctx, conn), over);
 
 const STREAM = Buffer.concat([
   pkt({ op: 0x01, key: 'a', extras: ext(5, 0), value: 'hello', opaque: 1 }),

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { NREAD_SET } from '../src/cache/status.js';
 import { NIL } from '../src/cache/memory.js';
-import { CRAWLER_BADCLASS, CRAWLER_OK, CRAWLER_RUNNING, LruCrawler } from '../src/cache/crawler.js';
-import { adminCommand } from '../src/stats/admin.js';
+import { CRAWLER_BADCLASS, CRAWLER_OK, CRAWLER_RUNNING } from '../src/cache/crawler.js';
+import { adminCommand } from '../src/protocol/text-jobs.js';
 import { statsReport } from '../src/stats/report.js';
 import { getS, k, setS } from './cache-fixture.js';
 import { asMap, asText, makeFixture, memcached } from './stats-fixture.js';
@@ -19,7 +19,7 @@ test('crawl reclaims expired items nobody asked for, without a get', (t) => {
   for (let i = 0; i < 50; i++) setS(f.cache, NREAD_SET, `keep${i}`, 'v');
   getS(f.cache, 'exp7'); // fetched once: not counted as expired_unfetched
   f.clock.advance(11);
-  const crawler = new LruCrawler(f.cache, f.settings);
+  const crawler = f.ctx.crawler;
   t.is(crawler.crawl('all'), CRAWLER_OK);
   t.true(crawler.running);
   t.is(crawler.crawl('1'), CRAWLER_RUNNING);
@@ -39,7 +39,7 @@ test('the crawl runs by itself in slices on the event loop', async (t) => {
   const f = makeFixture({ lruCrawlerSleep: 0 });
   for (let i = 0; i < 5000; i++) setS(f.cache, NREAD_SET, `k${i}`, 'v', 0, i % 2 ? 5 : 0);
   f.clock.advance(6);
-  const crawler = new LruCrawler(f.cache, f.settings);
+  const crawler = f.ctx.crawler;
   t.is(crawler.crawl('all'), CRAWLER_OK);
   t.is(f.cache.counters.curr_items, 5000, 'nothing done synchronously');
   let slices = 0;
@@ -59,7 +59,7 @@ test('crawl skips pinned items and reclaims flushed ones', (t) => {
   t.true(f.cache.pin(h));
   f.clock.advance(2);
   f.cache.flush(0);
-  const crawler = new LruCrawler(f.cache, f.settings);
+  const crawler = f.ctx.crawler;
   crawler.crawl('all');
   crawler.finish();
   t.is(f.cache.counters.curr_items, 1, 'the pinned one stays linked');
@@ -75,7 +75,7 @@ test('crawl survives the cache changing between slices and always ends', (t) => 
   const f = makeFixture();
   for (let i = 0; i < 3000; i++) setS(f.cache, NREAD_SET, `k${i}`, 'v'.repeat(i % 300), 0, i % 3 === 0 ? 1 : 0);
   f.clock.advance(2);
-  const crawler = new LruCrawler(f.cache, f.settings);
+  const crawler = f.ctx.crawler;
   t.is(crawler.crawl('all', 0), CRAWLER_OK);
   let seed = 7;
   const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
@@ -102,7 +102,7 @@ test('crawl survives the cache changing between slices and always ends', (t) => 
 test('automatic crawls: maintain() starts one, then backs off while nothing expires', (t) => {
   const f = makeFixture();
   for (let i = 0; i < 10; i++) setS(f.cache, NREAD_SET, `k${i}`, 'v');
-  const crawler = new LruCrawler(f.cache, f.settings);
+  const crawler = f.ctx.crawler;
   crawler.maintain();
   t.true(crawler.running);
   crawler.finish();
@@ -157,7 +157,7 @@ test('lru_crawler commands reply as memcached does', async (t) => {
     for (let i = 0; i < 100 && !!(await ask('stats\r\n')).includes('STAT lru_crawler_running 1\r\n'); i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    LruCrawler.of(f.cache)?.finish();
+    f.ctx.crawler.finish();
   };
   const lines = [
     'lru_crawler crawl all', 'lru_crawler crawl 1', 'lru_crawler crawl 1,2,3', 'lru_crawler crawl 63',
@@ -180,8 +180,8 @@ test('lru_crawler commands reply as memcached does', async (t) => {
   t.is(s.get('lru_crawler_sleep'), '50');
   t.is(s.get('lru_crawler_tocrawl'), '5');
   t.is(adminCommand(f.ctx, f.conn, ['get', 'a']), null);
-  t.is(new LruCrawler(f.cache, f.settings).crawl('1,,2'), CRAWLER_OK);
-  t.is(LruCrawler.of(f.cache)!.crawl('0'), CRAWLER_BADCLASS);
+  t.is(f.ctx.crawler.crawl('1,,2'), CRAWLER_OK);
+  t.is(f.ctx.crawler.crawl('0'), CRAWLER_BADCLASS);
 });
 
 test('metadump refuses to run behind pipelined replies, as memcached does', (t) => {
@@ -196,7 +196,7 @@ test('start() runs automatic crawls on the event loop; stop() ends them', async 
   const f = makeFixture({ lruCrawlerSleep: 0 });
   for (let i = 0; i < 2000; i++) setS(f.cache, NREAD_SET, `k${i}`, 'v', 0, 3);
   f.clock.advance(4);
-  const crawler = new LruCrawler(f.cache, f.settings);
+  const crawler = f.ctx.crawler;
   crawler.start();
   t.teardown(() => crawler.stop());
   t.true(crawler.running, 'the first check starts a crawl at once');

@@ -7,6 +7,7 @@ import { Cache } from '../src/cache/engine.js';
 import { ManualClock } from '../src/cache/clock.js';
 import { Output } from '../src/protocol/output.js';
 import { ProtoConn, ServerContext, ServerCounters } from '../src/protocol/context.js';
+import { daemonState } from '../src/server-context.js';
 import type { Settings } from '../src/config.js';
 import { MetaCommands } from '../src/protocol/meta.js';
 import { makeCache } from './cache-fixture.js';
@@ -28,11 +29,12 @@ export class FakeConn implements ProtoConn {
   }
 }
 
-export function fakeContext(cache: Cache): ServerContext {
+export function fakeContext(cache: Cache, settings = {} as Settings): ServerContext {
   return {
     cache,
-    settings: {} as Settings,
+    settings,
     counters: new ServerCounters(),
+    ...daemonState(cache, settings),
     startedAt: 0,
     setVerbosity() {},
     shutdown() {},

@@ -8,8 +8,7 @@
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { NREAD_SET } from '../src/cache/status.js';
-import { LruCrawler } from '../src/cache/crawler.js';
-import { PageMover, REASSIGN_OK } from '../src/cache/page-mover.js';
+import { REASSIGN_OK } from '../src/cache/page-mover.js';
 import { DUMP_SLICE_BYTES } from '../src/cache/metadump.js';
 import type { Cache } from '../src/cache/engine.js';
 import type { Connection } from '../src/server/connection.js';
@@ -161,7 +160,7 @@ test.serial('a dump of 200,000 items arrives whole, each key once, in slices', a
   a.send('version\r\n');
   await a.until((s, n) => n > dump.length && s.endsWith('\r\n'), 'VERSION');
   t.regex(a.received().slice(dump.length), /^VERSION \S+\r\n$/);
-  t.false(LruCrawler.of(d.cache)!.running);
+  t.false(d.ctx.crawler.running);
 });
 
 test.serial('while a big dump runs on one connection, another is answered before its END', async (t) => {
@@ -175,7 +174,7 @@ test.serial('while a big dump runs on one connection, another is answered before
   await b.until((s) => s.endsWith('END\r\n'), 'the get reply');
   // the order of events, not times: a dump made all at once would be over (and all
   // of it handed to the socket) before b's request was even read
-  const crawler = LruCrawler.of(d.cache)!;
+  const crawler = d.ctx.crawler;
   const written = d.ctx.counters.bytes_written;
   t.true(crawler.running, 'the dump was still being made when the get was answered');
   t.is(b.received(), 'VALUE k7 0 10\r\nvvvvvvvvvv\r\nEND\r\n');
@@ -209,7 +208,7 @@ test.serial('a client that does not read: output for it stays bounded, others ar
   b.send('lru_crawler metadump all\r\nlru_crawler crawl all\r\n');
   await b.until((_s, n) => n - before >= 2 * 'BUSY currently processing crawler request\r\n'.length, 'BUSY twice');
   t.is(b.received().slice(before), 'BUSY currently processing crawler request\r\n'.repeat(2));
-  t.true(LruCrawler.of(d.cache)!.running);
+  t.true(d.ctx.crawler.running);
   t.true(d.ctx.counters.bytes_written < 15_000_000 / 2, 'most of the dump was never made');
   // now read it: everything comes, once
   a.sock.resume();
@@ -222,7 +221,7 @@ test.serial('a client that does not read: output for it stays bounded, others ar
 test.serial('a client gone mid-dump: the dump stops, the next one works, the daemon stops cleanly', async (t) => {
   const d = await dumpDaemon(t, { maxOutputBytes: 128 * 1024 });
   fill(d.cache, 100_000);
-  const crawler = LruCrawler.of(d.cache)!;
+  const crawler = d.ctx.crawler;
   const a = await client(t, d.port);
   a.sock.pause();
   a.send('lru_crawler metadump all\r\n');
@@ -349,7 +348,7 @@ for (const [useCas, hotAll] of [[true, false], [false, false], [true, true], [fa
     if (hotAll) f.cache.opts.hotLruPct = 100;
     const N = 3000;
     fill(f.cache, N, 's');
-    const job = LruCrawler.of(f.cache)?.metadump('all') ?? new LruCrawler(f.cache, f.settings).metadump('all');
+    const job = f.ctx.crawler.metadump('all');
     if (typeof job === 'number') return t.fail(`metadump: ${job}`);
     job.sliceItems = 1;
     let text = '';
@@ -376,7 +375,7 @@ for (const [useCas, hotAll] of [[true, false], [false, false], [true, true], [fa
     const wrong: string[] = [];
     for (let i = 0; i < N; i++) if (seen.get(`s${i}`) !== 1) wrong.push(`s${i}:${seen.get(`s${i}`) ?? 0}`);
     t.deepEqual(wrong, [], 'every item there at the start exactly once');
-    t.false(LruCrawler.of(f.cache)!.running, 'the crawler is free again');
+    t.false(f.ctx.crawler.running, 'the crawler is free again');
   });
 }
 
@@ -393,7 +392,7 @@ test.serial('items the page mover moves during a dump are dumped once, not skipp
   for (let i = 0; i < per; i++) c.delete(Buffer.from(`b${i}`), 0, `b${i}`.length);
   const A = 200;
   fill(c, A, 'a');
-  const job = LruCrawler.of(c)?.metadump('all') ?? new LruCrawler(c, f.settings).metadump('all');
+  const job = f.ctx.crawler.metadump('all');
   if (typeof job === 'number') return t.fail(`metadump: ${job}`);
   job.sliceItems = 1;
   let text = '';
@@ -412,7 +411,7 @@ test.serial('items the page mover moves during a dump are dumped once, not skipp
         c.delete(Buffer.from(k), 0, k.length);
         gone.add(k);
       }
-      const mover = PageMover.of(c) ?? new PageMover(c, f.settings);
+      const mover = f.ctx.mover;
       t.is(mover.reassign(cls, 0), REASSIGN_OK);
       t.true(mover.finish());
       t.is(c.counters.slab_reassign_evictions_nomem, 0, 'every item in the page was rescued');

@@ -4,9 +4,13 @@
  */
 import test from 'ava';
 import {
-  decodeUdpHeader, encodeUdpHeader, frameUnit, isServableRequest, lastValueKey, replyUnits,
-  UDP_DATA_SIZE, UDP_MAX_PAYLOAD_SIZE,
+  decodeUdpHeader, encodeUdpHeader, frameUnit, isServableRequest, UDP_DATA_SIZE, UDP_MAX_PAYLOAD_SIZE,
 } from '../src/protocol/udp-frame.js';
+import { defaultSettings } from '../src/config.js';
+import { TextProtocol } from '../src/protocol/text.js';
+import { serveDatagram } from '../src/server/listen-udp.js';
+import { makeCache } from './cache-fixture.js';
+import { fakeContext } from './meta-helpers.js';
 import { parseListenAddress } from '../src/server/listen-tls.js';
 import { sdListenFds } from '../src/server/socket-activation.js';
 import { EX_USAGE, FatalError, resolveUser, unsupportedFlagWarnings } from '../src/server/process.js';
@@ -49,26 +53,34 @@ test('udp reply: 1392 payload bytes per datagram, 1400 with the header', (t) => 
 });
 
 const V = (key: string, data: string): string => `VALUE ${key} 0 ${data.length}\r\n${data}\r\n`;
-const units = (reply: string, isGet: boolean, hit: boolean): string[] =>
-  replyUnits(Buffer.from(reply, 'latin1'), isGet, hit).map((b) => b.toString('latin1'));
+
+/** The response units one datagram of requests is answered in, as strings. */
+function udpUnits(requests: string): string[] {
+  const { cache } = makeCache();
+  const ctx = fakeContext(cache, defaultSettings());
+  const msg = Buffer.concat([Buffer.from([0, 5, 0, 0, 0, 1, 0, 0]), Buffer.from(requests, 'latin1')]);
+  const ds = serveDatagram(msg, { host: '127.0.0.1', port: 0, cache, makeProtocol: (c) => new TextProtocol(ctx, c) }, 'x');
+  // every unit here fits one datagram: sequence 0 of 1
+  for (const d of ds) t0(decodeUdpHeader(d));
+  return ds.map((d) => d.toString('latin1', 8));
+}
+function t0(h: ReturnType<typeof decodeUdpHeader>): void {
+  if (h === null || h.requestId !== 5 || h.sequence !== 0 || h.total !== 1) throw new Error(`header ${JSON.stringify(h)}`);
+}
 
 test('udp reply units: one per key of a get, END with the last key when it hit', (t) => {
+  const set = 'set a 0 0 2 noreply\r\nhi\r\n';
   // memcached 1.6.18: "get small small" -> [VALUE][VALUE END]; "get small nokey" -> [VALUE][END]
-  t.deepEqual(units(V('a', 'hi') + V('a', 'hi') + 'END\r\n', true, true), [V('a', 'hi'), V('a', 'hi') + 'END\r\n']);
-  t.deepEqual(units(V('a', 'hi') + 'END\r\n', true, false), [V('a', 'hi'), 'END\r\n']);
-  t.deepEqual(units('END\r\n', true, false), ['END\r\n']);
+  t.deepEqual(udpUnits(set + 'get a a\r\n'), [V('a', 'hi'), V('a', 'hi') + 'END\r\n']);
+  t.deepEqual(udpUnits(set + 'get a nokey\r\n'), [V('a', 'hi'), 'END\r\n']);
+  t.deepEqual(udpUnits(set + 'get x a y\r\n'), [V('a', 'hi'), 'END\r\n']);
+  t.deepEqual(udpUnits('get nokey\r\n'), ['END\r\n']);
   // a value holding "\r\nEND\r\n" and "VALUE " is data, not structure
   const tricky = 'x\r\nEND\r\nVALUE y 0 1\r\n';
-  t.deepEqual(units(V('k', tricky) + 'END\r\n', true, true), [V('k', tricky) + 'END\r\n']);
-  // other commands: the whole reply is one unit
-  t.deepEqual(units('STAT pid 1\r\nSTAT uptime 2\r\nEND\r\n', false, false), ['STAT pid 1\r\nSTAT uptime 2\r\nEND\r\n']);
-  t.deepEqual(units('', false, false), []);
-});
-
-test('udp reply units: the last VALUE key decides whether END rides along', (t) => {
-  t.is(lastValueKey(Buffer.from(V('a', '1') + V('bb', '22') + 'END\r\n')), 'bb');
-  t.is(lastValueKey(Buffer.from(`VALUE c 5 3 99\r\nabc\r\nEND\r\n`)), 'c', 'gets lines carry a cas');
-  t.is(lastValueKey(Buffer.from('END\r\n')), null);
+  t.deepEqual(udpUnits(`set k 0 0 ${tricky.length} noreply\r\n${tricky}\r\nget k\r\n`), [V('k', tricky) + 'END\r\n']);
+  // every other command's reply is a unit of its own
+  t.deepEqual(udpUnits('set b 0 0 1\r\nx\r\nversion\r\nbogus\r\n').map((u) => u.slice(0, 5)), ['STORE', 'VERSI', 'ERROR']);
+  t.deepEqual(udpUnits('set b 0 0 1 noreply\r\nx\r\n'), []);
 });
 
 test('-l: memcached address forms', (t) => {

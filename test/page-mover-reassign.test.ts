@@ -2,10 +2,10 @@ import test from 'ava';
 import { NREAD_SET } from '../src/cache/status.js';
 import { NIL } from '../src/cache/memory.js';
 import {
-  PageMover, REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
+  REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
   globalPagePool,
 } from '../src/cache/page-mover.js';
-import { adminCommand } from '../src/stats/admin.js';
+import { adminCommand } from '../src/protocol/text-jobs.js';
 import { statsReport } from '../src/stats/report.js';
 import type { Cache } from '../src/cache/engine.js';
 import { getS, k, setS, valueOf } from './cache-fixture.js';
@@ -38,7 +38,7 @@ test('slabs reassign moves the oldest page; live items in it are rescued', async
   t.is(c.slabs.totalPages[1], 3);
   for (let i = 0; i < n; i += 2) c.delete(k(key(i)), 0, 7); // room outside the page for rescues
   const page = c.slabs.pages[1][0];
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   t.is(adminCommand(f.ctx, f.conn, ['slabs', 'reassign', '1', '5']), 'OK');
   t.true(mover.running);
   t.is(mover.reassign(1, 5), REASSIGN_RUNNING);
@@ -69,7 +69,7 @@ test('with no room left in the class, the page\'s items are evicted', (t) => {
   const per = c.slabs.perslab[1];
   for (let i = 0; i < per * 2; i++) setS(c, NREAD_SET, key(i), val(i));
   t.is(c.slabs.freeChunks(1), 0);
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   t.is(mover.reassign(1, 0), REASSIGN_OK);
   t.true(mover.finish());
   t.is(c.slabs.totalPages[1], 1);
@@ -95,7 +95,7 @@ test('pinned items hold the page until they are released', (t) => {
   for (let i = 0; i < per + 10; i++) setS(c, NREAD_SET, key(i), val(i));
   const h = c.peek(k(key(3)), 0, 7);
   t.true(c.pin(h)); // a reply still being written from this item
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   t.is(mover.reassign(1, 2), REASSIGN_OK);
   t.false(mover.finish(3));
   t.true(mover.running);
@@ -122,7 +122,7 @@ test('chained items: continuation chunks and heads move, values stay intact', (t
   const ccls = c.classOf(cont);
   t.true(c.slabs.totalPages[ccls] >= 3, `continuation class ${ccls} has pages to spare`);
   c.delete(k(key(N - 1)), 0, 7); // frees a continuation chunk outside the first page
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   t.is(mover.reassign(ccls, 1), REASSIGN_OK);
   t.true(mover.finish());
   t.true(c.counters.slab_reassign_chunk_rescues > 0, 'continuation chunks were rescued');
@@ -162,7 +162,7 @@ test('slabs commands reply as memcached does', async (t) => {
   t.is(f.settings.slabAutomove, 1);
   f.settings.slabReassign = false;
   t.is(adminCommand(f.ctx, f.conn, ['slabs', 'reassign', '1', '2']), 'CLIENT_ERROR slab reassignment disabled');
-  const mover = PageMover.of(f.cache)!;
+  const mover = f.ctx.mover;
   t.is(mover.reassign(3, 3), REASSIGN_SRC_DST_SAME);
   t.is(mover.reassign(1, f.cache.slabs.largest + 1), REASSIGN_BADCLASS);
   t.is(mover.reassign(1, 2), REASSIGN_NOSPARE);
@@ -174,7 +174,7 @@ test('automove gives a page of free chunks back to the global pool', (t) => {
   const per = c.slabs.perslab[1];
   for (let i = 0; i < per * 4; i++) setS(c, NREAD_SET, key(i), val(i));
   for (let i = 0; i < per * 4; i += 1) if (i % 4 !== 0) c.delete(k(key(i)), 0, 7);
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   mover.automoveTick();
   t.true(mover.running, 'free chunks > 2.5 pages and a quiet window: move one out');
   t.true(mover.finish());
@@ -191,7 +191,7 @@ test('automove gives a page of free chunks back to the global pool', (t) => {
 test('automove moves pages toward a class that keeps evicting', (t) => {
   const f = makeFixture(['-m', '8']);
   const c = f.cache;
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   // class 1 takes most of memory and then goes quiet
   let i = 0;
   while (c.slabs.totalPages[1] < 6) setS(c, NREAD_SET, key(i), val(i)), i++;
@@ -220,7 +220,7 @@ test('stop() during a move leaves the page with its class and the cache whole', 
   const per = c.slabs.perslab[1];
   for (let i = 0; i < per * 2; i++) setS(c, NREAD_SET, key(i), val(i));
   for (let i = per; i < per * 2; i += 2) c.delete(k(key(i)), 0, 7);
-  const mover = new PageMover(c, f.settings);
+  const mover = f.ctx.mover;
   mover.start();
   t.teardown(() => mover.stop());
   t.is(mover.reassign(1, 3), REASSIGN_OK);

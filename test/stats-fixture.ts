@@ -1,5 +1,5 @@
 /**
- * Builds what stats/admin code needs without a daemon: a Cache with a ManualClock
+ * Builds what stats and admin code needs without a daemon: a Cache with a ManualClock
  * made from a Settings object, a minimal ServerContext and a ProtoConn; and helpers
  * to ask a real memcached the same questions over a socket.
  */
@@ -9,6 +9,7 @@ import { ManualClock } from '../src/cache/clock.js';
 import { defaultSettings, type Settings } from '../src/config.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../src/protocol/context.js';
 import { Output } from '../src/protocol/output.js';
+import { daemonState } from '../src/server-context.js';
 import { parseArgs } from '../src/cli/flags.js';
 import { startMemcached, startSlabcache, type TestServer } from './helpers/memcached.js';
 import { RawClient } from './helpers/telnet.js';
@@ -37,7 +38,7 @@ export function makeFixture(flags: string[] | Partial<Settings> = []): Fixture {
   const cache = cacheFor(settings, clock);
   const conns: Array<ProtoConn & { state: string; secondsSinceLastCmd: number }> = [];
   const ctx: ServerContext = {
-    cache, settings, counters: new ServerCounters(), startedAt: clock.processStarted + 2,
+    cache, settings, counters: new ServerCounters(), startedAt: clock.processStarted + 2, ...daemonState(cache, settings),
     setVerbosity: () => undefined, shutdown: () => undefined, connections: () => conns,
   };
   const conn = {

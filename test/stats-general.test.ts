@@ -3,7 +3,7 @@ import { NREAD_SET } from '../src/cache/status.js';
 import { statsReport } from '../src/stats/report.js';
 import { recordDelete, recordGet, recordSet } from '../src/stats/detail.js';
 import { VERSION } from '../src/stats/general.js';
-import { adminCommand } from '../src/stats/admin.js';
+import { adminCommand } from '../src/protocol/text-jobs.js';
 import { getS, k, setS } from './cache-fixture.js';
 import { asMap, asText, makeFixture, memcached, names, parseStats } from './stats-fixture.js';
 

@@ -14,8 +14,15 @@ import { StoreResult } from './results.js';
 import { ITEM_CHAINED, W_EXPTIME, W_FLAGS, W_NBYTES } from './item-header.js';
 import { EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, OK, STORED, Status } from './status.js';
 import {
-  IS_U64, NOT_U64, type NumberOut, safeStrtoull, strtoullInto, type U64, U64_MAX,
+  IS_U64, NOT_U64, type NumberOut, putDecimal, safeStrtoull, strtoullInto, type U64, U64_MAX,
 } from './numeric.js';
+
+/**
+ * What incr/decr uses of the engine: look-ups, allocation, linking and counters.
+ * arith() is given no more, so what it may touch is visible here.
+ */
+export type ArithEngine = Pick<Cache, 'hdr' | 'slabs' | 'counters' | 'classCounters' | 'peek' | 'alloc'
+  | 'allocFailure' | 'keyHash' | 'replaceItem' | 'link' | 'nextCas'>;
 
 const TWO32 = 4294967296;
 /** 2^64-1 has 20 digits */
@@ -40,18 +47,21 @@ export class ArithResult extends StoreResult implements NumberOut {
   /** the value when at or above 2^53 */
   big = 0n;
 
-  /** Writes `value`'s digits (a safe integer). */
+  /**
+   * Writes `value`'s digits (a safe integer), as two halves below 10^9: V8 passes
+   * those to putDecimal as small integers, where the whole value, a double from
+   * 2^31 on, would be boxed.
+   */
   formatValue(): void {
-    let n = this.value;
-    let len = 1;
-    for (let x = n; x >= 10; x = (x - (x % 10)) / 10) len++;
-    const d = this.digits;
-    for (let p = len - 1; p >= 0; p--) {
-      const r = n % 10;
-      d[p] = 0x30 + r;
-      n = (n - r) / 10; // exact: n - r is a multiple of 10
+    const v = this.value;
+    let hi = Math.floor(v / 1e9);
+    let lo = v - hi * 1e9;
+    if (lo < 0) { // v / 1e9 rounded up to the next integer
+      hi--;
+      lo += 1e9;
     }
-    this.len = len;
+    const d = this.digits;
+    this.len = hi === 0 ? putDecimal(d, 0, lo) : putDecimal(d, putDecimal(d, 0, hi), lo, 9);
   }
 
   /** Cold path: a value at or above 2^53 (allocates a string). */
@@ -101,7 +111,7 @@ export class ArithResult extends StoreResult implements NumberOut {
  * or NO_MEMORY. With `initial` >= 0 a miss creates the item (binary and meta
  * protocols) with that value and `exptime`.
  */
-export function arith(c: Cache, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
+export function arith(c: ArithEngine, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
 r: ArithResult, initial: U64, exptime: number, cas: number): Status {
   const hdr = c.hdr;
   const h = c.peek(key, ks, kl);
@@ -168,7 +178,7 @@ function bigArith(r: ArithResult, u8: Uint8Array, s: number, e: number, incr: bo
  * Stores r's digits as a value, linked under the key in r.item; relExptime >= 0
  * overrides the wire exptime.
  */
-function setDigits(c: Cache, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
+function setDigits(c: ArithEngine, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
 exptime: number, relExptime = -1): Status {
   const h = c.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, r.len);
   if (h === NIL) return c.allocFailure(kl, r.len);

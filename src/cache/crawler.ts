@@ -24,7 +24,7 @@
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import {
-  COLD_LRU, HOT_LRU, ITEM_CHUNK, ITEM_FETCHED, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_PREV, W_TIME,
+  COLD_LRU, HOT_LRU, ITEM_CHUNK, ITEM_FETCHED, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_PREV,
   WARM_LRU,
 } from './item-header.js';
 import { SEGMENTS } from './lru.js';
@@ -69,14 +69,7 @@ class ClassCrawlStats {
   }
 }
 
-const registry = new WeakMap<Cache, LruCrawler>();
-
 export class LruCrawler {
-  /** The crawler created for this cache, if any (stats and admin commands find it here). */
-  static of(cache: Cache): LruCrawler | undefined {
-    return registry.get(cache);
-  }
-
   /** True while a crawl is in progress (stats: lru_crawler_running). */
   running = false;
   /** Kind of the running crawl: automatic crawls yield to nothing, manual ones get BUSY. */
@@ -113,7 +106,6 @@ export class LruCrawler {
     for (let c = 0; c < classes; c++) this.classStats.push(new ClassCrawlStats());
     this.nextCrawl = new Float64Array(classes);
     this.nextCrawlWait = new Float64Array(classes);
-    registry.set(cache, this);
   }
 
   // ------------------------------------------------------------ lifecycle

@@ -32,8 +32,6 @@ import { ItemAllocator } from './item-alloc.js';
 export { NIL };
 
 export const KEY_MAX_LENGTH = 250;
-/** Bump an item's access time at most this often, so hot keys don't churn the LRU. */
-export const ITEM_UPDATE_INTERVAL = 60;
 
 /** Copies n bytes; a plain loop for short runs, where making a subarray costs more. */
 function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
@@ -85,7 +83,6 @@ export class Cache {
   readonly classCounters: ClassCounters;
   readonly opts: EngineOptions;
   itemSizeMax: number;
-  evictToFree: boolean;
   casId = 0;
   /** flush_all: items last touched at or before this rel_time are dead (0: none) */
   oldestLive = 0;
@@ -98,7 +95,6 @@ export class Cache {
     this.opts = opts;
     this.clock = opts.clock;
     this.itemSizeMax = opts.itemSizeMax;
-    this.evictToFree = opts.evictToFree;
     this.mem = new Memory(opts.maxbytes, opts.preallocate);
     this.hdr = new ItemHeaders(this.mem, opts.useCas);
     this.slabs = new Slabs(this.mem, this.hdr, {
@@ -111,8 +107,9 @@ export class Cache {
     this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes));
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);
     this.classCounters = makeClassCounters(this.slabs.largest + 1);
-    this.policy = new LruPolicy(this);
-    this.allocator = new ItemAllocator(this);
+    this.policy = new LruPolicy(this.hdr, this.slabs, this.lru, this.clock, this.counters, this.classCounters,
+      opts, this);
+    this.allocator = new ItemAllocator(this.slabs, this.hdr, this.policy, this.classCounters);
   }
 
   // ---------------------------------------------------------------- lookups
@@ -203,6 +200,11 @@ export class Cache {
   /** Marks a hit (memcached's do_item_bump). */
   bump(h: number): void {
     this.policy.bump(h);
+  }
+
+  /** false with -M: a full class answers out of memory instead of evicting */
+  get evictToFree(): boolean {
+    return this.opts.evictToFree;
   }
 
   isFlushed(h: number): boolean {

@@ -13,7 +13,6 @@ import { NIL, PAGE_SIZE } from './memory.js';
 import { COLD_LRU, HOT_LRU, W_NEXT, WARM_LRU } from './item-header.js';
 import { SEGMENTS } from './lru.js';
 import { MAX_NUMBER_OF_SLAB_CLASSES, POWER_SMALLEST } from './slabs.js';
-import { LruCrawler } from './crawler.js';
 import { globalPagePool } from './page-mover.js';
 
 /** memcached's class id limits: ids run from POWER_SMALLEST to largestClass(). */
@@ -85,11 +84,6 @@ export function mallocedBytes(c: Cache): number {
 /** The hash index as `stats` reports it (hash_power_level, hash_bytes, hash_is_expanding). */
 export function hashTableStats(c: Cache): { hashpower: number; bytes: number; expanding: boolean } {
   return { hashpower: c.index.hashpower, bytes: c.index.bytes, expanding: c.index.expanding };
-}
-
-/** True while the daemon's LRU crawler is in the middle of a crawl. */
-export function crawlerRunning(c: Cache): boolean {
-  return LruCrawler.of(c)?.running ?? false;
 }
 
 /** False with -C: items carry no CAS. */

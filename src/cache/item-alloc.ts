@@ -3,19 +3,26 @@
  * slab_chunk_max a head chunk plus a chain of continuation chunks. When a class has
  * no free chunk and no page can be had, the policy frees one (reclaim or evict).
  */
-import type { Cache } from './engine.js';
+import type { ClassCounters } from './class-stats.js';
 import { NIL } from './memory.js';
-import { CHUNK_HEADER_SIZE, ITEM_CHUNK, W_NBYTES, W_NEXT, W_PREV } from './item-header.js';
+import { CHUNK_HEADER_SIZE, ITEM_CHUNK, type ItemHeaders, W_NBYTES, W_NEXT, W_PREV } from './item-header.js';
+import type { LruPolicy } from './lru-policy.js';
+import type { Slabs } from './slabs.js';
 
 /** Allocation retries (each may evict one item) before giving up. */
 const ALLOC_TRIES = 10;
 
 export class ItemAllocator {
-  constructor(private readonly c: Cache) {}
+  constructor(
+    private readonly slabs: Slabs,
+    private readonly hdr: ItemHeaders,
+    private readonly policy: LruPolicy,
+    private readonly cc: ClassCounters,
+  ) {}
 
   /** Value bytes a chained item's head chunk holds. */
   headCapacity(nkey: number): number {
-    return this.c.slabs.size[this.c.slabs.largest] - this.c.hdr.chainedHeadOverhead(nkey);
+    return this.slabs.size[this.slabs.largest] - this.hdr.chainedHeadOverhead(nkey);
   }
 
   /**
@@ -23,8 +30,8 @@ export class ItemAllocator {
    * comes back with its key length and its link to the first continuation set.
    */
   allocChained(nkey: number, nbytes: number): number {
-    const slabs = this.c.slabs;
-    const hdr = this.c.hdr;
+    const slabs = this.slabs;
+    const hdr = this.hdr;
     const largest = slabs.largest;
     const chunkMax = slabs.size[largest];
     const head = this.allocChunk(largest);
@@ -67,11 +74,11 @@ export class ItemAllocator {
    */
   allocChunk(cls: number): number {
     for (let tries = 0; tries < ALLOC_TRIES; tries++) {
-      const h = this.c.slabs.alloc(cls);
+      const h = this.slabs.alloc(cls);
       if (h !== NIL) return h;
-      if (!this.c.policy.pullTail(cls)) break;
+      if (!this.policy.pullTail(cls)) break;
     }
-    this.c.classCounters.outofmemory[cls]++;
+    this.cc.outofmemory[cls]++;
     return NIL;
   }
 }

@@ -3,13 +3,15 @@
  * sits (HOT, WARM, COLD), what a hit does to it, and which item an allocation that
  * found no free chunk takes the memory of. lru.ts only moves links; this decides.
  */
-import type { Cache } from './engine.js';
+import type { Clock } from './clock.js';
+import type { ClassCounters, EngineCounters } from './class-stats.js';
 import { NIL } from './memory.js';
 import {
-  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_PREV, W_TIME,
-  WARM_LRU,
+  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, type ItemHeaders, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_PREV,
+  W_TIME, WARM_LRU,
 } from './item-header.js';
-import { SEGMENTS } from './lru.js';
+import { type Lru, SEGMENTS } from './lru.js';
+import type { Slabs } from './slabs.js';
 
 /** Items looked at from an LRU tail per allocation attempt (memcached's search depth). */
 const TAIL_SEARCH = 5;
@@ -18,18 +20,41 @@ const BALANCE_MOVES = 2;
 /** LRU segments an allocation takes from, in order: COLD, then HOT, then WARM. */
 const PULL_ORDER: readonly number[] = [COLD_LRU, HOT_LRU, WARM_LRU];
 
+/** The policy's settings; `lru tune` changes the shares at run time. */
+export interface LruSettings {
+  hotLruPct: number;
+  warmLruPct: number;
+  /** false with -M: a full class answers out of memory instead of evicting */
+  evictToFree: boolean;
+}
+
+/** What the policy asks of the engine: whether an item is flushed, and to unlink one it frees. */
+export interface ItemReaper {
+  isFlushed(h: number): boolean;
+  unlinkHandle(h: number): void;
+}
+
 export class LruPolicy {
-  constructor(private readonly c: Cache) {}
+  constructor(
+    private readonly hdr: ItemHeaders,
+    private readonly slabs: Slabs,
+    private readonly lru: Lru,
+    private readonly clock: Clock,
+    private readonly counters: EngineCounters,
+    private readonly cc: ClassCounters,
+    private readonly settings: LruSettings,
+    private readonly reaper: ItemReaper,
+  ) {}
 
   /** Marks a hit: memcached's segmented do_item_bump. */
   bump(h: number): void {
-    const hdr = this.c.hdr;
+    const hdr = this.hdr;
     const fl = hdr.itFlags(h);
     const seg = (fl & SEG_MASK) >>> SEG_SHIFT;
-    const cls = this.c.slabs.classOf(h);
-    if (seg === HOT_LRU) this.c.classCounters.hits_to_hot[cls]++;
-    else if (seg === WARM_LRU) this.c.classCounters.hits_to_warm[cls]++;
-    else this.c.classCounters.hits_to_cold[cls]++;
+    const cls = this.slabs.classOf(h);
+    if (seg === HOT_LRU) this.cc.hits_to_hot[cls]++;
+    else if (seg === WARM_LRU) this.cc.hits_to_warm[cls]++;
+    else this.cc.hits_to_cold[cls]++;
     if (fl & ITEM_ACTIVE) return;
     if ((fl & ITEM_FETCHED) === 0) {
       hdr.addItFlags(h, ITEM_FETCHED);
@@ -37,12 +62,12 @@ export class LruPolicy {
     }
     hdr.addItFlags(h, ITEM_ACTIVE);
     if (seg !== COLD_LRU) {
-      hdr.set(h, W_TIME, this.c.clock.now);
+      hdr.set(h, W_TIME, this.clock.now);
     } else {
       // a second hit in COLD earns a move to WARM
       this.moveTo(h, cls, COLD_LRU, WARM_LRU);
-      this.c.classCounters.moves_to_warm[cls]++;
-      hdr.set(h, W_TIME, this.c.clock.now);
+      this.cc.moves_to_warm[cls]++;
+      hdr.set(h, W_TIME, this.clock.now);
     }
   }
 
@@ -51,19 +76,19 @@ export class LruPolicy {
    * an active item in COLD moves to WARM. Unlike a hit it marks nothing fetched.
    */
   update(h: number): void {
-    const hdr = this.c.hdr;
+    const hdr = this.hdr;
     const fl = hdr.itFlags(h);
-    hdr.set(h, W_TIME, this.c.clock.now);
+    hdr.set(h, W_TIME, this.clock.now);
     if (((fl & SEG_MASK) >>> SEG_SHIFT) === COLD_LRU && (fl & ITEM_ACTIVE) !== 0) {
       hdr.clearItFlags(h, ITEM_ACTIVE);
-      this.moveTo(h, this.c.slabs.classOf(h), COLD_LRU, WARM_LRU);
+      this.moveTo(h, this.slabs.classOf(h), COLD_LRU, WARM_LRU);
     }
   }
 
   moveTo(h: number, cls: number, from: number, to: number): void {
-    this.c.lru.unlink(cls * SEGMENTS + from, h);
-    this.c.hdr.setSegment(h, to);
-    this.c.lru.linkHead(cls * SEGMENTS + to, h);
+    this.lru.unlink(cls * SEGMENTS + from, h);
+    this.hdr.setSegment(h, to);
+    this.lru.linkHead(cls * SEGMENTS + to, h);
   }
 
   /**
@@ -72,13 +97,13 @@ export class LruPolicy {
    * done inline a couple of items per insert instead of on a thread).
    */
   balance(cls: number): void {
-    const lru = this.c.lru;
-    const hdr = this.c.hdr;
+    const lru = this.lru;
+    const hdr = this.hdr;
     const base = cls * SEGMENTS;
     const total = lru.classCount(cls);
-    const hotLimit = (total * this.c.opts.hotLruPct) / 100;
-    const warmLimit = (total * this.c.opts.warmLruPct) / 100;
-    const cc = this.c.classCounters;
+    const hotLimit = (total * this.settings.hotLruPct) / 100;
+    const warmLimit = (total * this.settings.warmLruPct) / 100;
+    const cc = this.cc;
     for (let i = 0; i < BALANCE_MOVES && lru.count[base + HOT_LRU] > hotLimit; i++) {
       const t = lru.tail[base + HOT_LRU];
       if (hdr.itFlags(t) & ITEM_ACTIVE) {
@@ -112,28 +137,28 @@ export class LruPolicy {
    */
   pullTail(cls: number): boolean {
     const base = cls * SEGMENTS;
-    const lru = this.c.lru;
-    const hdr = this.c.hdr;
-    const cc = this.c.classCounters;
-    const now = this.c.clock.now;
+    const lru = this.lru;
+    const hdr = this.hdr;
+    const cc = this.cc;
+    const now = this.clock.now;
     for (let si = 0; si < PULL_ORDER.length; si++) {
       const seg = PULL_ORDER[si];
       let h = lru.tail[base + seg];
       for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++, h = hdr.get(h, W_PREV)) {
         if (hdr.refcount(h) !== 0) continue;
         const exp = hdr.get(h, W_EXPTIME);
-        if ((exp !== 0 && exp <= now) || this.c.isFlushed(h)) {
+        if ((exp !== 0 && exp <= now) || this.reaper.isFlushed(h)) {
           cc.reclaimed[cls]++;
-          this.c.counters.reclaimed++;
+          this.counters.reclaimed++;
           if ((hdr.itFlags(h) & ITEM_FETCHED) === 0) {
             cc.expired_unfetched[cls]++;
-            this.c.counters.expired_unfetched++;
+            this.counters.expired_unfetched++;
           }
-          this.c.unlinkHandle(h);
+          this.reaper.unlinkHandle(h);
           return true;
         }
       }
-      if (!this.c.evictToFree) continue;
+      if (!this.settings.evictToFree) continue;
       h = lru.tail[base + seg];
       for (let n = 0; h !== NIL && n < TAIL_SEARCH; n++) {
         const prev = hdr.get(h, W_PREV);
@@ -152,18 +177,18 @@ export class LruPolicy {
           continue;
         }
         cc.evicted[cls]++;
-        this.c.counters.evictions++;
+        this.counters.evictions++;
         if (hdr.get(h, W_EXPTIME) !== 0) cc.evicted_nonzero[cls]++;
         cc.evicted_time[cls] = now - hdr.get(h, W_TIME);
         if ((fl & ITEM_FETCHED) === 0) {
           cc.evicted_unfetched[cls]++;
-          this.c.counters.evicted_unfetched++;
+          this.counters.evicted_unfetched++;
         }
         if (fl & ITEM_ACTIVE) {
           cc.evicted_active[cls]++;
-          this.c.counters.evicted_active++;
+          this.counters.evicted_active++;
         }
-        this.c.unlinkHandle(h);
+        this.reaper.unlinkHandle(h);
         return true;
       }
     }

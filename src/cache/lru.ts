@@ -3,8 +3,8 @@
  * lists threaded through the items' NEXT/PREV header fields, heads and tails in typed
  * arrays indexed by class * 3 + segment. Head = newest; NEXT points toward the tail.
  *
- * This module only moves links; the policy (what goes where, what to evict) is in
- * engine.ts, which knows about expiry and reference counts.
+ * This module is the only code that writes the heads, tails and links; the policy
+ * (what goes where, what to evict) is lru-policy.ts.
  */
 import { NIL } from './memory.js';
 import { ItemHeaders, W_NEXT, W_PREV } from './item-header.js';
@@ -38,13 +38,26 @@ export class Lru {
     const hdr = this.hdr;
     const prev = hdr.get(h, W_PREV);
     const next = hdr.get(h, W_NEXT);
-    if (prev !== NIL) hdr.set(prev, W_NEXT, next);
-    else this.head[id] = next;
-    if (next !== NIL) hdr.set(next, W_PREV, prev);
-    else this.tail[id] = prev;
+    this.bridge(id, prev, next, next, prev);
     hdr.set(h, W_PREV, NIL);
     hdr.set(h, W_NEXT, NIL);
     this.count[id]--;
+  }
+
+  /**
+   * Chunk n, already holding a copy of h with its links, takes h's place in list
+   * `id`: the page mover moves an item to another chunk without changing its place.
+   */
+  replace(id: number, h: number, n: number): void {
+    this.bridge(id, this.hdr.get(h, W_PREV), this.hdr.get(h, W_NEXT), n, n);
+  }
+
+  /** prev's NEXT (or the head) becomes toNext, next's PREV (or the tail) toPrev. */
+  private bridge(id: number, prev: number, next: number, toNext: number, toPrev: number): void {
+    if (prev !== NIL) this.hdr.set(prev, W_NEXT, toNext);
+    else this.head[id] = toNext;
+    if (next !== NIL) this.hdr.set(next, W_PREV, toPrev);
+    else this.tail[id] = toPrev;
   }
 
   /** Items in all segments of a class. */

@@ -6,7 +6,7 @@
  * loop, and the whole reply is never in memory at once. memcached hands the socket
  * to its crawler thread instead; this module knows no sockets, only bytes.
  *
- * Order, as memcached's crawler and our one-pass dump before: one item per LRU list
+ * Order, as memcached's crawler walks: one item per LRU list
  * per round, oldest first, lists in sid order (HOT of every class, then WARM, then
  * COLD); a list walked to its head leaves the round.
  *
@@ -30,6 +30,7 @@ import { NIL, PAGE_UNIT_MASK } from './memory.js';
 import { ITEM_FETCHED, W_EXPTIME, W_NEXT, W_PREV, W_TIME } from './item-header.js';
 import { SEGMENTS } from './lru.js';
 import { POWER_SMALLEST } from './slabs.js';
+import { ByteWriter } from './byte-writer.js';
 
 /** A slice ends once it holds this many bytes of lines (memcached's crawler writes 64 KiB at a time). */
 export const DUMP_SLICE_BYTES = 64 * 1024;
@@ -66,7 +67,7 @@ export class MetadumpJob {
   private foundSinceReopen = 0;
   private steps = 0;
   private done = false;
-  private readonly w = new AsciiWriter();
+  private readonly w = new ByteWriter(0);
   /** Items looked at per slice; tests make slices of one item to change the cache between them. */
   sliceItems = SLICE_ITEMS;
 
@@ -110,7 +111,8 @@ export class MetadumpJob {
     const now = c.clock.now;
     const started = c.clock.processStarted;
     const w = this.w;
-    w.reset(DUMP_SLICE_BYTES + LINE_MAX);
+    // a fresh buffer per slice: the previous one may still be queued for the socket
+    w.restart(DUMP_SLICE_BYTES + LINE_MAX);
     this.steps = 0;
     let items = 0;
     while (w.len < DUMP_SLICE_BYTES && items < this.sliceItems && this.steps < SLICE_STEPS) {
@@ -124,7 +126,7 @@ export class MetadumpJob {
         if (n === 0 && !this.reopen()) {
           w.bytes(D_END);
           this.end();
-          return w.take();
+          return take(w);
         }
         continue;
       }
@@ -143,20 +145,20 @@ export class MetadumpJob {
       const exp = hdr.get(h, W_EXPTIME);
       if ((exp !== 0 && exp <= now) || c.isFlushed(h)) continue;
       w.bytes(D_KEY);
-      w.uri(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
+      uriencode(w, hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
       w.bytes(D_EXP);
-      w.num(exp === 0 ? -1 : exp + started);
+      w.decimal(exp === 0 ? -1 : exp + started);
       w.bytes(D_LA);
-      w.num(hdr.get(h, W_TIME) + started);
+      w.decimal(hdr.get(h, W_TIME) + started);
       w.bytes(D_CAS);
-      w.num(hdr.cas(h));
+      w.decimal(hdr.cas(h));
       w.bytes(hdr.itFlags(h) & ITEM_FETCHED ? D_FETCH_YES : D_FETCH_NO);
-      w.num(Math.floor(id / SEGMENTS));
+      w.decimal(Math.floor(id / SEGMENTS));
       w.bytes(D_SIZE);
-      w.num(c.itemSize(h));
+      w.decimal(c.itemSize(h));
       w.bytes(D_NL);
     }
-    return w.take();
+    return take(w);
   }
 
   /** Stops the dump where it is (connection gone, daemon stopping): no END, nothing kept. */
@@ -310,82 +312,27 @@ function uriPlain(ch: number): boolean {
     || ch === 0x2d || ch === 0x2e || ch === 0x5f || ch === 0x7e;
 }
 
-/** A byte buffer for one slice of ASCII dump lines. */
-class AsciiWriter {
-  buf: Buffer = Buffer.alloc(0);
-  len = 0;
-
-  /** Starts a new slice in a fresh buffer: the previous one may still be queued for the socket. */
-  reset(size: number): void {
-    this.buf = Buffer.allocUnsafe(size);
-    this.len = 0;
-  }
-
-  /** The slice written so far; the writer lets go of it. */
-  take(): Buffer {
-    const b = this.buf.subarray(0, this.len);
-    this.buf = Buffer.alloc(0);
-    this.len = 0;
-    return b;
-  }
-
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
-    this.buf.copy(grown, 0, 0, this.len);
-    this.buf = grown;
-  }
-
-  bytes(src: Uint8Array): void {
-    this.reserve(src.length);
-    const b = this.buf;
-    for (let i = 0; i < src.length; i++) b[this.len++] = src[i];
-  }
-
-  /** An integer in decimal (negative allowed), without making a string. */
-  num(n: number): void {
-    this.reserve(21);
-    const b = this.buf;
-    if (n < 0) {
-      b[this.len++] = 0x2d;
-      n = -n;
-    }
-    const start = this.len;
-    do {
-      const q = Math.floor(n / 10);
-      b[this.len++] = 0x30 + (n - q * 10);
-      n = q;
-    } while (n > 0);
-    for (let i = start, j = this.len - 1; i < j; i++, j--) {
-      const t = b[i];
-      b[i] = b[j];
-      b[j] = t;
-    }
-  }
-
-  /** Key bytes, uriencoded as memcached's uriencode() does. */
-  uri(src: Uint8Array, start: number, len: number): void {
-    this.reserve(len * 3);
-    const b = this.buf;
-    for (let i = start, end = start + len; i < end; i++) {
-      const ch = src[i];
-      if (uriPlain(ch)) {
-        b[this.len++] = ch;
-      } else {
-        b[this.len++] = 0x25;
-        b[this.len++] = HEX.charCodeAt(ch >>> 4);
-        b[this.len++] = HEX.charCodeAt(ch & 15);
-      }
-    }
-  }
+/** The slice written so far; the writer lets go of it. */
+function take(w: ByteWriter): Buffer {
+  const b = w.buf.subarray(0, w.len);
+  w.restart(0);
+  return b;
 }
 
-/** memcached's uriencode(): everything but [A-Za-z0-9-._~] becomes %XX. */
-export function uriencode(src: Uint8Array, start: number, len: number): string {
-  let out = '';
+/** Key bytes, uriencoded as memcached's uriencode() does: all but [A-Za-z0-9-._~] as %XX. */
+function uriencode(w: ByteWriter, src: Uint8Array, start: number, len: number): void {
+  w.reserve(len * 3);
+  const b = w.buf;
+  let p = w.len;
   for (let i = start, end = start + len; i < end; i++) {
     const ch = src[i];
-    out += uriPlain(ch) ? String.fromCharCode(ch) : '%' + HEX[ch >>> 4] + HEX[ch & 15];
+    if (uriPlain(ch)) {
+      b[p++] = ch;
+    } else {
+      b[p++] = 0x25;
+      b[p++] = HEX.charCodeAt(ch >>> 4);
+      b[p++] = HEX.charCodeAt(ch & 15);
+    }
   }
-  return out;
+  w.len = p;
 }

@@ -33,7 +33,6 @@ import { hashKey } from './hash-index.js';
 import { SEGMENTS } from './lru.js';
 import { POWER_SMALLEST } from './slabs.js';
 import { Automove } from './slab-automove.js';
-import { LruCrawler } from './crawler.js';
 
 /** slabs_reassign() results, named as memcached names them. */
 export const REASSIGN_OK = 0;
@@ -68,13 +67,12 @@ export function globalPagePool(mem: Memory): number {
   return mem.sparePages;
 }
 
-const registry = new WeakMap<Cache, PageMover>();
+/** Told when an item moves to another chunk: a metadump in progress keys what it has dumped by chunk. */
+export interface RelocationListener {
+  relocated(from: number, to: number): void;
+}
 
 export class PageMover {
-  static of(cache: Cache): PageMover | undefined {
-    return registry.get(cache);
-  }
-
   running = false;
   private src = 0;
   private dst = 0;
@@ -92,9 +90,8 @@ export class PageMover {
   private readonly automove: Automove;
   private pickCur = POWER_SMALLEST - 1;
 
-  constructor(readonly cache: Cache, readonly settings: MoverSettings) {
+  constructor(readonly cache: Cache, readonly settings: MoverSettings, private readonly moved: RelocationListener) {
     this.automove = new Automove(cache, settings);
-    registry.set(cache, this);
   }
 
   /** Starts slab_automove's once-a-second check (it reads settings.slabAutomove live). */
@@ -310,18 +307,11 @@ export class PageMover {
     const hdr = c.hdr;
     this.copyChunk(h, n);
     c.index.replace(h, n, hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
-    const id = this.src * SEGMENTS + hdr.segment(h);
-    const prev = hdr.get(h, W_PREV);
-    const next = hdr.get(h, W_NEXT);
-    if (prev !== NIL) hdr.set(prev, W_NEXT, n);
-    else c.lru.head[id] = n;
-    if (next !== NIL) hdr.set(next, W_PREV, n);
-    else c.lru.tail[id] = n;
+    c.lru.replace(this.src * SEGMENTS + hdr.segment(h), h, n);
     if (hdr.itFlags(n) & ITEM_CHAINED) {
       for (let ch = hdr.chainFirst(n); ch !== NIL; ch = hdr.get(ch, W_NEXT)) hdr.set(ch, W_PREV, n);
     }
-    // a metadump in progress keys what it has dumped by chunk
-    LruCrawler.of(c)?.relocated(h, n);
+    this.moved.relocated(h, n);
     this.hold(h);
   }
 

@@ -15,6 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ProtoConn, ServerContext } from './context.js';
+import { Words } from './text-parse.js';
+import { STORED } from './wire.js';
 
 /** What SASL_LIST_MECHS answers (memcached with `mech_list: plain`). */
 export const SASL_MECHS = Buffer.from('PLAIN');
@@ -135,7 +137,6 @@ const UNAUTHENTICATED = Buffer.from('CLIENT_ERROR unauthenticated\r\n');
 const BAD_TERMINATION = Buffer.from('CLIENT_ERROR bad command line termination\r\n');
 const BAD_FORMAT = Buffer.from('CLIENT_ERROR bad authentication token format\r\n');
 const AUTH_FAILURE = Buffer.from('CLIENT_ERROR authentication failure\r\n');
-const STORED = Buffer.from('STORED\r\n');
 
 /**
  * memcached 1.6.18 answers unauthenticated ascii requests from one response object
@@ -160,9 +161,13 @@ function reply(conn: ProtoConn, line: Buffer): void {
   authReplies.set(conn, { start, end: out.len });
 }
 
-/** memcached's tokenize_command: words split on single spaces, empty words skipped. */
+/** The words of buf[start, end) as strings: a cold path, until the client authenticates. */
 function words(buf: Buffer, start: number, end: number): string[] {
-  return buf.toString('latin1', start, end).split(' ').filter((w) => w.length > 0);
+  const w = new Words();
+  const n = w.split(buf, start, end);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(w.str(buf, i));
+  return out;
 }
 
 /**

@@ -16,12 +16,8 @@ import {
   ERR_INVALID_OR_DUP, ERR_OPAQUE, MFLAG_MAX_OPAQUE_LENGTH, metaChar, metaKey, metaToken, metaTtl, metaPreamble, metaEchoOpaqueKey,
 } from './meta-flags.js';
 import type { MetaCommands } from './meta.js';
+import { CRLF, EX, HD, NF, VA } from './wire.js';
 
-const HD = Buffer.from('HD');
-const VA = Buffer.from('VA ');
-const NF = Buffer.from('NF');
-const EX = Buffer.from('EX');
-const CRLF = Buffer.from('\r\n');
 const err = (s: string): Buffer => Buffer.from(s + '\r\n');
 const ERR_TOO_LONG = err('CLIENT_ERROR options flags too long');
 const ERR_MODE = err('CLIENT_ERROR invalid mode for ma M token');
@@ -86,7 +82,7 @@ export function metaArith(m: MetaCommands): void {
   }
 
   const mark = out.len;
-  const words = line.words;
+  const words = line.n;
   if (h === NIL) {
     out.bytes(miss ?? NF);
     if (!metaEchoOpaqueKey(out, line, of, mark)) return;

@@ -15,10 +15,10 @@ import {
   ERR_INVALID_OR_DUP, metaPreamble, metaEchoOpaqueKey,
 } from './meta-flags.js';
 import type { MetaCommands } from './meta.js';
+import { CRLF } from './wire.js';
 
 const ERR_TOO_LONG = Buffer.from('CLIENT_ERROR options flags too long\r\n');
 const ERR_NO_MEMORY = Buffer.from('SERVER_ERROR out of memory\r\n');
-const CRLF = Buffer.from('\r\n');
 
 export function metaDelete(m: MetaCommands): void {
   const line = m.line;

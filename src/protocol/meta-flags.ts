@@ -1,27 +1,28 @@
 /**
- * Meta command lines: tokens, flags, and the pieces replies are built from.
+ * Meta command lines: flags, and the pieces replies are built from.
  *
- * A meta request is `<cm> <key> [<datalen>] <flag>*`. Tokens are split on spaces
- * only (tabs belong to the token), at most MAX_TOKENS - 1 words are seen, and a
- * NUL byte ends the line, all as memcached's tokenize_command() does. Flags are
- * one byte, optionally followed by a token (`T30`, `Oabc`). MetaFlags.preparse()
- * is memcached's _meta_flag_preparse(): same checks, same order, same error
- * strings, and numbers read by the same safe_strto* rules as the text protocol's
- * (text-parse.ts), so that a bad request gets the bytes 1.6.18 would send.
+ * A meta request is `<cm> <key> [<datalen>] <flag>*`, split into Words by the
+ * text protocol's tokenizer (text-parse.ts), as memcached's tokenize_command()
+ * splits every line. Flags are one byte, optionally followed by a token (`T30`,
+ * `Oabc`). MetaFlags.preparse() is memcached's _meta_flag_preparse(): same
+ * checks, same order, same error strings, and numbers read by the same safe_strto*
+ * rules as the text protocol (cache/numeric.ts), so that a bad request gets the
+ * bytes 1.6.18 would send.
  *
- * Nothing here allocates per request: one MetaLine and one MetaFlags per
- * connection are reset and refilled for each line. A base64 key is decoded into
- * the MetaFlags' own scratch buffer, never in place: the caller may hand us the
+ * Nothing here allocates per request: one MetaFlags per connection is reset and
+ * refilled for each line. A base64 key is decoded into the MetaFlags' own scratch
+ * buffer, never in place: the caller may hand us the
  * same line again (an `ms` whose data has not all arrived).
  */
 import { Clock, realtime } from '../cache/clock.js';
-import { NOT_U64, strtoullU64, type U64 } from '../cache/numeric.js';
+import {
+  NOT_INT32, NOT_U64, strtol32, strtoul32, strtoullNum, strtoullU64, type U64,
+} from '../cache/numeric.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { Output } from './output.js';
-import { parsedOk, strtol32, strtoul32, strtoullNum } from './text-parse.js';
+import type { Words } from './text-parse.js';
+import { ERROR } from './wire.js';
 
-/** memcached's MAX_TOKENS: 23 words, then the rest of the line as one. */
-export const MAX_TOKENS = 24;
 /** memcached counts the terminal token too: at most 19 words per meta request. */
 export const MFLAG_MAX_OPT_LENGTH = 20;
 /** An opaque token (its `O` included) longer than this is refused. */
@@ -39,60 +40,6 @@ export const ERR_INITIAL = e('CLIENT_ERROR invalid numeric initial value');
 export const ERR_DELTA = e('CLIENT_ERROR invalid numeric delta value');
 export const ERR_OPAQUE = e('CLIENT_ERROR opaque token too long');
 export const ERR_INVALID_OR_DUP = e('CLIENT_ERROR invalid or duplicate flag');
-export const ERROR = e('ERROR');
-
-/** One request line cut into tokens: token i is buf[ts[i], te[i]). */
-export class MetaLine {
-  buf: Buffer = Buffer.alloc(0);
-  readonly ts = new Int32Array(MAX_TOKENS);
-  readonly te = new Int32Array(MAX_TOKENS);
-  /** memcached's ntokens: the words seen (at most 23) plus the terminal token */
-  ntokens = 0;
-
-  tokenize(buf: Buffer, start: number, eol: number): void {
-    this.buf = buf;
-    const ts = this.ts;
-    const te = this.te;
-    let n = 0;
-    let s = -1;
-    let i = start;
-    for (; i < eol; i++) {
-      const c = buf[i];
-      if (c === 0) break; // memcached reads the line as a C string
-      if (c === 0x20) {
-        if (s >= 0) {
-          ts[n] = s;
-          te[n] = i;
-          n++;
-          s = -1;
-          if (n === MAX_TOKENS - 1) break;
-        }
-      } else if (s < 0) {
-        s = i;
-      }
-    }
-    if (s >= 0 && n < MAX_TOKENS - 1) {
-      ts[n] = s;
-      te[n] = i;
-      n++;
-    }
-    this.ntokens = n + 1;
-  }
-
-  /** Words on the line (the terminal token not counted). */
-  get words(): number {
-    return this.ntokens - 1;
-  }
-
-  len(i: number): number {
-    return this.te[i] - this.ts[i];
-  }
-
-  /** First byte of token i (the flag letter). */
-  flag(i: number): number {
-    return this.buf[this.ts[i]];
-  }
-}
 
 /** What a request's flags asked for; one per connection, reset per request. */
 export class MetaFlags {
@@ -137,15 +84,15 @@ export class MetaFlags {
    * request, with `errstr` the reply; value errors keep going (a later flag may
    * overwrite errstr, as in memcached), unknown and duplicate flags stop at once.
    */
-  preparse(line: MetaLine, first: number, clock: Clock, isDelete = false): boolean {
+  preparse(line: Words, first: number, clock: Clock, isDelete = false): boolean {
     this.reset(line);
     const buf = line.buf;
     const seen = this.seen;
     seen.fill(0);
-    const words = line.words;
+    const words = line.n;
     for (let i = first; i < words; i++) {
-      const s = line.ts[i];
-      const end = line.te[i];
+      const s = line.s[i];
+      const end = line.e[i];
       const o = buf[s];
       if (o >= 127 || seen[o] !== 0) {
         this.errstr = ERR_DUPLICATE;
@@ -154,7 +101,7 @@ export class MetaFlags {
       seen[o] = 1;
       switch (o) {
         case 0x62: { // b: base64 key
-          const n = base64Decode(buf, line.ts[1], line.te[1], this.scratch);
+          const n = base64Decode(buf, line.s[1], line.e[1], this.scratch);
           if (n === 0) {
             this.errstr = ERR_DECODING_KEY;
             this.hasError = true;
@@ -170,7 +117,7 @@ export class MetaFlags {
         case 0x52: { // R: recache when TTL below this
           this.locked = true;
           const v = strtol32(buf, s + 1, end);
-          if (!parsedOk) {
+          if (v === NOT_INT32) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
             break;
@@ -218,14 +165,14 @@ export class MetaFlags {
           break;
         case 0x46: { // F: client flags (memcached's errstr stays as it was)
           const v = strtoul32(buf, s + 1, end);
-          if (!parsedOk) this.hasError = true;
+          if (v < 0) this.hasError = true;
           else this.clientFlags = v;
           break;
         }
         case 0x43: // C: compare CAS
         case 0x45: { // E (after 1.6.18): explicit new CAS
           const v = strtoullNum(buf, s + 1, end);
-          if (!parsedOk) {
+          if (v < 0) {
             this.errstr = ERR_BAD_TOKEN;
             this.hasError = true;
           } else if (o === 0x43) {
@@ -276,7 +223,7 @@ export class MetaFlags {
     return !this.hasError;
   }
 
-  private reset(line: MetaLine): void {
+  private reset(line: Words): void {
     this.hasError = false;
     this.locked = false;
     this.noUpdate = false;
@@ -299,8 +246,8 @@ export class MetaFlags {
     this.delta = 1;
     this.initial = 0;
     this.keyBuf = line.buf;
-    this.keyStart = line.ts[1];
-    this.keyLen = line.te[1] - line.ts[1];
+    this.keyStart = line.s[1];
+    this.keyLen = line.e[1] - line.s[1];
     this.errstr = ERR_FORMAT;
   }
 }
@@ -326,9 +273,9 @@ export function metaKey(out: Output, key: Uint8Array, ks: number, kl: number, bi
 }
 
 /** ` O<opaque>`: the whole token echoed back. */
-export function metaToken(out: Output, line: MetaLine, i: number): void {
+export function metaToken(out: Output, line: Words, i: number): void {
   out.byte(0x20);
-  out.range(line.buf, line.ts[i], line.te[i]);
+  out.range(line.buf, line.s[i], line.e[i]);
 }
 
 /** A TTL as memcached prints it: -1 for none, else rel seconds left as a uint32. */
@@ -348,7 +295,7 @@ export function metaTtl(out: Output, exptime: number, now: number): void {
  * specific one preparse found when that is null). Writes the error and returns
  * false if a check fails.
  */
-export function metaPreamble(line: MetaLine, of: MetaFlags, out: Output, clock: Clock, tooLong: Buffer,
+export function metaPreamble(line: Words, of: MetaFlags, out: Output, clock: Clock, tooLong: Buffer,
   preparseErr: Buffer | null, isDelete = false): boolean {
   let err: Buffer | null = null;
   if (line.ntokens < 3) err = ERROR;
@@ -365,8 +312,8 @@ export function metaPreamble(line: MetaLine, of: MetaFlags, out: Output, clock: 
  * does on misses and on md. An opaque past MFLAG_MAX_OPAQUE_LENGTH rewinds the
  * output to `mark`, writes the error instead and returns false.
  */
-export function metaEchoOpaqueKey(out: Output, line: MetaLine, of: MetaFlags, mark: number): boolean {
-  const words = line.words;
+export function metaEchoOpaqueKey(out: Output, line: Words, of: MetaFlags, mark: number): boolean {
+  const words = line.n;
   for (let i = 2; i < words; i++) {
     const f = line.flag(i);
     if (f === 0x4f) {

@@ -20,12 +20,10 @@ import {
 } from './meta-flags.js';
 import { base64Decode, base64EncodeTo } from './meta-base64.js';
 import type { MetaCommands } from './meta.js';
+import { CRLF, HD, VA } from './wire.js';
 
-const HD = Buffer.from('HD');
-const VA = Buffer.from('VA ');
 const EN_CRLF = Buffer.from('EN\r\n');
 const EN = Buffer.from('EN');
-const CRLF = Buffer.from('\r\n');
 const ME = Buffer.from('ME ');
 const ERR_MG_TOO_LONG = Buffer.from('CLIENT_ERROR options flags are too long\r\n');
 
@@ -38,7 +36,7 @@ export function metaGet(m: MetaCommands): void {
   const key = of.keyBuf;
   const ks = of.keyStart;
   const kl = of.keyLen;
-  const words = line.words;
+  const words = line.n;
   const counters = cache.counters;
 
   let h = cache.peek(key, ks, kl);
@@ -158,11 +156,11 @@ export function metaDebug(m: MetaCommands): void {
     return;
   }
   let key: Uint8Array = line.buf;
-  let ks = line.ts[1];
+  let ks = line.s[1];
   let kl = line.len(1);
   if (line.ntokens >= 4 && line.len(2) === 1 && line.flag(2) === 0x62) {
     const scratch = m.flags.scratch;
-    kl = base64Decode(line.buf, ks, line.te[1], scratch);
+    kl = base64Decode(line.buf, ks, line.e[1], scratch);
     if (kl === 0) {
       out.bytes(ERR_FORMAT);
       return;

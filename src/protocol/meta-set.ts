@@ -23,20 +23,17 @@ import {
 } from '../cache/status.js';
 import { markKeyBinary, metaStore } from '../cache/meta-ops.js';
 import {
-  ERROR, ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
+  ERR_FORMAT, ERR_OPAQUE, KEY_MAX_LENGTH, MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH,
   metaChar, metaKey, metaToken,
 } from './meta-flags.js';
-import { parsedOk, strtol32 } from './text-parse.js';
+import { NOT_INT32, strtol32 } from '../cache/numeric.js';
 import type { MetaCommands } from './meta.js';
+import { CRLF, ERROR, EX, HD, NF } from './wire.js';
 
 const INT32_MAX = 0x7fffffff;
 /** Blocks up to this size are waited for whole; larger ones stream into their item. */
 const STREAM_MIN = 16 * 1024;
-const HD = Buffer.from('HD');
-const EX = Buffer.from('EX');
-const NF = Buffer.from('NF');
 const NS = Buffer.from('NS');
-const CRLF = Buffer.from('\r\n');
 const err = (s: string): Buffer => Buffer.from(s + '\r\n');
 const ERR_TOO_LONG = err('CLIENT_ERROR options flags too long');
 const ERR_MODE = err('CLIENT_ERROR invalid mode for ms M token');
@@ -65,8 +62,8 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     return next;
   }
   // memcached's safe_strtol: a C long stored into an int32, so 4294967299 is 3
-  const vlen = strtol32(buf, line.ts[2], line.te[2]);
-  if (!parsedOk || vlen < 0 || vlen > INT32_MAX - 2) {
+  const vlen = strtol32(buf, line.s[2], line.e[2]);
+  if (vlen === NOT_INT32 || vlen < 0 || vlen > INT32_MAX - 2) {
     out.bytes(ERR_FORMAT);
     return next;
   }
@@ -80,7 +77,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     err = of.errstr;
   } else {
     let opaqueTooLong = false;
-    for (let i = 3; i < line.words; i++) {
+    for (let i = 3; i < line.n; i++) {
       if (line.flag(i) === 0x4f && line.len(i) > MFLAG_MAX_OPAQUE_LENGTH) opaqueTooLong = true;
     }
     switch (of.mode) {
@@ -113,7 +110,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
     out.bytes(err);
     return m.swallow(dataEnd, end);
   }
-  const words = line.words;
+  const words = line.n;
 
   const key = of.keyBuf;
   const ks = of.keyStart;

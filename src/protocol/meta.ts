@@ -11,7 +11,8 @@
  * the current protocol.txt.
  */
 import type { ProtoConn, ServerContext } from './context.js';
-import { ERROR, MetaFlags, MetaLine } from './meta-flags.js';
+import { MetaFlags } from './meta-flags.js';
+import { ERROR } from './wire.js';
 import { metaDebug, metaGet } from './meta-get.js';
 import { metaSet } from './meta-set.js';
 import { metaDelete } from './meta-delete.js';
@@ -19,12 +20,12 @@ import { metaArith } from './meta-arith.js';
 import { NIL } from '../cache/engine.js';
 import { ArithResult } from '../cache/arith.js';
 import { StoreResult, ValueCursor } from '../cache/results.js';
+import { Words } from './text-parse.js';
 
 const MN = Buffer.from('MN\r\n');
 
 export class MetaCommands {
   /** per-connection scratch, refilled for every line: nothing allocated per request */
-  readonly line = new MetaLine();
   readonly flags = new MetaFlags();
   /** what ms and ma get back from the engine besides a status */
   readonly stored = new StoreResult();
@@ -55,8 +56,11 @@ export class MetaCommands {
    * has arrived (bad flags, a size past -I) is answered at once and its block
    * discarded as it comes, as memcached's conn_swallow does, instead of being
    * buffered whole. Without it such an ms waits (-1) for the whole block.
+   * `line`: the words of the current line; the text protocol passes its own, so
+   * that a line it has split is not split again (see dispatch()).
    */
-  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn, readonly streaming = false) {}
+  constructor(readonly ctx: ServerContext, readonly conn: ProtoConn, readonly streaming = false,
+    readonly line = new Words()) {}
 
   /** A data block is being streamed or discarded: bytes go to feed(), not handle(). */
   get active(): boolean {
@@ -111,7 +115,7 @@ export class MetaCommands {
       // the block is in: answer from the saved line as if it had all come at once
       const line = this.pendLine;
       const len = this.pendLineLen;
-      this.line.tokenize(line, 0, len);
+      this.line.split(line, 0, len);
       metaSet(this, len, len + this.pendLen + 2);
       this.pendItem = NIL;
     }
@@ -139,16 +143,22 @@ export class MetaCommands {
    * been done or replied then, and the caller calls again with the same line.
    */
   handle(buf: Buffer, start: number, eol: number, next: number, end: number): number {
+    this.line.split(buf, start, eol);
+    return this.dispatch(start, eol, next, end);
+  }
+
+  /** As handle(), for a line buf[start, eol) already split into `line`. */
+  dispatch(start: number, eol: number, next: number, end: number): number {
     const line = this.line;
+    const buf = line.buf;
     this.lineStart = start;
     this.lineEol = eol;
-    line.tokenize(buf, start, eol);
     const out = this.conn.out;
-    if (line.words === 0 || line.len(0) !== 2 || buf[line.ts[0]] !== 0x6d) {
+    if (line.n === 0 || line.len(0) !== 2 || buf[line.s[0]] !== 0x6d) {
       out.bytes(ERROR);
       return next;
     }
-    switch (buf[line.ts[0] + 1]) {
+    switch (buf[line.s[0] + 1]) {
       case 0x67: // mg
         metaGet(this);
         return next;

@@ -9,6 +9,8 @@
  * the meantime cannot change bytes the kernel has not taken yet.
  */
 import type { Cache } from '../cache/engine.js';
+import { ByteWriter } from '../cache/byte-writer.js';
+import { putDecimal } from '../cache/numeric.js';
 
 /** Values this large are written from the arena instead of copied. */
 export const PIN_MIN = 16 * 1024;
@@ -20,77 +22,34 @@ export const PIN_MIN = 16 * 1024;
 const INITIAL_SIZE = 4 * 1024;
 const KEEP_MAX = 256 * 1024;
 
-export class Output {
-  buf: Buffer = Buffer.allocUnsafe(INITIAL_SIZE);
-  len = 0;
+export class Output extends ByteWriter {
   /** buffers queued before buf[sealed, len): slices of buf and arena views */
   parts: Buffer[] = [];
   /** items pinned by the queued parts, to unpin once written */
   pins: number[] = [];
   private sealed = 0;
+  /**
+   * Where response units start, as offsets into this batch's
+   * bytes, on a connection that frames replies by unit (UDP: memcached sends each
+   * command's reply, and each key of a get, as its own framed message); null
+   * elsewhere. The reader clears it after each flush.
+   */
+  units: number[] | null = null;
 
-  constructor(private readonly cache: Cache) {}
+  constructor(private readonly cache: Cache) {
+    super(INITIAL_SIZE);
+  }
 
-  /** Bytes waiting in this batch. */
-  get pending(): number {
+  /** A new response unit starts here (memcached's resp_start()); no-op unless `units`. */
+  unit(): void {
+    if (this.units === null) return;
     let n = this.len - this.sealed;
     for (const p of this.parts) n += p.length;
-    return n;
+    this.units.push(n);
   }
 
   isEmpty(): boolean {
     return this.len === this.sealed && this.parts.length === 0;
-  }
-
-  reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.len);
-    // sealed slices still point into the old buffer, which stays alive through them
-    this.buf = grown;
-  }
-
-  /** A preallocated reply such as END\r\n. */
-  bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-
-  range(src: Uint8Array, s: number, e: number): void {
-    const n = e - s;
-    this.reserve(n);
-    const b = this.buf;
-    if (n <= 64) {
-      // a key or a short word: a loop is cheaper than making a subarray view
-      for (let i = 0, p = this.len; i < n; i++) b[p + i] = src[s + i];
-    } else {
-      b.set(src.subarray(s, e), this.len);
-    }
-    this.len += n;
-  }
-
-  /** ASCII text (for stats and other cold replies). */
-  text(s: string): void {
-    this.reserve(s.length * 3);
-    this.len += this.buf.write(s, this.len, 'latin1');
-  }
-
-  /** An integer in decimal, without making a string. */
-  decimal(n: number): void {
-    if (n < 0) {
-      this.reserve(1);
-      this.buf[this.len++] = 0x2d;
-      n = -n;
-    }
-    if (n > Number.MAX_SAFE_INTEGER) {
-      this.text(String(n));
-      return;
-    }
-    this.reserve(16);
-    this.len = putDecimal(this.buf, this.len, n);
   }
 
   /**
@@ -117,11 +76,6 @@ export class Output {
     b[p] = 0x0d;
     b[p + 1] = 0x0a;
     this.len = p + 2;
-  }
-
-  byte(c: number): void {
-    this.reserve(1);
-    this.buf[this.len++] = c;
   }
 
   u16(v: number): void {
@@ -184,7 +138,7 @@ export class Output {
 
   /** The socket still holds buf: start the next batch in a new buffer. */
   detach(): void {
-    this.buf = Buffer.allocUnsafe(INITIAL_SIZE);
+    this.restart(INITIAL_SIZE);
   }
 
   release(pins: number[]): void {
@@ -193,24 +147,11 @@ export class Output {
 
   /** Drops everything unsent (connection closing) and releases pins. */
   discard(): void {
+    if (this.units !== null) this.units.length = 0;
     this.release(this.pins);
     this.pins = [];
     this.parts = [];
     this.len = 0;
     this.sealed = 0;
   }
-}
-
-/** Writes n (a non-negative integer below 2^53) in decimal at b[p]; returns the end. */
-function putDecimal(b: Uint8Array, p: number, n: number): number {
-  let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  let q = p + digits;
-  const end = q;
-  do {
-    const d = Math.floor(n / 10);
-    b[--q] = 0x30 + (n - d * 10);
-    n = d;
-  } while (n > 0);
-  return end;
 }

@@ -7,12 +7,11 @@
 import { MB } from '../config.js';
 import type { Output } from './output.js';
 import type { ServerContext } from './context.js';
-import { parsedOk, strtol32, strtoul32, type Words } from './text-parse.js';
+import type { Words } from './text-parse.js';
+import { NOT_INT32, strtol32, strtoul32 } from '../cache/numeric.js';
+import { CRLF, ERROR, OK } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-const ERROR = b('ERROR\r\n');
-const OK = b('OK\r\n');
-const CRLF = b('\r\n');
 const BAD_FORMAT = b('CLIENT_ERROR bad command line format\r\n');
 export const BAD_EXPTIME = b('CLIENT_ERROR invalid exptime argument\r\n');
 const FLUSH_DISABLED = b('CLIENT_ERROR flush_all not allowed\r\n');
@@ -33,7 +32,7 @@ export function flushAll(ctx: ServerContext, buf: Buffer, w: Words, noreply: boo
   // memcached parses a delay whenever the word count says one is there
   if (w.ntokens !== (noreply ? 3 : 2)) {
     delay = strtol32(buf, w.s[1], w.e[1]);
-    if (!parsedOk) return BAD_EXPTIME;
+    if (delay === NOT_INT32) return BAD_EXPTIME;
   }
   ctx.cache.flush(delay > 0 ? delay : 0);
   return OK;
@@ -41,7 +40,7 @@ export function flushAll(ctx: ServerContext, buf: Buffer, w: Words, noreply: boo
 
 export function verbosity(ctx: ServerContext, buf: Buffer, w: Words): Buffer {
   const level = strtoul32(buf, w.s[1], w.e[1]);
-  if (!parsedOk) return BAD_FORMAT;
+  if (level < 0) return BAD_FORMAT;
   ctx.setVerbosity(Math.min(level, MAX_VERBOSITY_LEVEL));
   return OK;
 }
@@ -49,7 +48,7 @@ export function verbosity(ctx: ServerContext, buf: Buffer, w: Words): Buffer {
 /** `cache_memlimit <megabytes>`: a new -m at runtime. */
 export function memlimit(ctx: ServerContext, buf: Buffer, w: Words): Buffer {
   const mb = strtoul32(buf, w.s[1], w.e[1]);
-  if (!parsedOk) return ERROR;
+  if (mb < 0) return ERROR;
   if (mb < 8) return MEMLIMIT_SMALL;
   if (mb > 1000000000) return MEMLIMIT_BYTES;
   ctx.cache.setMemLimit(mb * MB);

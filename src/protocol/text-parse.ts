@@ -1,9 +1,8 @@
 /**
- * Byte-level helpers for the classic text protocol: memcached's tokenizer and its
- * safe_strto* number rules, over (buf, start, end) ranges so the hot path never
- * makes a string.
+ * memcached's tokenizer for text and meta request lines, over (buf, start, end)
+ * ranges so the hot path never makes a string. Numbers in the words are read by
+ * cache/numeric.ts.
  */
-import { isSpace, negative, safeStrtoull, skipSignAndSpace } from '../cache/numeric.js';
 
 /**
  * memcached's MAX_TOKENS is 24 including the terminal token: it splits at most 23
@@ -12,11 +11,17 @@ import { isSpace, negative, safeStrtoull, skipSignAndSpace } from '../cache/nume
  */
 export const MAX_WORDS = 23;
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * One request line split on spaces (only ' ': a tab is part of a word, as in
- * memcached). Refilled for every line: nothing is allocated per request.
+ * memcached's tokenize_command()). The one tokenizer for text and meta lines:
+ * the text protocol splits a line once and hands the same Words to the meta
+ * commands. Refilled for every line: nothing is allocated per request.
  */
 export class Words {
+  /** the buffer the last split() read: word i is buf[s[i], e[i]) */
+  buf: Buffer = EMPTY;
   readonly s = new Int32Array(MAX_WORDS);
   readonly e = new Int32Array(MAX_WORDS);
   /** words found, at most MAX_WORDS */
@@ -30,7 +35,8 @@ export class Words {
    * Splits buf[start, end). memcached tokenizes a C string, so a NUL byte ends the
    * line early. Returns n.
    */
-  split(buf: Uint8Array, start: number, end: number): number {
+  split(buf: Buffer, start: number, end: number): number {
+    this.buf = buf;
     let n = 0;
     let i = start;
     this.rest = -1;
@@ -66,6 +72,11 @@ export class Words {
     return this.e[i] - this.s[i];
   }
 
+  /** First byte of word i (a meta flag's letter). */
+  flag(i: number): number {
+    return this.buf[this.s[i]];
+  }
+
   /** memcached's ntokens: words (capped) plus the terminal token */
   get ntokens(): number {
     return this.n + 1;
@@ -91,113 +102,3 @@ export class Words {
 }
 
 export const NOREPLY = Buffer.from('noreply');
-
-/** Set by the parsers below: false when the last parse failed. */
-export let parsedOk = false;
-
-const TWO32 = 4294967296;
-const TWO63 = 2n ** 63n;
-const TWO64 = 2n ** 64n;
-
-/**
- * strtol/strtoul's scan of buf[s, e): optional leading whitespace and sign, then
- * digits, then the end of the word or a whitespace byte. Returns the magnitude
- * (as a Number while it is exact, else -2 to ask for the slow path), or -1 if no
- * digits or junk follows them. `neg` is left in scanNeg.
- */
-let scanNeg = false;
-function scan(buf: Uint8Array, s: number, e: number): number {
-  let i = skipSignAndSpace(buf, s, e);
-  scanNeg = negative;
-  const ds = i;
-  let v = 0;
-  while (i < e) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) break;
-    v = v * 10 + d;
-    i++;
-  }
-  if (i === ds) return -1;
-  if (i < e && !isSpace(buf[i])) return -1;
-  return i - ds > 15 ? -2 : v;
-}
-
-/** The digits of buf[s, e) as a BigInt magnitude (slow path for long numbers). */
-function bigMagnitude(buf: Uint8Array, s: number, e: number): bigint {
-  let i = s;
-  while (i < e && (isSpace(buf[i]) || buf[i] === 0x2b || buf[i] === 0x2d)) i++;
-  let v = 0n;
-  while (i < e) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) break;
-    v = v * 10n + BigInt(d);
-    i++;
-  }
-  return v;
-}
-
-/**
- * memcached 1.6.18's safe_strtol into an int32_t: strtol (64-bit long, ERANGE
- * refused), then truncated to 32 bits as the C assignment does, so
- * 4294967396 is 100 and 99999999999 is 1215752191. Used for exptime and lengths.
- */
-export function strtol32(buf: Uint8Array, s: number, e: number): number {
-  const m = scan(buf, s, e);
-  if (m === -1) {
-    parsedOk = false;
-    return 0;
-  }
-  parsedOk = true;
-  if (m >= 0) return (scanNeg ? -m : m) | 0;
-  const big = bigMagnitude(buf, s, e);
-  if (scanNeg ? big > TWO63 : big >= TWO63) {
-    parsedOk = false; // ERANGE
-    return 0;
-  }
-  return Number(BigInt.asIntN(32, scanNeg ? -big : big));
-}
-
-/**
- * safe_strtoul into a uint32_t: strtoul (64-bit, a '-' negates modulo 2^64), a
- * negative sign refused when the result looks negative as a signed long, then
- * truncated to 32 bits (flags 4294967296 are stored as 0, as memcached does).
- */
-export function strtoul32(buf: Uint8Array, s: number, e: number): number {
-  const m = scan(buf, s, e);
-  if (m === -1) {
-    parsedOk = false;
-    return 0;
-  }
-  parsedOk = true;
-  if (m >= 0) {
-    if (!scanNeg || m === 0) return m % TWO32;
-    parsedOk = false; // "-5" is 2^64-5: negative as a long, and has a '-'
-    return 0;
-  }
-  const big = bigMagnitude(buf, s, e);
-  if (big >= TWO64) {
-    parsedOk = false;
-    return 0;
-  }
-  const v = scanNeg ? (TWO64 - big) % TWO64 : big;
-  if (v >= TWO63 && scanNeg) {
-    parsedOk = false;
-    return 0;
-  }
-  return Number(v % BigInt(TWO32));
-}
-
-/**
- * safe_strtoull as a Number (CAS unique values): exact below 2^53, which is as
- * far as our CAS counter goes; larger values cannot match any item.
- */
-export function strtoullNum(buf: Uint8Array, s: number, e: number): number {
-  const m = scan(buf, s, e);
-  if (m >= 0 && !scanNeg) {
-    parsedOk = true;
-    return m;
-  }
-  const v = safeStrtoull(buf, s, e);
-  parsedOk = v >= 0n;
-  return parsedOk ? Number(v) : 0;
-}

@@ -18,16 +18,18 @@ import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
 import { ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
 import type { ProtoConn, ServerContext } from './context.js';
-import { parsedOk, strtol32, strtoul32, strtoullNum, Words } from './text-parse.js';
+import type { Words } from './text-parse.js';
+import { NOT_INT32, strtol32, strtoul32, strtoullNum } from '../cache/numeric.js';
+import { NOT_FOUND, STORED } from './wire.js';
 
 const INT_MAX = 0x7fffffff;
 
 /** Replies indexed by engine status (status.ts). */
 export const STORE_REPLY: readonly Buffer[] = [
-  Buffer.from('STORED\r\n'),
+  STORED,
   Buffer.from('NOT_STORED\r\n'),
   Buffer.from('EXISTS\r\n'),
-  Buffer.from('NOT_FOUND\r\n'),
+  NOT_FOUND,
   Buffer.from('SERVER_ERROR out of memory storing object\r\n'),
   Buffer.from('SERVER_ERROR object too large for cache\r\n'),
 ];
@@ -79,15 +81,13 @@ export class TextStore {
     const kl = w.len(1);
     if (kl > KEY_MAX_LENGTH) return this.fail(BAD_FORMAT, noreply, next);
     const flags = strtoul32(buf, w.s[2], w.e[2]);
-    let ok = parsedOk;
     const exptime = strtol32(buf, w.s[3], w.e[3]);
-    ok = ok && parsedOk;
     const vlen = strtol32(buf, w.s[4], w.e[4]);
-    if (!ok || !parsedOk) return this.fail(BAD_FORMAT, noreply, next);
+    if (flags < 0 || exptime === NOT_INT32 || vlen === NOT_INT32) return this.fail(BAD_FORMAT, noreply, next);
     let cas = 0;
     if (mode === NREAD_CAS) {
       cas = strtoullNum(buf, w.s[5], w.e[5]);
-      if (!parsedOk) return this.fail(BAD_FORMAT, noreply, next);
+      if (cas < 0) return this.fail(BAD_FORMAT, noreply, next);
     }
     if (vlen < 0 || vlen > INT_MAX - 2) return this.fail(BAD_FORMAT, noreply, next);
     const ctx = this.ctx;

@@ -15,26 +15,23 @@ import {
   NREAD_REPLACE, NREAD_SET, OK, StoreMode,
 } from '../cache/status.js';
 import { MB } from '../config.js';
-import { adminCommand, recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { adminCommand } from './text-jobs.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import type { Protocol, ProtoConn, ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
-import { parsedOk, strtol32, Words } from './text-parse.js';
-import { NOT_U64, strtoullU64 } from '../cache/numeric.js';
+import { Words } from './text-parse.js';
+import { NOT_INT32, NOT_U64, strtol32, strtoullU64 } from '../cache/numeric.js';
 import { BAD_FORMAT, TextStore } from './text-store.js';
 import {
   BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
 } from './text-admin.js';
+import { CRLF, END, ERROR, NOT_FOUND as NOT_FOUND_R, OK as OK_R } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-const ERROR = b('ERROR\r\n');
-const END = b('END\r\n');
-const CRLF = b('\r\n');
 const TOUCHED = b('TOUCHED\r\n');
 const DELETED_R = b('DELETED\r\n');
-const NOT_FOUND_R = b('NOT_FOUND\r\n');
-const OK_R = b('OK\r\n');
 const BAD_DELTA = b('CLIENT_ERROR invalid numeric delta argument\r\n');
 const NON_NUMERIC_R = b('CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
 const ARITH_OOM = b('SERVER_ERROR out of memory\r\n');
@@ -125,6 +122,7 @@ export class TextProtocol implements Protocol {
       }
       // memcached strips a \r before the \n unless it is the line's only byte
       const eol = nl - pos > 1 && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+      conn.out.unit();
       const r = this.command(buf, pos, eol, next, end);
       if (r < 0) break; // meta data block not all here yet
       pos = r;
@@ -182,8 +180,8 @@ export class TextProtocol implements Protocol {
     switch (c0) {
       case 0x6d: // m: meta commands are all two letters
         if (w.len(0) === 2) {
-          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true);
-          return this.meta.handle(buf, s, eol, next, end);
+          if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true, w);
+          return this.meta.dispatch(s, eol, next, end);
         }
         break;
       case 0x67: // g
@@ -275,7 +273,7 @@ export class TextProtocol implements Protocol {
     let p = w.s[1];
     if (touch) {
       exptime = strtol32(buf, w.s[1], w.e[1]);
-      if (!parsedOk) {
+      if (exptime === NOT_INT32) {
         out.bytes(BAD_EXPTIME);
         return;
       }
@@ -293,9 +291,13 @@ export class TextProtocol implements Protocol {
       }
     }
     const detail = ctx.settings.detailEnabled;
+    let more = false;
     while (p < end) {
       while (p < end && buf[p] === 0x20) p++;
       if (p >= end) break;
+      // memcached starts a response object per key (END joins the last one's)
+      if (more) out.unit();
+      more = true;
       const ks = p;
       while (p < end && buf[p] !== 0x20) p++;
       const kl = p - ks;
@@ -314,7 +316,7 @@ export class TextProtocol implements Protocol {
     this.noreply = w.noreply(buf);
     if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
     const exptime = strtol32(buf, w.s[2], w.e[2]);
-    if (!parsedOk) return this.reply(BAD_EXPTIME);
+    if (exptime === NOT_INT32) return this.reply(BAD_EXPTIME);
     const h = this.ctx.cache.touch(buf, w.s[1], w.len(1), exptime);
     this.reply(h === NIL ? NOT_FOUND_R : TOUCHED);
   }
@@ -397,7 +399,7 @@ export class TextProtocol implements Protocol {
     out.bytes(END);
   }
 
-  /** lru_crawler, slabs, lru, watch: stats/admin.ts, or ERROR if it does not know them. */
+  /** lru_crawler, slabs, lru, watch: text-jobs.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
     const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0));
     if (r === null) this.conn.out.bytes(ERROR);

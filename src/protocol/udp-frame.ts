@@ -14,8 +14,8 @@
  *
  * memcached 1.6 frames each response object on its own: a get sends one framed
  * message per key (sequence restarting at 0), with END riding on the last key's
- * message, or alone when the last key missed. replyUnits() recovers those units
- * from the reply bytes so the datagrams match memcached's byte for byte.
+ * message, or alone when the last key missed. The text protocol marks where each
+ * unit starts as it writes the reply (Output.unit()), and frameUnit() frames each.
  *
  * Pure functions over Buffers; the socket side is server/listen-udp.ts.
  */
@@ -23,8 +23,6 @@
 export const UDP_HEADER_SIZE = 8;
 export const UDP_MAX_PAYLOAD_SIZE = 1400;
 export const UDP_DATA_SIZE = UDP_MAX_PAYLOAD_SIZE - UDP_HEADER_SIZE;
-/** memcached's UDP_READ_BUFFER_SIZE: the largest request datagram it reads */
-export const UDP_READ_BUFFER_SIZE = 65536;
 const USHRT_MAX = 0xffff;
 
 export interface UdpHeader {
@@ -82,89 +80,4 @@ export function frameUnit(requestId: number, unit: Uint8Array): Buffer[] {
     out.push(d);
   }
   return out;
-}
-
-const VALUE = Buffer.from('VALUE ');
-const END = Buffer.from('END\r\n');
-
-/**
- * Splits the reply to one get/gets/gat/gats request into memcached's response
- * units: one per VALUE block; END joins the last block when `lastKeyHit`, else it
- * stands alone. Anything that is not a VALUE block (an error mid-way) stays with
- * the unit before it. Other commands are one unit: call with isGet false.
- */
-export function replyUnits(reply: Buffer, isGet: boolean, lastKeyHit: boolean): Buffer[] {
-  if (!isGet || reply.length === 0) return reply.length === 0 ? [] : [reply];
-  const units: Buffer[] = [];
-  let unitStart = 0;
-  let pos = 0;
-  while (pos < reply.length) {
-    if (startsWith(reply, pos, VALUE)) {
-      const eol = reply.indexOf(0x0a, pos);
-      const bytes = eol < 0 ? -1 : valueBytes(reply, pos, eol);
-      if (bytes < 0) break; // not a well-formed block: keep the rest as it is
-      if (pos > unitStart) units.push(reply.subarray(unitStart, pos));
-      unitStart = pos;
-      pos = Math.min(reply.length, eol + 1 + bytes + 2);
-      continue;
-    }
-    if (startsWith(reply, pos, END) && pos + END.length === reply.length) {
-      if (!lastKeyHit && pos > unitStart) {
-        units.push(reply.subarray(unitStart, pos));
-        unitStart = pos;
-      }
-      break;
-    }
-    const eol = reply.indexOf(0x0a, pos);
-    if (eol < 0) break;
-    pos = eol + 1;
-  }
-  if (unitStart < reply.length) units.push(reply.subarray(unitStart));
-  return units;
-}
-
-/** The <bytes> field (4th token) of a VALUE line in buf[start, eol), or -1. */
-function valueBytes(buf: Buffer, start: number, eol: number): number {
-  let field = 0;
-  let i = start;
-  while (i < eol) {
-    while (i < eol && buf[i] === 0x20) i++;
-    const s = i;
-    while (i < eol && buf[i] !== 0x20 && buf[i] !== 0x0d) i++;
-    if (i === s) break;
-    if (++field === 4) {
-      let n = 0;
-      for (let j = s; j < i; j++) {
-        const d = buf[j] - 0x30;
-        if (d < 0 || d > 9) return -1;
-        n = n * 10 + d;
-      }
-      return n;
-    }
-  }
-  return -1;
-}
-
-/** The key of the last VALUE block in reply, as a latin1 string, or null. Cold path. */
-export function lastValueKey(reply: Buffer): string | null {
-  let key: string | null = null;
-  let pos = 0;
-  while (pos < reply.length && startsWith(reply, pos, VALUE)) {
-    const eol = reply.indexOf(0x0a, pos);
-    if (eol < 0) break;
-    const ks = pos + VALUE.length;
-    let ke = ks;
-    while (ke < eol && reply[ke] !== 0x20) ke++;
-    key = reply.toString('latin1', ks, ke);
-    const bytes = valueBytes(reply, pos, eol);
-    if (bytes < 0) break;
-    pos = eol + 1 + bytes + 2;
-  }
-  return key;
-}
-
-function startsWith(buf: Buffer, at: number, word: Buffer): boolean {
-  if (at + word.length > buf.length) return false;
-  for (let i = 0; i < word.length; i++) if (buf[at + i] !== word[i]) return false;
-  return true;
 }

@@ -14,11 +14,10 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { Cache } from '../cache/engine.js';
 import { SystemClock } from '../cache/clock.js';
-import { LruCrawler } from '../cache/crawler.js';
-import { PageMover } from '../cache/page-mover.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/context.js';
+import { daemonState } from '../server-context.js';
 import { TextProtocol } from '../protocol/text.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
@@ -98,6 +97,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     cache,
     settings,
     counters,
+    ...daemonState(cache, settings),
     startedAt: clock.processStarted,
     setVerbosity(level: number): void {
       settings.verbose = level;
@@ -212,9 +212,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     throw e;
   }
 
-  const crawler = LruCrawler.of(cache) ?? new LruCrawler(cache, settings);
+  const { crawler, mover } = ctx;
   if (settings.lruCrawler) crawler.start();
-  const mover = PageMover.of(cache) ?? new PageMover(cache, settings);
   if (settings.slabReassign) mover.start();
 
   const timers: NodeJS.Timeout[] = [];

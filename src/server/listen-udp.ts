@@ -13,9 +13,7 @@ import net from 'node:net';
 import type { Cache } from '../cache/engine.js';
 import type { ProtoConn, Protocol, ServerCounters } from '../protocol/context.js';
 import { Output } from '../protocol/output.js';
-import {
-  frameUnit, isServableRequest, lastValueKey, replyUnits, UDP_HEADER_SIZE,
-} from '../protocol/udp-frame.js';
+import { frameUnit, isServableRequest, UDP_HEADER_SIZE } from '../protocol/udp-frame.js';
 
 export interface UdpListenOptions {
   host: string;
@@ -37,6 +35,7 @@ class UdpConn implements ProtoConn {
   authenticated = false;
   constructor(cache: Cache, readonly id: number) {
     this.out = new Output(cache);
+    this.out.units = [];
   }
   closeAfterWrite(): void {
     this.closing = true;
@@ -64,12 +63,10 @@ export function listenUdp(opts: UdpListenOptions): Promise<dgram.Socket> {
   });
 }
 
-const GET_WORDS = ['get', 'gets', 'gat', 'gats'];
-
 /**
- * Runs every request in one datagram, one command at a time so each command's
- * reply is framed on its own (as memcached does), and returns the datagrams to
- * send. Exported for tests.
+ * Runs every request in one datagram and returns the datagrams to send: each
+ * response unit the protocol marked in the output (a command's reply, or one key
+ * of a get) framed on its own, as memcached does. Exported for tests.
  */
 export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string): Buffer[] {
   if (!isServableRequest(msg)) return [];
@@ -84,45 +81,26 @@ export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string)
   try {
     const end = msg.length;
     let pos = UDP_HEADER_SIZE;
-    // feed one more line at a time: the protocol consumes a request only once it
-    // is whole, so each call that consumes bytes has run exactly one command
-    let upto = lineEnd(msg, pos, end);
     while (pos < end && !conn.closing) {
-      const line = lineInfo(msg, pos, upto);
-      const used = proto.process(msg, pos, upto);
-      if (used === 0) {
-        if (upto >= end) break; // incomplete request: memcached waits, a datagram cannot
-        upto = lineEnd(msg, upto, end);
-        continue;
-      }
+      const used = proto.process(msg, pos, end);
       pos += used;
-      if (upto < pos) upto = pos;
-      if (upto === pos) upto = lineEnd(msg, pos, end);
+      const units = conn.out.units ?? [];
       const reply = take(conn.out);
-      if (reply.length === 0) continue;
-      const lastHit = line.isGet && line.lastKey !== null && lastValueKey(reply) === line.lastKey;
-      for (const unit of replyUnits(reply, line.isGet, lastHit)) {
-        for (const d of frameUnit(requestId, unit)) out.push(d);
+      let from = 0;
+      for (const at of units) {
+        for (const d of frameUnit(requestId, reply.subarray(from, at))) out.push(d);
+        from = at;
       }
+      for (const d of frameUnit(requestId, reply.subarray(from))) out.push(d);
+      units.length = 0;
+      // a request cut short waits for bytes in memcached; a datagram has no more
+      if (used === 0 || !proto.yielded) break;
     }
   } finally {
     conn.out.discard();
     proto.closed();
   }
   return out;
-}
-
-function lineEnd(buf: Buffer, from: number, end: number): number {
-  const nl = buf.indexOf(0x0a, from);
-  return nl < 0 || nl >= end ? end : nl + 1;
-}
-
-/** Whether the request line starting at pos is a get-family command, and its last key. */
-function lineInfo(buf: Buffer, pos: number, upto: number): { isGet: boolean; lastKey: string | null } {
-  const eol = lineEnd(buf, pos, upto);
-  const words = buf.toString('latin1', pos, eol).trim().split(/ +/);
-  const isGet = GET_WORDS.includes(words[0]);
-  return { isGet, lastKey: isGet && words.length > 1 ? words[words.length - 1] : null };
 }
 
 /** Everything queued in out as one copied Buffer; pins released at once. */

@@ -8,7 +8,6 @@
  * so do we: the prefix becomes a string here, never on the normal path).
  */
 import type { ServerContext } from '../server-context.js';
-import { stateOf } from './state.js';
 import { hashKey } from '../cache/inspect.js';
 
 /** memcached's PREFIX_HASH_SIZE and MAX_PREFIX_COUNT. */
@@ -71,7 +70,7 @@ function delimiterOf(ctx: ServerContext): number {
 /** A get/gets/gat of one key (hit or miss), when detail is on. */
 export function recordGet(ctx: ServerContext, key: Uint8Array, start: number, len: number, hit: boolean): void {
   if (!ctx.settings.detailEnabled) return;
-  const e = stateOf(ctx).prefix.find(delimiterOf(ctx), key, start, len);
+  const e = ctx.stats.prefix.find(delimiterOf(ctx), key, start, len);
   if (e === null) return;
   e.gets++;
   if (hit) e.hits++;
@@ -80,14 +79,14 @@ export function recordGet(ctx: ServerContext, key: Uint8Array, start: number, le
 /** A set/add/replace/append/prepend/cas of one key, when detail is on. */
 export function recordSet(ctx: ServerContext, key: Uint8Array, start: number, len: number): void {
   if (!ctx.settings.detailEnabled) return;
-  const e = stateOf(ctx).prefix.find(delimiterOf(ctx), key, start, len);
+  const e = ctx.stats.prefix.find(delimiterOf(ctx), key, start, len);
   if (e !== null) e.sets++;
 }
 
 /** A delete of one key, when detail is on. */
 export function recordDelete(ctx: ServerContext, key: Uint8Array, start: number, len: number): void {
   if (!ctx.settings.detailEnabled) return;
-  const e = stateOf(ctx).prefix.find(delimiterOf(ctx), key, start, len);
+  const e = ctx.stats.prefix.find(delimiterOf(ctx), key, start, len);
   if (e !== null) e.deletes++;
 }
 

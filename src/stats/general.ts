@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ServerContext } from '../server-context.js';
-import { crawlerRunning, globalPoolPages, hashTableStats } from '../cache/inspect.js';
+import { globalPoolPages, hashTableStats } from '../cache/inspect.js';
 import { num, Pairs, rusage, sum, u } from './util.js';
 
 /** package.json's version, read once. */
@@ -112,7 +112,7 @@ export function generalStats(ctx: ServerContext): Pairs {
     add('slabs_moved', ec.slabs_moved);
   }
   if (s.lruCrawler) {
-    add('lru_crawler_running', crawlerRunning(cache) ? 1 : 0);
+    add('lru_crawler_running', ctx.crawler.running ? 1 : 0);
     add('lru_crawler_starts', ec.lru_crawler_starts);
   }
   if (s.lruMaintainer) add('lru_maintainer_juggles', ec.lru_maintainer_juggles);

@@ -3,7 +3,7 @@
  * `STAT <name> <value>\r\n` + `END\r\n`, the binary one as one Stat response per
  * pair + an empty terminator.
  *
- * Return contract of statsReport() and adminCommand():
+ * Return contract of statsReport() and of adminCommand() (protocol/text-jobs.ts):
  * - Array<[name, value]>: a stats listing, in memcached's order. An empty array is
  *   a listing with nothing in it (text: just `END\r\n`).
  * - string: a reply sent verbatim instead of a listing. If it does not already end
@@ -21,10 +21,9 @@ import { slabsStats } from './slabs.js';
 import { itemsStats } from './items.js';
 import { sizesDisable, sizesEnable, sizesStats } from './sizes.js';
 import { connsStats } from './conns.js';
-import { stateOf } from './state.js';
-import { Pairs, strtoul } from './util.js';
+import { strtoulStr } from '../cache/numeric.js';
+import { Pairs } from './util.js';
 
-export { adminCommand } from './admin.js';
 export { recordDelete, recordGet, recordSet } from './detail.js';
 
 /** `args` are the words after `stats` (none for plain `stats`). */
@@ -33,7 +32,7 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
   switch (args[0]) {
     case 'reset':
       resetStats(ctx);
-      stateOf(ctx).prefix.clear();
+      ctx.stats.prefix.clear();
       return 'RESET';
     case 'detail':
       return detail(ctx, args[1]);
@@ -65,7 +64,7 @@ function detail(ctx: ServerContext, what: string | undefined): string {
     ctx.settings.detailEnabled = what === 'on';
     return 'OK';
   }
-  if (what === 'dump') return stateOf(ctx).prefix.dump();
+  if (what === 'dump') return ctx.stats.prefix.dump();
   return 'CLIENT_ERROR usage: stats detail on|off|dump';
 }
 
@@ -76,8 +75,8 @@ const CACHEDUMP_LIMIT = 2 * 1024 * 1024;
 function cachedump(ctx: ServerContext, args: string[]): string {
   if (!ctx.settings.dumpEnabled) return 'CLIENT_ERROR stats cachedump not allowed';
   if (args.length < 3) return 'CLIENT_ERROR bad command line';
-  const id = strtoul(args[1]);
-  const limit = strtoul(args[2]);
+  const id = strtoulStr(args[1]);
+  const limit = strtoulStr(args[2]);
   if (id < 0 || limit < 0) return 'CLIENT_ERROR bad command line format';
   if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return 'CLIENT_ERROR Illegal slab id';
   const c = ctx.cache;

@@ -6,7 +6,6 @@
  */
 import type { ServerContext } from '../server-context.js';
 import { fixed, Pairs, yesNo } from './util.js';
-import { stateOf } from './state.js';
 
 const PROTOCOL_NAMES: Record<string, string> = { auto: 'auto-negotiate', ascii: 'ascii', binary: 'binary' };
 const TLS_VERSIONS = ['tlsv1', 'tlsv1.1', 'tlsv1.2', 'tlsv1.3'];
@@ -68,7 +67,7 @@ export function settingsStats(ctx: ServerContext): Pairs {
   add('watcher_logbuf_size', s.watcherLogbufSize);
   add('worker_logbuf_size', s.workerLogbufSize);
   add('read_buf_mem_limit', s.readBufMemLimit);
-  add('track_sizes', stateOf(ctx).sizesCasMin >= 0);
+  add('track_sizes', ctx.stats.sizesCasMin >= 0);
   add('inline_ascii_response', 'no'); // dead in memcached too: cannot be yes
   // extstore is not implemented: these are memcached's defaults, unused
   add('ext_item_size', 512);

@@ -7,11 +7,10 @@
  */
 import type { ServerContext } from '../server-context.js';
 import { casEnabled, forEachItem } from '../cache/inspect.js';
-import { stateOf } from './state.js';
 import { Pairs, u } from './util.js';
 
 export function sizesStats(ctx: ServerContext): Pairs {
-  const casMin = stateOf(ctx).sizesCasMin;
+  const casMin = ctx.stats.sizesCasMin;
   if (casMin < 0) return [['sizes_status', 'disabled']];
   const c = ctx.cache;
   const buckets = Math.floor(ctx.settings.itemSizeMax / 32) + 1;
@@ -32,12 +31,12 @@ export function sizesEnable(ctx: ServerContext): string {
   if (!ctx.settings.useCas || !casEnabled(ctx.cache)) {
     return 'STAT sizes_status error\r\nSTAT sizes_error cas_support_disabled\r\n';
   }
-  const st = stateOf(ctx);
+  const st = ctx.stats;
   if (st.sizesCasMin < 0) st.sizesCasMin = ctx.cache.casId + 1;
   return 'STAT sizes_status enabled\r\n';
 }
 
 export function sizesDisable(ctx: ServerContext): string {
-  stateOf(ctx).sizesCasMin = -1;
+  ctx.stats.sizesCasMin = -1;
   return 'STAT sizes_status disabled\r\n';
 }

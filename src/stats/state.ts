@@ -1,10 +1,8 @@
 /**
- * What `stats` keeps between requests for one daemon (one Cache): prefix counters
- * for `stats detail`, and whether `stats sizes` is tracking. Kept beside the cache
- * in a WeakMap so ServerContext needs no new fields.
+ * What `stats` keeps between requests for one daemon: prefix counters for `stats
+ * detail`, and whether `stats sizes` is tracking. Made once with the daemon's
+ * ServerContext (ctx.stats).
  */
-import type { Cache } from '../cache/engine.js';
-import type { ServerContext } from '../server-context.js';
 import { PrefixStats } from './detail.js';
 
 export interface StatsState {
@@ -17,13 +15,7 @@ export interface StatsState {
   sizesCasMin: number;
 }
 
-const states = new WeakMap<Cache, StatsState>();
-
-export function stateOf(ctx: ServerContext): StatsState {
-  let s = states.get(ctx.cache);
-  if (s === undefined) {
-    s = { prefix: new PrefixStats(), sizesCasMin: ctx.settings.trackSizes ? 0 : -1 };
-    states.set(ctx.cache, s);
-  }
-  return s;
+/** -o track_sizes: `stats sizes` counts from the start. */
+export function newStatsState(settings: { trackSizes: boolean }): StatsState {
+  return { prefix: new PrefixStats(), sizesCasMin: settings.trackSizes ? 0 : -1 };
 }

@@ -42,30 +42,3 @@ export function rusage(micros: number): string {
   const us = Math.floor(micros - s * 1e6);
   return `${s}.${String(us).padStart(6, '0')}`;
 }
-
-const TWO63 = 1n << 63n;
-const TWO64 = 1n << 64n;
-
-/**
- * memcached's safe_strtoul into a uint32_t, on a whole token: strtoul's 64-bit
- * range and sign rules, then truncated to 32 bits as the C assignment does. -1 if
- * refused.
- */
-export function strtoul(s: string | undefined): number {
-  if (s === undefined || !/^[+-]?\d+$/.test(s)) return -1;
-  const m = BigInt(s.replace(/^[+-]/, ''));
-  if (m >= TWO64) return -1; // ERANGE
-  // strtoul negates "-N" modulo 2^64; memcached refuses it when that looks negative as a long
-  const v = s[0] === '-' ? (TWO64 - m) % TWO64 : m;
-  if (s[0] === '-' && v >= TWO63) return -1;
-  return Number(v % (1n << 32n));
-}
-
-/** memcached's safe_strtol into an int32_t: strtol's 64-bit range, then truncated. null if refused. */
-export function strtol(s: string | undefined): number | null {
-  if (s === undefined || !/^[+-]?\d+$/.test(s)) return null;
-  const neg = s[0] === '-';
-  const v = BigInt(s.replace(/^[+-]/, ''));
-  if (neg ? v > TWO63 : v >= TWO63) return null;
-  return Number(BigInt.asIntN(32, neg ? -v : v));
-}

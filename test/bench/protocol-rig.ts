@@ -10,6 +10,7 @@ import { ServerCounters, type ProtoConn, type ServerContext } from '../../src/pr
 import { Output } from '../../src/protocol/output.js';
 import { TextProtocol } from '../../src/protocol/text.js';
 import { makeKeys, shuffled } from './keys.js';
+import { daemonState } from '../../src/server-context.js';
 
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 export const N = Number(process.env.BENCH_KEYS ?? 200_000);
@@ -21,7 +22,7 @@ export const PER_READ = 64;
 const settings = { ...defaultSettings(), reqsPerEvent: 1 << 30 };
 export const cache = new Cache({ ...settings, clock: new ManualClock() });
 const ctx: ServerContext = {
-  cache, settings, counters: new ServerCounters(), startedAt: 0,
+  cache, settings, counters: new ServerCounters(), startedAt: 0, ...daemonState(cache, settings),
   setVerbosity: () => {}, shutdown: () => {}, connections: () => [],
 };
 const out = new Output(cache);

@@ -109,7 +109,8 @@ export class RawClient {
     const data = toBuffer(bytes);
     return new Promise((resolve, reject) => {
       if (this.closed) {
-        reject(new Error(`cannot send ${JSON.stringify(visible(data))}: connection closed`));
+        const why = this.error !== null ? `connection failed: ${this.error.message}` : 'connection closed';
+        reject(new Error(`cannot send ${JSON.stringify(visible(data))}: ${why}`));
         return;
       }
       this.socket.write(data, (err) => (err ? reject(err) : resolve()));

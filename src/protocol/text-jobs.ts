@@ -1,22 +1,22 @@
 /**
- * Admin commands for the engine's background work: `lru_crawler ...`,
+ * Text commands for the engine's background work: `lru_crawler ...`,
  * `slabs reassign|automove ...` and `lru tune|mode|temp_ttl ...`, with memcached
  * 1.6.18's exact replies (proto_text.c process_lru_crawler_command,
  * process_slabs_command, process_lru_command).
  *
  * adminCommand() returns null when the words are not one of these commands; else
- * the reply under statsReport()'s contract (see report.ts), plus: an empty string
+ * the reply under statsReport()'s contract (see stats/report.ts), plus: an empty string
  * means "send nothing" (noreply, or a metadump handed to conn.stream(), which
  * sends it a slice at a time).
  */
-import type { ProtoConn, ServerContext } from '../protocol/context.js';
+import type { ProtoConn, ServerContext } from './context.js';
 import {
-  CRAWLER_BADCLASS, CRAWLER_ERROR, CRAWLER_NOTSTARTED, CRAWLER_OK, CRAWLER_RUNNING, LruCrawler,
+  CRAWLER_BADCLASS, CRAWLER_ERROR, CRAWLER_NOTSTARTED, CRAWLER_OK, CRAWLER_RUNNING,
 } from '../cache/crawler.js';
 import {
-  PageMover, REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
+  REASSIGN_BADCLASS, REASSIGN_NOSPARE, REASSIGN_OK, REASSIGN_RUNNING, REASSIGN_SRC_DST_SAME,
 } from '../cache/page-mover.js';
-import { strtol, strtoul } from './util.js';
+import { NOT_INT32, strtolStr, strtoulStr } from '../cache/numeric.js';
 
 const CRAWLER_REPLY: Record<number, string> = {
   [CRAWLER_OK]: 'OK',
@@ -34,15 +34,6 @@ const REASSIGN_REPLY: Record<number, string> = {
   [REASSIGN_SRC_DST_SAME]: 'SAME src and dst class are identical',
 };
 
-/** The daemon's crawler, or one made on first use (manual crawls work without start()). */
-export function crawlerOf(ctx: ServerContext): LruCrawler {
-  return LruCrawler.of(ctx.cache) ?? new LruCrawler(ctx.cache, ctx.settings);
-}
-
-export function moverOf(ctx: ServerContext): PageMover {
-  return PageMover.of(ctx.cache) ?? new PageMover(ctx.cache, ctx.settings);
-}
-
 /** `words` is the whole command line split on spaces, command word included. */
 export function adminCommand(ctx: ServerContext, conn: ProtoConn, words: string[]): string | null {
   if (words[0] === 'lru_crawler') return lruCrawler(ctx, conn, words);
@@ -57,13 +48,13 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
     switch (w[1]) {
       case 'crawl':
         if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
-        return CRAWLER_REPLY[crawlerOf(ctx).crawl(w[2])];
+        return CRAWLER_REPLY[ctx.crawler.crawl(w[2])];
       case 'metadump': {
         if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
         if (!s.dumpEnabled) return 'ERROR metadump not allowed';
         // memcached hands the socket to its crawler thread, so nothing may be queued before
         if (!conn.out.isEmpty()) return 'ERROR cannot pipeline other commands before metadump';
-        const r = crawlerOf(ctx).metadump(w[2]);
+        const r = ctx.crawler.metadump(w[2]);
         if (typeof r === 'number') return CRAWLER_REPLY[r];
         // pulled by the connection as its socket takes it; END comes with the last slice
         if (conn.stream) {
@@ -73,13 +64,13 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
         return r.drain(); // a connection that cannot stream (UDP, tests): all at once
       }
       case 'tocrawl': {
-        const n = strtoul(w[2]);
+        const n = strtoulStr(w[2]);
         if (n < 0) return 'CLIENT_ERROR bad command line format';
         s.lruCrawlerTocrawl = n;
         return 'OK';
       }
       case 'sleep': {
-        const n = strtoul(w[2]);
+        const n = strtoulStr(w[2]);
         if (n < 0) return 'CLIENT_ERROR bad command line format';
         if (n > 1000000) return 'CLIENT_ERROR sleep must be one second or less';
         s.lruCrawlerSleep = n;
@@ -94,7 +85,7 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
       if (s.lruCrawler) return 'ERROR failed to start lru crawler thread';
       s.lruCrawler = true;
       // started without a crawler (-o no_lru_crawler): its automatic schedule starts now
-      crawlerOf(ctx).start();
+      ctx.crawler.start();
       return 'OK';
     }
     if (w[1] === 'disable') {
@@ -109,10 +100,10 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
   const s = ctx.settings;
   if (w.length === 4 && w[1] === 'reassign') {
     if (!s.slabReassign) return 'CLIENT_ERROR slab reassignment disabled';
-    const src = strtol(w[2]);
-    const dst = strtol(w[3]);
-    if (src === null || dst === null) return 'CLIENT_ERROR bad command line format';
-    return REASSIGN_REPLY[moverOf(ctx).reassign(src, dst)];
+    const src = strtolStr(w[2]);
+    const dst = strtolStr(w[3]);
+    if (src === NOT_INT32 || dst === NOT_INT32) return 'CLIENT_ERROR bad command line format';
+    return REASSIGN_REPLY[ctx.mover.reassign(src, dst)];
   }
   if (w.length >= 3 && w[1] === 'automove') {
     const noreply = w[w.length - 1] === 'noreply';
@@ -122,7 +113,7 @@ function slabsCommand(ctx: ServerContext, w: string[]): string {
       if (Number.isNaN(ratio)) reply = 'ERROR';
       else s.slabAutomoveRatio = ratio;
     } else {
-      const level = strtoul(w[2]);
+      const level = strtoulStr(w[2]);
       if (level < 0) reply = 'CLIENT_ERROR bad command line format';
       else if (level > 2) reply = 'ERROR';
       else s.slabAutomove = level;
@@ -149,8 +140,8 @@ function lruCommand(ctx: ServerContext, w: string[]): string {
   const noreply = w[w.length - 1] === 'noreply';
   let reply = 'ERROR';
   if (w[1] === 'tune' && w.length >= 6) {
-    const hot = strtoul(w[2]);
-    const warm = strtoul(w[3]);
+    const hot = strtoulStr(w[2]);
+    const warm = strtoulStr(w[3]);
     const hotFactor = strtod(w[4]);
     const warmFactor = strtod(w[5]);
     if (hot < 0 || warm < 0 || Number.isNaN(hotFactor) || Number.isNaN(warmFactor)) reply = 'ERROR';
@@ -172,8 +163,8 @@ function lruCommand(ctx: ServerContext, w: string[]): string {
       reply = 'OK';
     }
   } else if (w[1] === 'temp_ttl' && w.length >= 3 && s.lruMaintainer) {
-    const ttl = strtol(w[2]);
-    if (ttl !== null) {
+    const ttl = strtolStr(w[2]);
+    if (ttl !== NOT_INT32) {
       s.tempLru = ttl >= 0;
       if (ttl >= 0) s.temporaryTtl = ttl;
       reply = 'OK';
