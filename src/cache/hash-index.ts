@@ -147,6 +147,25 @@ export class HashIndex {
     hdr.set(oldH, W_HNEXT, NIL);
   }
 
+  /** The bucket array, for a snapshot; an expansion under way is finished first. */
+  table(): Uint32Array {
+    while (this.expanding) this.migrate(1 << 16);
+    return this.buckets;
+  }
+
+  /**
+   * Takes a snapshot's bucket array (2^hashpower handles). The items are counted
+   * back in by the caller, which walks them.
+   */
+  restoreTable(hashpower: number, buckets: Uint32Array): void {
+    this.hashpower = hashpower;
+    this.buckets = buckets;
+    this.old = null;
+    this.expandBucket = 0;
+    this.expanding = false;
+    this.items = 0;
+  }
+
   /** Background step: moves some buckets while expanding. Returns true if work remains. */
   maintain(buckets: number): boolean {
     if (!this.expanding) return false;

@@ -227,6 +227,16 @@ export function installSignalHandlers(h: SignalHooks): () => void {
 
 // ---- graceful stop ----------------------------------------------------------
 
+/**
+ * The stops that save the -e snapshot: SIGUSR1, memcached's graceful stop (and the
+ * `shutdown graceful` command), and SIGTERM, which `systemctl stop` and `restart`
+ * send. memcached saves on SIGUSR1 only; SIGINT (Ctrl-C, plain `shutdown`) saves
+ * nothing here either.
+ */
+export function stopSavesSnapshot(reason: string): boolean {
+  return reason === 'SIGUSR1' || reason === 'SIGTERM';
+}
+
 /** How long in-flight replies get to drain before connections are cut. */
 export const DRAIN_TIMEOUT_MS = 10_000;
 
