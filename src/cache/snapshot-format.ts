@@ -81,6 +81,9 @@ export function settingLines(s: SnapshotSettings, pageSize: number): [string, st
 export class Crc32 {
   value = 0;
   update(bytes: Uint8Array): void {
+    // Node 20's crc32 of a view over an empty ArrayBuffer returns 0, not the running
+    // value, which would drop everything summed so far
+    if (bytes.length === 0) return;
     this.value = zlib.crc32(bytes, this.value);
   }
   hex(): string {
