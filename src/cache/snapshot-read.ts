@@ -41,10 +41,21 @@ export interface LoadReport {
   ms: number;
 }
 
+/** A loaded data file's name while it is being unlinked. */
+const LOADED_SUFFIX = '.loaded';
+
 /** memcached's closing line when the metadata does not fit this start. */
 const FAILED = '[restart] failed to validate metadata, starting with a clean cache';
 
 class Corrupt extends Error {}
+
+/** Page reads in flight: libuv's threads copy the next pages in while this thread sums one. */
+const READS_IN_FLIGHT = 4;
+function readAt(fd: number, b: Uint8Array, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, b, off, len, pos, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
 
 /** Sequential reads from one fd, summed as they go; a short read is a Corrupt. */
 class SumReader {
@@ -62,6 +73,37 @@ class SumReader {
     }
     this.pos += b.length;
     this.crc.update(b);
+  }
+
+  /** Fills each buffer in turn from the file, summing each while later ones are read. */
+  async readAll(bufs: readonly Uint8Array[]): Promise<void> {
+    const pending: Promise<void>[] = [];
+    let at = this.pos;
+    let next = 0;
+    const issue = (): void => {
+      const b = bufs[next++];
+      const p = this.readWhole(b, at);
+      p.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
+      pending.push(p);
+      at += b.length;
+    };
+    while (next < bufs.length && pending.length < READS_IN_FLIGHT) issue();
+    for (const b of bufs) {
+      await pending.shift();
+      if (next < bufs.length) issue();
+      this.crc.update(b);
+      this.pos += b.length;
+    }
+  }
+
+  private async readWhole(b: Uint8Array, at: number): Promise<void> {
+    if (at + b.length > this.size) throw new Corrupt(`it ends at byte ${this.size}, before its last page`);
+    let off = 0;
+    while (off < b.length) {
+      const bytesRead = await readAt(this.fd, b, off, b.length - off, at + off);
+      if (bytesRead === 0) throw new Corrupt(`it ends at byte ${at + off}, before its last page`);
+      off += bytesRead;
+    }
   }
 
   /** The next section, which must be of `kind` with at most `max` elements (exactly `exact` if given). */
@@ -103,7 +145,7 @@ function removeQuietly(file: string): void {
  * Restores `file` (and `file.meta`) into `cache`, a freshly built engine with
  * nothing stored, and resumes `clock` (the engine's) from the saved one.
  */
-export function loadSnapshot(cache: Cache, clock: ResumableClock, file: string, settings: SnapshotSettings): LoadReport {
+export async function loadSnapshot(cache: Cache, clock: ResumableClock, file: string, settings: SnapshotSettings): Promise<LoadReport> {
   const started = performance.now();
   const report: LoadReport = { restored: false, touched: false, lines: [], items: 0, bytes: 0, ms: 0 };
   const warn = (text: string): void => {
@@ -150,7 +192,7 @@ export function loadSnapshot(cache: Cache, clock: ResumableClock, file: string, 
       return report;
     }
     report.touched = true;
-    loadData(cache, file, main, ours);
+    await loadData(cache, file, main, ours);
     clock.resume(num(main, 'process_started'), num(main, 'current_time'));
     cache.casId = num(main, 'current_cas');
     cache.oldestCas = num(main, 'oldest_cas');
@@ -170,12 +212,21 @@ export function loadSnapshot(cache: Cache, clock: ResumableClock, file: string, 
     return report;
   } finally {
     removeQuietly(metaFile);
-    removeQuietly(file);
+    // unlinking a large file takes a while on some file systems: it is renamed out
+    // of the way now (a save soon after must not lose its file to this unlink) and
+    // unlinked while we serve
+    const doomed = file + LOADED_SUFFIX;
+    try {
+      fs.renameSync(file, doomed);
+      fs.rm(doomed, { force: true }, () => {});
+    } catch {
+      // gone already, or a read-only directory
+    }
   }
 }
 
 /** Streams the data file into the engine: pages into the arenas, tables aside until the sum checks. */
-function loadData(cache: Cache, file: string, main: Map<string, string>, ours: Map<string, string>): void {
+async function loadData(cache: Cache, file: string, main: Map<string, string>, ours: Map<string, string>): Promise<void> {
   const { mem, slabs, lru, index } = cache;
   const fd = fs.openSync(file, 'r');
   try {
@@ -219,7 +270,9 @@ function loadData(cache: Cache, file: string, main: Map<string, string>, ours: M
     for (let p = 1; p <= reservedPages; p++) if (classes[p] !== 0) assigned++;
     if (assigned !== pageCount || classes[0] !== 0) throw new Corrupt('its page table does not add up');
     mem.restoreLayout({ reservedPages, arenaNext, pagesInUse, spare: Array.from(spare) });
-    for (let p = 1; p <= reservedPages; p++) if (classes[p] !== 0) r.readInto(mem.u8[p]);
+    const into: Uint8Array[] = [];
+    for (let p = 1; p <= reservedPages; p++) if (classes[p] !== 0) into.push(mem.u8[p]);
+    await r.readAll(into);
     if (r.pos !== size) throw new Corrupt(`${size - r.pos} bytes follow its last page`);
     if (r.crc.hex() !== ours.get('data_crc32')) throw new Corrupt('its checksum does not match (the file was changed or damaged)');
     // the sum checks: the engine takes the tables

@@ -25,6 +25,13 @@ export interface SaveReport {
 }
 
 const PAD = new Uint8Array(8);
+/** Page writes in flight: the disk (libuv's threads) takes one while this thread sums the next. */
+const WRITES_IN_FLIGHT = 4;
+function writeAt(fd: number, b: Uint8Array, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.write(fd, b, off, len, pos, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
 
 /** Sequential writes to one fd, summed as they go. */
 class SumWriter {
@@ -35,8 +42,27 @@ class SumWriter {
   write(b: Uint8Array): void {
     this.crc.update(b);
     let off = 0;
-    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off);
+    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.bytes + off);
     this.bytes += b.length;
+  }
+
+  /** Buffers written in order, each summed here while earlier ones are still being written. */
+  async writeAll(bufs: Iterable<Uint8Array>): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const b of bufs) {
+      this.crc.update(b);
+      const p = this.writeWhole(b, this.bytes);
+      p.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
+      pending.push(p);
+      this.bytes += b.length;
+      if (pending.length >= WRITES_IN_FLIGHT) await pending.shift();
+    }
+    for (const p of pending) await p;
+  }
+
+  private async writeWhole(b: Uint8Array, at: number): Promise<void> {
+    let off = 0;
+    while (off < b.length) off += await writeAt(this.fd, b, off, b.length - off, at + off);
   }
 
   section(kind: number, arr: Uint8Array | Uint32Array | Float64Array | readonly number[]): void {
@@ -52,11 +78,11 @@ class SumWriter {
   }
 }
 
-function writeFileSynced(file: string, fill: (w: SumWriter) => void): SumWriter {
+async function writeFileSynced(file: string, fill: (w: SumWriter) => void | Promise<void>): Promise<SumWriter> {
   const fd = fs.openSync(file, 'w', 0o600);
   try {
     const w = new SumWriter(fd);
-    fill(w);
+    await fill(w);
     fs.fsyncSync(fd);
     return w;
   } finally {
@@ -78,10 +104,11 @@ function syncDir(dir: string): void {
 }
 
 /**
- * Writes the cache to `file` and `file.meta`. Throws (with the files left as they
+ * Writes the cache to `file` and `file.meta`. Nothing may touch the cache until
+ * it resolves. Rejects (with the files left as they
  * were, apart from a leftover temporary) when the disk says no.
  */
-export function saveSnapshot(cache: Cache, file: string, settings: SnapshotSettings): SaveReport {
+export async function saveSnapshot(cache: Cache, file: string, settings: SnapshotSettings): Promise<SaveReport> {
   const started = performance.now();
   const { mem, slabs, lru, index } = cache;
   const buckets = index.table(); // finishes a hash expansion under way
@@ -92,7 +119,7 @@ export function saveSnapshot(cache: Cache, file: string, settings: SnapshotSetti
   for (let p = 1; p <= layout.reservedPages; p++) if ((pageClass[p] ?? 0) !== 0) pages++;
 
   const dataTmp = file + TMP_SUFFIX;
-  const data = writeFileSynced(dataTmp, (w) => {
+  const data = await writeFileSynced(dataTmp, async (w) => {
     const head = Buffer.alloc(FILE_HEADER_BYTES);
     MAGIC.copy(head, 0);
     head.writeUInt32LE(FORMAT_VERSION, 8);
@@ -115,7 +142,9 @@ export function saveSnapshot(cache: Cache, file: string, settings: SnapshotSetti
     w.section(KIND_F64, lru.count);
     w.section(KIND_U32, buckets);
     w.section(KIND_F64, [pages]);
-    for (let p = 1; p <= layout.reservedPages; p++) if (classes[p] !== 0) w.write(mem.u8[p]);
+    await w.writeAll(function* pagesInUse() {
+      for (let p = 1; p <= layout.reservedPages; p++) if (classes[p] !== 0) yield mem.u8[p];
+    }());
   });
 
   const clock = cache.clock;
@@ -139,7 +168,7 @@ export function saveSnapshot(cache: Cache, file: string, settings: SnapshotSetti
   ]);
   const metaFile = file + META_SUFFIX;
   const metaTmp = metaFile + TMP_SUFFIX;
-  writeFileSynced(metaTmp, (w) => w.write(Buffer.from(meta, 'latin1')));
+  await writeFileSynced(metaTmp, (w) => w.write(Buffer.from(meta, 'latin1')));
   // an old meta must never sit beside the new data, even for an instant
   fs.rmSync(metaFile, { force: true });
   fs.renameSync(dataTmp, file);

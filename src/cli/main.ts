@@ -120,11 +120,12 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
     if (stopped) return;
     stopped = true;
     const closing = daemon;
-    closing.close().then(
+    closing.close().then(async () => {
+      // -e: with every connection closed and the background jobs stopped, nothing
+      // moves while the engine is written out
+      if (settings.memoryFile !== null && stopSavesSnapshot(reason)) await saveOnStop(closing, settings.memoryFile);
+    }).then(
       () => {
-        // -e: with every connection closed and the background jobs stopped, nothing
-        // moves while the engine is written out
-        if (settings.memoryFile !== null && stopSavesSnapshot(reason)) saveOnStop(closing, settings.memoryFile);
         // memcached removes its pid file only when it daemonized
         if (settings.daemonize && settings.pidFile !== null) removePidFile(settings.pidFile);
         process.exit(0);
@@ -138,9 +139,9 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
   // winston to stderr (journald keeps it); `verbosity N` re-levels it at run time
   const log = createLogger(settings.verbose);
   installSignalHandlers({ stop, log: (message) => log.info(message) });
-  const saveOnStop = (d: Daemon, file: string): void => {
+  const saveOnStop = async (d: Daemon, file: string): Promise<void> => {
     try {
-      const r = saveSnapshot(d.cache, file, settings);
+      const r = await saveSnapshot(d.cache, file, settings);
       log.info(`[restart] saved ${r.items} items (${(r.bytes / 1048576).toFixed(1)} MB) to ${file} in ${r.ms.toFixed(0)} ms`);
     } catch (err) {
       log.error(`[restart] failed to save metadata: ${messageOf(err)}`);

@@ -109,7 +109,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     // -e: the snapshot a graceful stop left is loaded before we listen, so no client
     // ever sees the cache half loaded
     checkSnapshotDir(settings.memoryFile);
-    const loaded = loadSnapshot(cache, clock, settings.memoryFile, settings);
+    const loaded = await loadSnapshot(cache, clock, settings.memoryFile, settings);
     for (const l of loaded.lines) {
       if (l.level === 'warn') opts.log?.warn(l.text);
       else opts.log?.info(l.text);
