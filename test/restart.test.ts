@@ -5,6 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { TestServer } from './helpers/memcached.js';
 import { tmpDir, waitUntil } from './ops-proc.js';
@@ -305,4 +306,30 @@ test('-e in a directory that does not exist stops the start with a clear line', 
   const dir = tmpDir(t);
   const err = await startOn(t, path.join(dir, 'nope', 'cache')).then(() => '', (e: Error) => e.message);
   t.regex(err, /-e .*nope\/cache: cannot write snapshots in .*nope \(ENOENT\)/);
+});
+
+test('a start that cannot bind keeps the snapshot for the next one', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'cache');
+  let server = await startOn(t, file);
+  let c = await BulkClient.connect(server);
+  c.send('set kept 3 0 4\r\nkept\r\n');
+  t.is((await c.replies(1))[0].line, 'STORED');
+  c.close();
+  await stopWith(t, server, 'SIGUSR1');
+
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => busy.close());
+  const port = (busy.address() as net.AddressInfo).port;
+  const err = await startOn(t, file, ['-p', String(port)]).then(() => '', (e: Error) => e.message);
+  t.regex(err, /address already in use|EADDRINUSE/i);
+  t.true(fs.existsSync(`${file}.meta`) && fs.existsSync(file), 'both files still there');
+
+  server = await startOn(t, file);
+  c = await BulkClient.connect(server);
+  c.send('mg kept v f\r\n');
+  const [r] = await c.replies(1);
+  t.is(`${r.line} ${r.value?.toString()}`, 'VA 4 f3 kept');
+  c.close();
 });

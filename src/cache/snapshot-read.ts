@@ -10,9 +10,10 @@
  * (short file, wrong sum, a table that does not fit) gives a clean start and one
  * line saying why; the caller then drops this engine and builds another.
  *
- * Both files are removed once read, whatever the outcome, as memcached removes its
- * meta file: the cache moves on from here, and a later crash must not bring back
- * this old state.
+ * Once the daemon serves, consumeSnapshot() removes both files, whatever the load's
+ * outcome, as memcached removes its meta file: the cache moves on from there, and a
+ * later crash must not bring back this old state. A start that fails before it
+ * serves (a port in use) leaves them for the next attempt.
  */
 import fs from 'node:fs';
 import type { ResumableClock } from './clock.js';
@@ -142,6 +143,22 @@ function removeQuietly(file: string): void {
 }
 
 /**
+ * Removes a snapshot once the daemon that read it serves. The meta file goes at
+ * once; the data file, which may take a while to unlink, is renamed aside and
+ * unlinked in the background, so that a save soon after cannot lose its file to it.
+ */
+export function consumeSnapshot(file: string): void {
+  removeQuietly(file + META_SUFFIX);
+  const doomed = file + LOADED_SUFFIX;
+  try {
+    fs.renameSync(file, doomed);
+    fs.rm(doomed, { force: true }, () => {});
+  } catch {
+    // gone already, or a read-only directory
+  }
+}
+
+/**
  * Restores `file` (and `file.meta`) into `cache`, a freshly built engine with
  * nothing stored, and resumes `clock` (the engine's) from the saved one.
  */
@@ -210,18 +227,6 @@ export async function loadSnapshot(cache: Cache, clock: ResumableClock, file: st
     const why = e instanceof Corrupt ? e.message : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : (e as Error).message;
     warn(`[restart] snapshot ${file} not used: ${why}; starting with a clean cache`);
     return report;
-  } finally {
-    removeQuietly(metaFile);
-    // unlinking a large file takes a while on some file systems: it is renamed out
-    // of the way now (a save soon after must not lose its file to this unlink) and
-    // unlinked while we serve
-    const doomed = file + LOADED_SUFFIX;
-    try {
-      fs.renameSync(file, doomed);
-      fs.rm(doomed, { force: true }, () => {});
-    } catch {
-      // gone already, or a read-only directory
-    }
   }
 }
 

@@ -15,7 +15,7 @@ import type tls from 'node:tls';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cache } from '../cache/engine.js';
-import { loadSnapshot } from '../cache/snapshot-read.js';
+import { consumeSnapshot, loadSnapshot } from '../cache/snapshot-read.js';
 import { SystemClock } from '../cache/clock.js';
 import { LruCrawler } from '../cache/crawler.js';
 import { PageMover } from '../cache/page-mover.js';
@@ -241,6 +241,10 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     clock.stop();
     throw e;
   }
+
+  // serving from here: the snapshot is spent, whatever came of it (memcached removes
+  // its .meta); a start that failed to bind above left it for the next attempt
+  if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
 
   const crawler = LruCrawler.of(cache) ?? new LruCrawler(cache, settings);
   if (settings.lruCrawler) crawler.start();
