@@ -139,3 +139,26 @@ test('-C and -L engines round-trip too', async (t) => {
     t.true(b.cache.counters.evictions > 0);
   }
 });
+
+test('an upload cut by the stop and a pinned, deleted item are freed at load; pins are cleared', async (t) => {
+  const a = makeCache();
+  setS(a.cache, NREAD_SET, 'live', 'x');
+  setS(a.cache, NREAD_SET, 'gone', 'y'.repeat(600_000));
+  const pinnedLive = a.cache.get(k('live'), 0, 4);
+  t.true(a.cache.pin(pinnedLive));
+  const pinnedGone = a.cache.get(k('gone'), 0, 4);
+  t.true(a.cache.pin(pinnedGone));
+  a.cache.delete(k('gone'), 0, 4); // unlinked, but its chunks wait for the reader
+  const upload = a.cache.alloc(k('half'), 0, 4, 0, 0, 700_000); // never stored
+  t.not(upload, NIL);
+  const used = (c: Cache): number => c.slabs.usedChunks.reduce((s, n) => s + n, 0);
+  const b = await restart(t, a);
+  t.is(used(b.cache), 1, 'only the live item holds a chunk');
+  t.is(b.cache.counters.curr_items, 1);
+  const h = b.cache.get(k('live'), 0, 4);
+  t.is(b.cache.hdr.refcount(h), 0, 'no reader survives a restart');
+  t.is(getS(b.cache, 'half'), null);
+  // the freed chunks are reusable
+  for (let i = 0; i < 3; i++) setS(b.cache, NREAD_SET, `big${i}`, Buffer.alloc(700_000, 'z'));
+  t.is(getS(b.cache, 'big2')?.length, 700_000);
+});
