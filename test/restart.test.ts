@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { TestServer } from './helpers/memcached.js';
+import { startMemcached, type TestServer } from './helpers/memcached.js';
 import { tmpDir, waitUntil } from './ops-proc.js';
 import { BulkClient, startOn, stopWith } from './restart-helpers.js';
 
@@ -332,4 +332,24 @@ test('a start that cannot bind keeps the snapshot for the next one', async (t) =
   const [r] = await c.replies(1);
   t.is(`${r.line} ${r.value?.toString()}`, 'VA 4 f3 kept');
   c.close();
+});
+
+test('memcached and slabcache say the same [restart] lines for a missing and a mismatched snapshot', async (t) => {
+  const dir = tmpDir(t);
+  const restartLines = (out: string): string[] => out.split('\n').map((l) => /\[restart\].*/.exec(l)?.[0]).filter((l): l is string => l !== undefined && !/restored|saved/.test(l));
+  const said: Record<string, string[][]> = {};
+  for (const side of ['memcached', 'slabcache'] as const) {
+    const file = path.join(dir, `${side}.cache`);
+    const start = (m: string): Promise<TestServer> => side === 'memcached'
+      ? startMemcached(t, ['-U', '0', '-m', m, '-e', file])
+      : startOn(t, file, ['-m', m]);
+    const first = await start('64'); // memcached's -e preallocates a page per class
+    await stopWith(t, first, 'SIGUSR1');
+    const second = await start('65');
+    await stopWith(t, second, 'SIGINT');
+    said[side] = [restartLines(first.output()), restartLines(second.output())];
+  }
+  t.deepEqual(said.slabcache, said.memcached);
+  t.deepEqual(said.memcached[0], ['[restart] no metadata save file, starting with a clean cache']);
+  t.is(said.memcached[1].length, 3);
 });
