@@ -353,3 +353,13 @@ test('memcached and slabcache say the same [restart] lines for a missing and a m
   t.deepEqual(said.memcached[0], ['[restart] no metadata save file, starting with a clean cache']);
   t.is(said.memcached[1].length, 3);
 });
+
+test('a save that fails says so and the daemon still exits 0', async (t) => {
+  const dir = tmpDir(t);
+  const sub = path.join(dir, 'state');
+  fs.mkdirSync(sub);
+  const server = await startOn(t, path.join(sub, 'cache'));
+  fs.rmSync(sub, { recursive: true });
+  await stopWith(t, server, 'SIGTERM');
+  t.regex(server.output(), /error: \[restart\] failed to save metadata: ENOENT/);
+});

@@ -89,11 +89,17 @@ class SumReader {
       at += b.length;
     };
     while (next < bufs.length && pending.length < READS_IN_FLIGHT) issue();
-    for (const b of bufs) {
-      await pending.shift();
-      if (next < bufs.length) issue();
-      this.crc.update(b);
-      this.pos += b.length;
+    try {
+      for (const b of bufs) {
+        await pending.shift();
+        if (next < bufs.length) issue();
+        this.crc.update(b);
+        this.pos += b.length;
+      }
+    } catch (e) {
+      // no read may outlive the fd: the caller closes it, and its number may be reused
+      await Promise.allSettled(pending);
+      throw e;
     }
   }
 

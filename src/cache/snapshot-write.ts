@@ -49,15 +49,21 @@ class SumWriter {
   /** Buffers written in order, each summed here while earlier ones are still being written. */
   async writeAll(bufs: Iterable<Uint8Array>): Promise<void> {
     const pending: Promise<void>[] = [];
-    for (const b of bufs) {
-      this.crc.update(b);
-      const p = this.writeWhole(b, this.bytes);
-      p.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
-      pending.push(p);
-      this.bytes += b.length;
-      if (pending.length >= WRITES_IN_FLIGHT) await pending.shift();
+    try {
+      for (const b of bufs) {
+        this.crc.update(b);
+        const p = this.writeWhole(b, this.bytes);
+        p.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
+        pending.push(p);
+        this.bytes += b.length;
+        if (pending.length >= WRITES_IN_FLIGHT) await pending.shift();
+      }
+      while (pending.length > 0) await pending.shift();
+    } catch (e) {
+      // no write may outlive the fd: it is closed next, and its number may be reused
+      await Promise.allSettled(pending);
+      throw e;
     }
-    for (const p of pending) await p;
   }
 
   private async writeWhole(b: Uint8Array, at: number): Promise<void> {
@@ -78,15 +84,19 @@ class SumWriter {
   }
 }
 
+/** Writes, syncs and closes `file`; on failure removes it, so that a full disk keeps nothing half written. */
 async function writeFileSynced(file: string, fill: (w: SumWriter) => void | Promise<void>): Promise<SumWriter> {
   const fd = fs.openSync(file, 'w', 0o600);
+  let ok = false;
   try {
     const w = new SumWriter(fd);
     await fill(w);
     fs.fsyncSync(fd);
+    ok = true;
     return w;
   } finally {
     fs.closeSync(fd);
+    if (!ok) fs.rmSync(file, { force: true });
   }
 }
 
@@ -105,8 +115,8 @@ function syncDir(dir: string): void {
 
 /**
  * Writes the cache to `file` and `file.meta`. Nothing may touch the cache until
- * it resolves. Rejects (with the files left as they
- * were, apart from a leftover temporary) when the disk says no.
+ * it resolves. Rejects when the disk says no, with no snapshot left behind that
+ * a start could take for whole.
  */
 export async function saveSnapshot(cache: Cache, file: string, settings: SnapshotSettings): Promise<SaveReport> {
   const started = performance.now();
@@ -168,7 +178,12 @@ export async function saveSnapshot(cache: Cache, file: string, settings: Snapsho
   ]);
   const metaFile = file + META_SUFFIX;
   const metaTmp = metaFile + TMP_SUFFIX;
-  await writeFileSynced(metaTmp, (w) => w.write(Buffer.from(meta, 'latin1')));
+  try {
+    await writeFileSynced(metaTmp, (w) => w.write(Buffer.from(meta, 'latin1')));
+  } catch (e) {
+    fs.rmSync(dataTmp, { force: true });
+    throw e;
+  }
   // an old meta must never sit beside the new data, even for an instant
   fs.rmSync(metaFile, { force: true });
   fs.renameSync(dataTmp, file);
