@@ -11,6 +11,8 @@ import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
 import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
 
 export const HASHPOWER_DEFAULT = 16;
+/** The hash hashKey() computes; a snapshot's saved buckets are only good under the same one. */
+export const HASH_NAME = 'murmur3';
 export const HASHPOWER_MAX = 32;
 /** Buckets migrated per insert while expanding. */
 const MIGRATE_PER_OP = 4;

@@ -5,7 +5,8 @@
  *   PATH.meta   memcached's metadata text: `T<tag>` lines open a section, `K<key> <value>`
  *               lines fill it. Section `main` has memcached's own keys (settings that must
  *               match, the clock, the CAS counter, flush_all state); section `slabcache`
- *               says how big the data file is and what it sums to. The last line,
+ *               has the format version, the key hash the buckets were built with, and
+ *               how big the data file is and what it sums to. The last line,
  *               `Kmeta_crc32`, sums every byte before it.
  *   PATH        the engine, binary, native byte order (checked by BYTE_ORDER_MARK):
  *

@@ -24,7 +24,7 @@ import {
   ITEM_CHUNK, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_META,
 } from './item-header.js';
 import { SEGMENTS } from './lru.js';
-import { HASHPOWER_MAX } from './hash-index.js';
+import { HASH_NAME, HASHPOWER_MAX } from './hash-index.js';
 import {
   BYTE_ORDER_MARK, Crc32, FILE_HEADER_BYTES, FORMAT_VERSION, KIND_F64, KIND_U32, KIND_U8, MAGIC,
   META_SUFFIX, TAG_MAIN, TAG_OURS, parseMeta, settingLines, type SnapshotSettings,
@@ -212,6 +212,10 @@ export async function loadSnapshot(cache: Cache, clock: ResumableClock, file: st
     }
     if (ours.get('format') !== String(FORMAT_VERSION)) {
       warn(`[restart] snapshot ${file} has format ${ours.get('format') ?? '(none)'}, this daemon reads ${FORMAT_VERSION}; starting with a clean cache`);
+      return report;
+    }
+    if (ours.get('hash') !== HASH_NAME) {
+      warn(`[restart] snapshot ${file} was indexed with hash ${ours.get('hash') ?? '(none)'}, this daemon uses ${HASH_NAME}; starting with a clean cache`);
       return report;
     }
     report.touched = true;
