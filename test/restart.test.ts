@@ -7,8 +7,8 @@ import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startMemcached, type TestServer } from './helpers/memcached.js';
-import { tmpDir, waitUntil } from './ops-proc.js';
+import { startMemcached, startSlabcache, type TestServer } from './helpers/memcached.js';
+import { IS_ROOT, tmpDir, waitUntil } from './ops-proc.js';
 import { BulkClient, startOn, stopWith } from './restart-helpers.js';
 
 const N = 100_000;
@@ -362,4 +362,13 @@ test('a save that fails says so and the daemon still exits 0', async (t) => {
   fs.rmSync(sub, { recursive: true });
   await stopWith(t, server, 'SIGTERM');
   t.regex(server.output(), /error: \[restart\] failed to save metadata: ENOENT/);
+});
+
+test('-e with -u: a directory the user cannot write is named at start (as root; -u is ignored otherwise)', async (t) => {
+  const dir = tmpDir(t); // 0755, ours
+  const server = await startSlabcache(t, ['-U', '0', '-u', 'nobody', '-e', path.join(dir, 'cache')]);
+  await stopWith(t, server, 'SIGINT');
+  const warning = /warning: -e .*cache: .* is not writable by nobody, who saves the snapshot at stop; it will not be saved/;
+  if (IS_ROOT) t.regex(server.output(), warning);
+  else t.notRegex(server.output(), warning);
 });

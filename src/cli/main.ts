@@ -14,8 +14,8 @@ import { saveSnapshot } from '../cache/snapshot-write.js';
 import { startDaemon, type Daemon } from '../server/daemon.js';
 import {
   DAEMON_CHILD_ENV, FatalError, dropPrivileges, installSignalHandlers, notifyDaemonParent,
-  removePidFile, reportDaemonFailure, resolveUser, spawnDaemon, stopSavesSnapshot, unsupportedFlagWarnings,
-  writePidFile, type TargetUser,
+  removePidFile, reportDaemonFailure, resolveUser, snapshotDirWarning, spawnDaemon, stopSavesSnapshot,
+  unsupportedFlagWarnings, writePidFile, type TargetUser,
 } from '../server/process.js';
 import { createLogger, levelFor } from '../log.js';
 import { sdListenFds } from '../server/socket-activation.js';
@@ -78,6 +78,11 @@ export async function main(argv: string[]): Promise<void> {
     user = resolveUser(settings.username, process.getuid?.() ?? -1);
   } catch (err) {
     return fail(messageOf(err), exitCodeOf(err));
+  }
+  // the snapshot is saved after the drop to -u's user: say now if that user cannot
+  if (settings.memoryFile !== null && user !== null) {
+    const w = snapshotDirWarning(settings.memoryFile, user);
+    if (w !== null) process.stderr.write(`${w}\n`);
   }
 
   const daemonChild = process.env[DAEMON_CHILD_ENV] === '1';
