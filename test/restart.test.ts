@@ -208,9 +208,9 @@ test('a pending flush_all <delay> still fires after the restart', async (t) => {
   const file = path.join(dir, 'cache');
   let server = await startOn(t, file);
   let c = await BulkClient.connect(server);
-  c.send('set a 0 0 1\r\n1\r\nset b 0 0 1\r\n2\r\nflush_all 6\r\n');
+  c.send('set a 0 0 1\r\n1\r\nset b 0 0 1\r\n2\r\nflush_all 8\r\n');
   t.deepEqual((await c.replies(3)).map((r) => r.line), ['STORED', 'STORED', 'OK']);
-  const flushAt = unixNow() + 6;
+  const flushAt = unixNow() + 8;
   c.close();
   await stopWith(t, server, 'SIGUSR1');
   server = await startOn(t, file);
