@@ -1,5 +1,6 @@
 /**
- * The daemon: builds the cache from Settings, listens where Settings say (TCP on
+ * The daemon: builds the cache from Settings (with -e, loads the snapshot a
+ * graceful stop left before it listens), listens where Settings say (TCP on
  * every -l address, or -s's unix socket, or systemd's inherited sockets; TLS with
  * -Z; UDP with -U), and runs one Connection per client. Each transport lives in
  * its own listen-*.ts; this file only decides which ones run and wires them to

@@ -217,7 +217,7 @@ export interface SignalHooks {
 /**
  * SIGTERM, SIGINT: memcached stops its loop and exits 0; we stop gracefully
  * (in-flight replies finish, bounded by stop()). SIGUSR1: memcached's graceful
- * stop, same here. SIGHUP: memcached only records it (no config reload, no log
+ * stop, same here. With -e, SIGUSR1 and SIGTERM then save (stopSavesSnapshot). SIGHUP: memcached only records it (no config reload, no log
  * files to reopen), so it must not kill us as it would by default. A second
  * SIGINT/SIGTERM while stopping exits at once.
  * Returns a function that removes the handlers.
