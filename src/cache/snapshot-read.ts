@@ -178,8 +178,11 @@ export async function loadSnapshot(cache: Cache, clock: ResumableClock, file: st
   let metaBytes: Buffer;
   try {
     metaBytes = fs.readFileSync(metaFile);
-  } catch {
-    warn('[restart] no metadata save file, starting with a clean cache');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    warn(code === 'ENOENT'
+      ? '[restart] no metadata save file, starting with a clean cache'
+      : `[restart] cannot read ${metaFile} (${code ?? (e as Error).message}), starting with a clean cache`);
     return report;
   }
   try {
