@@ -3,7 +3,8 @@
  * BENCH_VALUE_BYTES values (default 1000) until it evicts, stops it with SIGUSR1,
  * starts it again on the same -e file, and prints how long the save and the load
  * took (the daemon's own `[restart]` lines at -v), the time from spawn to the
- * first accepted connection, and the restarted daemon's RSS (peak and now).
+ * first accepted connection and the CPU time used by then, and the restarted
+ * daemon's RSS (peak and now).
  *
  *   npx tsc -p tsconfig.json && node dist/test/bench/restart-snapshot.js
  *
@@ -105,6 +106,12 @@ function rssOf(pid: number): { hwm: number; rss: number } {
   return { hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 };
 }
 
+/** CPU seconds (user + system) the process has used: less at the mercy of a busy machine than wall time. */
+function cpuOf(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 async function stop(run: Run, signal: NodeJS.Signals): Promise<void> {
   run.child.kill(signal);
   await run.exited;
@@ -124,8 +131,9 @@ try {
   console.log(`${saved}; SIGUSR1 to exit ${stopMs.toFixed(0)} ms; file ${(fs.statSync(file).size / 1048576).toFixed(0)} MB in ${dir}`);
   const second = await start(file);
   const rss = rssOf(second.run.child.pid!);
+  const cpu = cpuOf(second.run.child.pid!);
   const restored = /\[restart\] restored .*/.exec(second.run.out())?.[0] ?? `(no restore line) ${second.run.out()}`;
-  console.log(`${restored}; spawn to accepting ${second.readyMs.toFixed(0)} ms; RSS after load ${rss.rss.toFixed(0)} MB, peak ${rss.hwm.toFixed(0)} MB`);
+  console.log(`${restored}; spawn to accepting ${second.readyMs.toFixed(0)} ms, ${cpu.toFixed(2)} CPU s (node's start included); RSS after load ${rss.rss.toFixed(0)} MB, peak ${rss.hwm.toFixed(0)} MB`);
   await stop(second.run, 'SIGINT');
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
