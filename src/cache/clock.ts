@@ -27,9 +27,24 @@ export function realtime(clock: Clock, exptime: number): number {
   return exptime + clock.now;
 }
 
-export class SystemClock implements Clock {
+/**
+ * A clock a warm restart can carry on: resume() takes the saved process start, so
+ * rel_time keeps counting through the downtime (memcached keeps process_started
+ * across a restart), and every stored rel_time keeps meaning the same wall time.
+ */
+export interface ResumableClock extends Clock {
+  /** Carries on from a saved processStarted; rel_time never goes below `notBefore`. */
+  resume(processStarted: number, notBefore: number): void;
+}
+
+/** The processStarted that resumes a clock: the saved one, unless the wall clock went back. */
+function resumedStart(processStarted: number, notBefore: number, unixNow: number): number {
+  return Math.min(processStarted, unixNow - notBefore);
+}
+
+export class SystemClock implements ResumableClock {
   now = CLOCK_START;
-  readonly processStarted: number;
+  processStarted: number;
   private timer: NodeJS.Timeout | null = null;
 
   constructor() {
@@ -47,17 +62,28 @@ export class SystemClock implements Clock {
     this.now = Math.floor(Date.now() / 1000) - this.processStarted;
   }
 
+  resume(processStarted: number, notBefore: number): void {
+    this.processStarted = resumedStart(processStarted, notBefore, Math.floor(Date.now() / 1000));
+    this.tick();
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
 }
 
-export class ManualClock implements Clock {
+export class ManualClock implements ResumableClock {
   now = CLOCK_START;
-  readonly processStarted: number;
+  processStarted: number;
   constructor(processStarted = 1_700_000_000) {
     this.processStarted = processStarted;
+  }
+  /** Keeps its own notion of wall time: processStarted + now. */
+  resume(processStarted: number, notBefore: number): void {
+    const wall = this.processStarted + this.now;
+    this.processStarted = resumedStart(processStarted, notBefore, wall);
+    this.now = wall - this.processStarted;
   }
   advance(seconds: number): void {
     this.now += seconds;

@@ -11,6 +11,8 @@ import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
 import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
 
 export const HASHPOWER_DEFAULT = 16;
+/** The hash hashKey() computes; a snapshot's saved buckets are only good under the same one. */
+export const HASH_NAME = 'murmur3';
 export const HASHPOWER_MAX = 32;
 /** Buckets migrated per insert while expanding. */
 const MIGRATE_PER_OP = 4;
@@ -145,6 +147,25 @@ export class HashIndex {
       }
     }
     hdr.set(oldH, W_HNEXT, NIL);
+  }
+
+  /** The bucket array, for a snapshot; an expansion under way is finished first. */
+  table(): Uint32Array {
+    while (this.expanding) this.migrate(1 << 16);
+    return this.buckets;
+  }
+
+  /**
+   * Takes a snapshot's bucket array (2^hashpower handles). The items are counted
+   * back in by the caller, which walks them.
+   */
+  restoreTable(hashpower: number, buckets: Uint32Array): void {
+    this.hashpower = hashpower;
+    this.buckets = buckets;
+    this.old = null;
+    this.expandBucket = 0;
+    this.expanding = false;
+    this.items = 0;
   }
 
   /** Background step: moves some buckets while expanding. Returns true if work remains. */

@@ -33,6 +33,15 @@ export function handleByte(h: number): number {
   return (h & PAGE_UNIT_MASK) << 3;
 }
 
+export interface MemoryLayout {
+  /** page ids 1..reservedPages exist */
+  reservedPages: number;
+  /** next never-used page id */
+  arenaNext: number;
+  pagesInUse: number;
+  spare: readonly number[];
+}
+
 export class Memory {
   /**
    * u8[page], u32[page]: views of page `page`; index 0 is a dummy. The byte view is
@@ -92,6 +101,28 @@ export class Memory {
   releasePage(page: number): void {
     this.pagesInUse--;
     this.spare.push(page);
+  }
+
+  /** Where the arenas stand, for a snapshot: page ids handed out so far and the spare pool. */
+  layout(): MemoryLayout {
+    return { reservedPages: this.u8.length - 1, arenaNext: this.arenaNext, pagesInUse: this.pagesInUse, spare: this.spare };
+  }
+
+  /**
+   * Puts the arenas back as a snapshot had them, before its pages are read in: page
+   * ids are part of every handle, so each must come back under the same id. Only
+   * for a fresh Memory.
+   */
+  restoreLayout(l: MemoryLayout): void {
+    while (this.u8.length - 1 < l.reservedPages) {
+      this.growArena(Math.min(ARENA_PAGES, l.reservedPages - (this.u8.length - 1)));
+    }
+    // a -L arena may reach past the saved one: the pages between are fresh either way
+    this.arenaNext = l.arenaNext;
+    this.arenaEnd = this.u8.length;
+    this.pagesInUse = l.pagesInUse;
+    this.spare.length = 0;
+    for (const p of l.spare) this.spare.push(p);
   }
 
   private growArena(pages: number): void {

@@ -36,9 +36,9 @@ export class Slabs {
   readonly totalPages: Float64Array;
   /** chunks handed out and not yet freed, per class */
   readonly usedChunks: Float64Array;
-  /** carving cursor: next handle in the class's newest page, and chunks left there */
-  private readonly carveNext: Uint32Array;
-  private readonly carveLeft: Float64Array;
+  /** carving cursor: next handle in the class's newest page, and chunks left there (a snapshot keeps them) */
+  readonly carveNext: Uint32Array;
+  readonly carveLeft: Float64Array;
   /** class that owns each page; grows with the memory */
   pageClass: Uint8Array;
   /** pages per class, in order received (the page mover takes from here) */

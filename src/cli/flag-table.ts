@@ -51,7 +51,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { short: 'X', long: 'disable-dumping', kind: 'bool', help: 'refuse "stats cachedump" and "lru_crawler metadump"' },
   { short: 'W', long: 'disable-watch', kind: 'bool', help: 'refuse the "watch" command (live logging)' },
   { short: 'Y', long: 'auth-file', kind: 'value', arg: '<file>', help: 'require text-protocol authentication against user:password lines in this file' },
-  { short: 'e', long: 'memory-file', kind: 'value', arg: '<file>', help: 'keep item memory in this file (restartable cache; ram disks only)' },
+  { short: 'e', long: 'memory-file', kind: 'value', arg: '<file>', help: 'warm restart: save the cache to this file (and <file>.meta) on SIGUSR1 or SIGTERM, resume it at start' },
   { short: 'Z', long: 'enable-ssl', kind: 'bool', help: 'speak TLS on the TCP listeners (see the ssl_* -o keys)' },
   { short: 'o', long: 'extended', kind: 'value', arg: '<opts>', help: 'comma separated list of key or key=value extended options, listed below' },
   { short: 'N', long: 'napi-ids', kind: 'value', arg: '<num>', help: 'number of NAPI ids (at most -t); accepted for compatibility' },

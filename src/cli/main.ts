@@ -10,11 +10,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Settings } from '../config.js';
-import { startDaemon } from '../server/daemon.js';
+import { saveSnapshot } from '../cache/snapshot-write.js';
+import { startDaemon, type Daemon } from '../server/daemon.js';
 import {
   DAEMON_CHILD_ENV, FatalError, dropPrivileges, installSignalHandlers, notifyDaemonParent,
-  removePidFile, reportDaemonFailure, resolveUser, spawnDaemon, unsupportedFlagWarnings, writePidFile,
-  type TargetUser,
+  removePidFile, reportDaemonFailure, resolveUser, snapshotDirWarning, spawnDaemon, stopSavesSnapshot,
+  unsupportedFlagWarnings, writePidFile, type TargetUser,
 } from '../server/process.js';
 import { createLogger, levelFor } from '../log.js';
 import { sdListenFds } from '../server/socket-activation.js';
@@ -78,6 +79,11 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     return fail(messageOf(err), exitCodeOf(err));
   }
+  // the snapshot is saved after the drop to -u's user: say now if that user cannot
+  if (settings.memoryFile !== null && user !== null) {
+    const w = snapshotDirWarning(settings.memoryFile, user);
+    if (w !== null) process.stderr.write(`${w}\n`);
+  }
 
   const daemonChild = process.env[DAEMON_CHILD_ENV] === '1';
   if (settings.daemonize && !daemonChild) {
@@ -108,17 +114,22 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
   // Signals are handled from before the first bind: a SIGTERM that lands while we
   // start up (systemd stop, a test) must still end in a clean exit 0, not the
   // default death by signal. A stop asked for before we listen runs once we do.
-  let daemon: { close(): Promise<void> } | null = null;
-  let stopWanted = false;
+  let daemon: Daemon | null = null;
+  let stopWanted: string | null = null;
   let stopped = false;
-  const stop = (): void => {
+  const stop = (reason: string): void => {
     if (daemon === null) {
-      stopWanted = true;
+      stopWanted = reason;
       return;
     }
     if (stopped) return;
     stopped = true;
-    daemon.close().then(
+    const closing = daemon;
+    closing.close().then(async () => {
+      // -e: with every connection closed and the background jobs stopped, nothing
+      // moves while the engine is written out
+      if (settings.memoryFile !== null && stopSavesSnapshot(reason)) await saveOnStop(closing, settings.memoryFile);
+    }).then(
       () => {
         // memcached removes its pid file only when it daemonized
         if (settings.daemonize && settings.pidFile !== null) removePidFile(settings.pidFile);
@@ -133,8 +144,16 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
   // winston to stderr (journald keeps it); `verbosity N` re-levels it at run time
   const log = createLogger(settings.verbose);
   installSignalHandlers({ stop, log: (message) => log.info(message) });
+  const saveOnStop = async (d: Daemon, file: string): Promise<void> => {
+    try {
+      const r = await saveSnapshot(d.cache, file, settings);
+      log.info(`[restart] saved ${r.items} items (${(r.bytes / 1048576).toFixed(1)} MB) to ${file} in ${r.ms.toFixed(0)} ms`);
+    } catch (err) {
+      log.error(`[restart] failed to save metadata: ${messageOf(err)}`);
+    }
+  };
 
-  let started: { close(): Promise<void> };
+  let started: Daemon;
   try {
     started = await startDaemon(settings, {
       log,
@@ -162,5 +181,5 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
 
   daemon = started;
   if (daemonChild) notifyDaemonParent();
-  if (stopWanted) stop();
+  if (stopWanted !== null) stop(stopWanted);
 }

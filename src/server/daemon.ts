@@ -1,5 +1,6 @@
 /**
- * The daemon: builds the cache from Settings, listens where Settings say (TCP on
+ * The daemon: builds the cache from Settings (with -e, loads the snapshot a
+ * graceful stop left before it listens), listens where Settings say (TCP on
  * every -l address, or -s's unix socket, or systemd's inherited sockets; TLS with
  * -Z; UDP with -U), and runs one Connection per client. Each transport lives in
  * its own listen-*.ts; this file only decides which ones run and wires them to
@@ -12,7 +13,10 @@
 import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Cache } from '../cache/engine.js';
+import { consumeSnapshot, loadSnapshot } from '../cache/snapshot-read.js';
 import { SystemClock } from '../cache/clock.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
@@ -25,7 +29,7 @@ import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
-import { drainAndClose, DRAIN_TIMEOUT_MS, type Closable } from './process.js';
+import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
@@ -68,9 +72,24 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
+/**
+ * -e names a file in a directory we must be able to write at stop: say so now,
+ * not after a day of serving, when the save would fail and the cache be lost.
+ */
+function checkSnapshotDir(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new Error('not a directory');
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new FatalError(`-e ${file}: cannot write snapshots in ${dir} (${why})`);
+  }
+}
+
 export async function startDaemon(settings: Settings, opts: DaemonOptions = {}): Promise<Daemon> {
   const clock = new SystemClock();
-  const cache = new Cache({
+  const makeCache = (): Cache => new Cache({
     maxbytes: settings.maxbytes,
     itemSizeMax: settings.itemSizeMax,
     growthFactor: settings.growthFactor,
@@ -85,6 +104,18 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     warmLruPct: settings.warmLruPct,
     clock,
   });
+  let cache = makeCache();
+  if (settings.memoryFile !== null) {
+    // -e: the snapshot a graceful stop left is loaded before we listen, so no client
+    // ever sees the cache half loaded
+    checkSnapshotDir(settings.memoryFile);
+    const loaded = await loadSnapshot(cache, clock, settings.memoryFile, settings);
+    for (const l of loaded.lines) {
+      if (l.level === 'warn') opts.log?.warn(l.text);
+      else opts.log?.info(l.text);
+    }
+    if (!loaded.restored && loaded.touched) cache = makeCache();
+  }
   clock.start();
   const counters = new ServerCounters();
   const conns = new Set<Connection>();
@@ -211,6 +242,10 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     clock.stop();
     throw e;
   }
+
+  // serving from here: the snapshot is spent, whatever came of it (memcached removes
+  // its .meta); a start that failed to bind above left it for the next attempt
+  if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
 
   const { crawler, mover } = ctx;
   if (settings.lruCrawler) crawler.start();

@@ -10,6 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
+import path from 'node:path';
 
 /** sysexits.h codes memcached exits with */
 export const EX_USAGE = 64;
@@ -76,6 +77,24 @@ export function dropPrivileges(user: TargetUser, ownPaths: readonly string[]): v
   } catch {
     throw new FatalError(`failed to assume identity of user ${user.name}`, EX_OSERR);
   }
+}
+
+/**
+ * -e with -u: the snapshot is written after the drop, by `user`, into the file's
+ * directory (a temporary file, then a rename). A warning when the directory's
+ * mode bits do not let that user do so; null when they do, or it cannot be told.
+ */
+export function snapshotDirWarning(file: string, user: TargetUser): string | null {
+  const dir = path.dirname(path.resolve(file));
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    return null; // the daemon refuses a missing directory itself, with its reason
+  }
+  const bits = st.uid === user.uid ? (st.mode >> 6) & 3 : st.gid === user.gid ? (st.mode >> 3) & 3 : st.mode & 3;
+  if (user.uid === 0 || bits === 3) return null; // write and search
+  return `warning: -e ${file}: ${dir} is not writable by ${user.name}, who saves the snapshot at stop; it will not be saved`;
 }
 
 // ---- -r, -k ------------------------------------------------------------------
@@ -198,7 +217,7 @@ export interface SignalHooks {
 /**
  * SIGTERM, SIGINT: memcached stops its loop and exits 0; we stop gracefully
  * (in-flight replies finish, bounded by stop()). SIGUSR1: memcached's graceful
- * stop, same here. SIGHUP: memcached only records it (no config reload, no log
+ * stop, same here. With -e, SIGUSR1 and SIGTERM then save (stopSavesSnapshot). SIGHUP: memcached only records it (no config reload, no log
  * files to reopen), so it must not kill us as it would by default. A second
  * SIGINT/SIGTERM while stopping exits at once.
  * Returns a function that removes the handlers.
@@ -226,6 +245,16 @@ export function installSignalHandlers(h: SignalHooks): () => void {
 }
 
 // ---- graceful stop ----------------------------------------------------------
+
+/**
+ * The stops that save the -e snapshot: SIGUSR1, memcached's graceful stop (and the
+ * `shutdown graceful` command), and SIGTERM, which `systemctl stop` and `restart`
+ * send. memcached saves on SIGUSR1 only; SIGINT (Ctrl-C, plain `shutdown`) saves
+ * nothing here either.
+ */
+export function stopSavesSnapshot(reason: string): boolean {
+  return reason === 'SIGUSR1' || reason === 'SIGTERM';
+}
 
 /** How long in-flight replies get to drain before connections are cut. */
 export const DRAIN_TIMEOUT_MS = 10_000;
