@@ -2,9 +2,15 @@
  * One client connection: bytes in from the socket, through the connection's
  * protocol (picked by the first byte), replies out in one write per read.
  *
- * Reading: a chunk is parsed where it lies; only an unfinished request (the
- * tail) is kept, in a buffer this connection owns, which later chunks are
- * appended to (compacted before it grows). Nothing is concatenated per read.
+ * Reading: TCP and unix connections read through `onread` into one buffer the
+ * process shares (fast-read.ts); TLS, and a Node without what that needs, through
+ * 'data' events. A read is parsed where it lies; only an unfinished request (the
+ * tail) is kept, in a buffer this connection owns, which later reads are appended
+ * to (compacted before it grows). Nothing is concatenated per read. The shared
+ * read buffer is overwritten by the next read, so whatever must outlive a read
+ * (the tail, and the requests left for later by -R, backpressure or a streamed
+ * reply) is copied out before the read callback returns; replies never point
+ * into it (Output copies keys and small values, and large ones come from the arena).
  *
  * Writing: everything one read produced goes out as one write, or one corked
  * burst when large values ride along as pinned arena views; the pins are released
@@ -27,6 +33,7 @@ import { Output } from '../protocol/output.js';
 import { detectProtocol } from '../protocol/detect.js';
 import type { Logger } from '../log.js';
 import { traceBytes, traceWrites } from './trace.js';
+import { adopt } from './fast-read.js';
 
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
@@ -42,6 +49,9 @@ export interface ConnectionHost {
 
 export class Connection implements ProtoConn {
   readonly out: Output;
+  readonly socket: net.Socket;
+  /** reads come through onread into the shared read buffer (fast-read.ts) */
+  readonly fastRead: boolean;
   closing = false;
   authenticated = false;
   /** true while this connection's requests are being handled (`stats conns` from itself) */
@@ -49,7 +59,10 @@ export class Connection implements ProtoConn {
   /** rel_time of the last read, for idle_timeout and `stats conns` */
   lastCmd: number;
   private proto: Protocol | null = null;
-  /** unparsed bytes: tail[tailStart, tailEnd); `owned` false while it is a socket chunk */
+  /**
+   * unparsed bytes: tail[tailStart, tailEnd); `owned` false while it is a socket
+   * chunk ('data' events) or, during a read callback only, the shared read buffer
+   */
   private tail: Buffer | null = null;
   private tailStart = 0;
   private tailEnd = 0;
@@ -77,9 +90,15 @@ export class Connection implements ProtoConn {
     this.pulling = null;
     this.pull();
   };
+  /** made once: the onread callback for every read of this connection */
+  private readonly onRead = (n: number, buf: Buffer): void => {
+    this.received(buf, n);
+    // the next read overwrites buf: what is left of it moves to a buffer we own
+    if (this.tail === buf) this.keep();
+  };
 
   constructor(
-    readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly host: ConnectionHost,
     readonly id: number,
     readonly transport: string,
@@ -89,12 +108,19 @@ export class Connection implements ProtoConn {
     const ctx = host.ctx;
     this.out = new Output(ctx.cache);
     this.lastCmd = ctx.cache.clock.now;
+    // TLS keeps the stream path: its reads come decrypted from the TLS layer
+    const fast = transport === 'tls' ? null : adopt(accepted, this.onRead);
+    const socket = fast ?? accepted;
+    this.socket = socket;
+    this.fastRead = fast !== null;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (fast === null) socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => {}); // 'close' follows and cleans up
     socket.on('close', () => this.onClose());
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
+    // listeners pause on connect (so the handle can change hands before any read)
+    if (fast === null) socket.resume();
   }
 
   /** -vv: commands and replies go to the log (a cold check per read, not per request) */
@@ -129,9 +155,10 @@ export class Connection implements ProtoConn {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** chunk[0, n) was read. */
+  private received(chunk: Buffer, n: number): void {
     const ctx = this.host.ctx;
-    ctx.counters.bytes_read += chunk.length;
+    ctx.counters.bytes_read += n;
     this.lastCmd = ctx.cache.clock.now;
     // a streamed reply keeps what arrives meanwhile for after its end
     if ((this.closing && this.producer === null) || this.dead) return;
@@ -139,23 +166,42 @@ export class Connection implements ProtoConn {
       this.tail = chunk;
       this.owned = false;
       this.tailStart = 0;
-      this.tailEnd = chunk.length;
+      this.tailEnd = n;
     } else {
-      this.append(chunk);
+      this.append(chunk, n);
     }
     if (!this.scheduled) this.drive();
   }
 
-  /** Adds a chunk after the kept tail, compacting before growing. */
-  private append(chunk: Buffer): void {
+  /** Moves the tail out of the shared read buffer into one this connection owns. */
+  private keep(): void {
+    const t = this.tail as Buffer;
+    const len = this.tailEnd - this.tailStart;
+    let own = this.spare;
+    if (own !== null && own.length >= len) {
+      this.spare = null;
+    } else {
+      let size = TAIL_MIN;
+      while (size < len) size *= 2;
+      own = Buffer.allocUnsafe(size);
+    }
+    t.copy(own, 0, this.tailStart, this.tailEnd);
+    this.tail = own;
+    this.owned = true;
+    this.tailStart = 0;
+    this.tailEnd = len;
+  }
+
+  /** Adds chunk[0, n) after the kept tail, compacting before growing. */
+  private append(chunk: Buffer, n: number): void {
     let t = this.tail as Buffer;
     const rest = this.tailEnd - this.tailStart;
-    if (this.owned && t.length - this.tailEnd >= chunk.length) {
-      chunk.copy(t, this.tailEnd);
-      this.tailEnd += chunk.length;
+    if (this.owned && t.length - this.tailEnd >= n) {
+      chunk.copy(t, this.tailEnd, 0, n);
+      this.tailEnd += n;
       return;
     }
-    const need = rest + chunk.length;
+    const need = rest + n;
     if (this.owned && t.length >= need) {
       t.copyWithin(0, this.tailStart, this.tailEnd);
     } else {
@@ -168,7 +214,7 @@ export class Connection implements ProtoConn {
       this.tail = t;
       this.owned = true;
     }
-    chunk.copy(t, rest);
+    chunk.copy(t, rest, 0, n);
     this.tailStart = 0;
     this.tailEnd = need;
   }
@@ -178,14 +224,11 @@ export class Connection implements ProtoConn {
     if (this.dead || this.closing || this.paused || this.tail === null) return;
     const t = this.tail;
     const s = this.tailStart;
-    const len = this.tailEnd - s;
     const proto = this.proto ?? (this.proto = detectProtocol(this.host.ctx, this, t[s]));
-    // protocols parse from 0: hand them a view when the tail starts further in
-    const view = s === 0 && this.tailEnd === t.length ? t : t.subarray(s, this.tailEnd);
     this.parsing = true;
     let n: number;
     try {
-      n = proto.process(view, 0, len);
+      n = proto.process(t, s, this.tailEnd);
     } catch (err) {
       // a bug, not bad input (protocols answer that with values): lose this
       // connection, never the process and everyone else's
@@ -196,7 +239,7 @@ export class Connection implements ProtoConn {
       return;
     }
     this.parsing = false;
-    if (this.tracing) traceBytes(this.host.log!, '<', this.id, view, 0, n);
+    if (this.tracing) traceBytes(this.host.log!, '<', this.id, t, s, s + n);
     this.tailStart = s + n;
     this.flush();
     // a stream() started: its end drives the requests left in the tail

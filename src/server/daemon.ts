@@ -138,6 +138,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (counters.curr_connections >= settings.maxconns) {
       counters.rejected_connections++;
       socket.on('error', () => {});
+      socket.resume(); // listeners pause on connect: read (and drop) until the client's FIN
       socket.end(TOO_MANY);
       return;
     }

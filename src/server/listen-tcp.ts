@@ -22,7 +22,8 @@ const STRERROR: Record<string, string> = {
 };
 
 export async function listenTcp(opts: TcpListenOptions): Promise<net.Server> {
-  const server = net.createServer({ noDelay: true }, opts.onConnection);
+  // paused: the connection takes the handle over before its first read (fast-read.ts)
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, opts.onConnection);
   try {
     await listenOn(server, opts.host, opts.port, opts.backlog);
   } catch (e) {

@@ -17,7 +17,8 @@ export interface UnixListenOptions {
 /** Listens on opts.path; rejects with a message that says what is wrong. */
 export async function listenUnix(opts: UnixListenOptions): Promise<net.Server> {
   await clearStaleSocket(opts.path);
-  const server = net.createServer({ pauseOnConnect: false }, opts.onConnection);
+  // paused: the connection takes the handle over before its first read (fast-read.ts)
+  const server = net.createServer({ pauseOnConnect: true }, opts.onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(new Error(`failed to listen on UNIX socket "${opts.path}": ${err.message}`));

@@ -1,0 +1,121 @@
+/**
+ * TCP and unix connections read through `onread` into the process's shared read
+ * buffer (src/server/fast-read.ts), not through 'data' events. The adoption of an
+ * accepted handle is not public API, so these tests fail when a Node version no
+ * longer offers it and the daemon has quietly fallen back to the stream path. They
+ * also check what sharing one read buffer must not break: a request split across
+ * reads keeps its first part while other connections' reads overwrite the buffer,
+ * and backpressure really stops the handle's reads.
+ */
+import test from 'ava';
+import net from 'node:net';
+import path from 'node:path';
+import { telnet } from './helpers/telnet.js';
+import { daemon } from './server-fixture.js';
+import { tmpDir } from './ops-proc.js';
+import { handleReading } from '../src/server/fast-read.js';
+import type { Connection } from '../src/server/connection.js';
+import type { Daemon } from '../src/server/daemon.js';
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function only(d: Daemon): Connection {
+  const all = [...d.connections()];
+  if (all.length !== 1) throw new Error(`expected one connection, have ${all.length}`);
+  return all[0];
+}
+
+test(`TCP: requests are read through onread on Node ${process.version}`, async (t) => {
+  const d = await daemon(t);
+  const c = await telnet(t, d.port);
+  await c.says('set k 0 0 2\r\nhi\r\nget k\r\n', 'STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n');
+  const conn = only(d);
+  t.true(conn.fastRead, 'the accepted handle was adopted with onread');
+  // no 'data' listener: the replies above can only have come through the onread callback
+  t.is(conn.socket.listenerCount('data'), 0);
+  t.true(handleReading(conn.socket), 'the adopted handle is reading');
+  t.is(d.ctx.counters.bytes_read, 'set k 0 0 2\r\nhi\r\nget k\r\n'.length);
+});
+
+test(`unix socket: requests are read through onread on Node ${process.version}`, async (t) => {
+  const sockPath = path.join(tmpDir(t), 'fast.sock');
+  const d = await daemon(t, { socketpath: sockPath, interfaces: [] });
+  const c = net.connect({ path: sockPath });
+  t.teardown(() => c.destroy());
+  let got = '';
+  const reply = new Promise<string>((resolve, reject) => {
+    c.on('data', (b: Buffer) => {
+      got += b.toString('latin1');
+      if (got.endsWith('END\r\n')) resolve(got);
+    });
+    c.on('error', reject);
+    setTimeout(() => reject(new Error(`timed out waiting for the reply, have ${JSON.stringify(got)}`)), 5000).unref();
+  });
+  c.write('set u 0 0 3\r\nabc\r\nget u\r\n');
+  t.is(await reply, 'STORED\r\nVALUE u 0 3\r\nabc\r\nEND\r\n');
+  const conn = only(d);
+  t.is(conn.transport, 'unix');
+  t.true(conn.fastRead, 'the accepted handle was adopted with onread');
+  t.is(conn.socket.listenerCount('data'), 0);
+});
+
+test('a request split across reads survives other connections reading into the shared buffer', async (t) => {
+  const d = await daemon(t);
+  const a = await telnet(t, d.port);
+  const b = await telnet(t, d.port);
+  await a.says('set long-key-a 0 0 5\r\nvalue\r\n', 'STORED\r\n');
+  // a's request arrives in pieces; b's reads land in the same buffer in between
+  const parts = ['get lon', 'g-ke', 'y-a', '\r', '\n'];
+  for (const p of parts) {
+    const before = d.ctx.counters.bytes_read;
+    await a.send(p);
+    await until(() => d.ctx.counters.bytes_read >= before + p.length, 'the piece to be read');
+    await b.says('set other 0 0 10\r\nXXXXXXXXXX\r\n', 'STORED\r\n');
+  }
+  t.is((await a.readUntil('END\r\n')).toString(), 'VALUE long-key-a 0 5\r\nvalue\r\nEND\r\n');
+  // a value block split the same way
+  await a.send('set v 0 0 8\r\nabcd');
+  await b.says('get other\r\n', 'VALUE other 0 10\r\nXXXXXXXXXX\r\nEND\r\n');
+  await a.says('efgh\r\nget v\r\n', 'STORED\r\nVALUE v 0 8\r\nabcdefgh\r\nEND\r\n');
+});
+
+test('backpressure stops the handle\'s reads, and they start again once the client drains', async (t) => {
+  const maxOutputBytes = 64 * 1024;
+  const d = await daemon(t, { maxOutputBytes });
+  const c = await telnet(t, d.port);
+  const v = Buffer.alloc(100 * 1024, 0x62);
+  await c.says(Buffer.concat([Buffer.from(`set big 0 0 ${v.length}\r\n`), v, Buffer.from('\r\n')]), 'STORED\r\n');
+  const sink = net.connect(d.port, '127.0.0.1');
+  t.teardown(() => sink.destroy());
+  await new Promise((r) => sink.once('connect', r));
+  sink.pause(); // reads nothing
+  const gets = 200;
+  sink.write('get big\r\n'.repeat(gets));
+  await until(() => [...d.connections()].some((x) => x.state === 'conn_mwrite'), 'the server to stop reading');
+  const conn = [...d.connections()].find((x) => x.state === 'conn_mwrite') as Connection;
+  t.true(conn.fastRead);
+  t.false(handleReading(conn.socket), 'paused means the handle reads no more');
+  const readAtPause = conn.socket.bytesRead;
+  // more requests while paused: they stay in the kernel, not in our memory
+  await new Promise((r) => sink.write('get big\r\n'.repeat(gets), r));
+  await c.says('mn\r\n', 'MN\r\n');
+  t.is(conn.socket.bytesRead, readAtPause);
+  const want = 2 * gets * (`VALUE big 0 ${v.length}\r\n`.length + v.length + 2 + 5);
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    sink.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got >= want) resolve();
+    });
+  });
+  sink.resume();
+  await done;
+  t.is(got, want);
+  t.true(handleReading(conn.socket), 'reading again once drained');
+});
