@@ -38,6 +38,8 @@ import { adopt } from './fast-read.js';
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
 const SPARE_MAX = 64 * 1024;
+/** what a used batch slot holds, so the batch keeps no buffer alive after its flush */
+const EMPTY = Buffer.alloc(0);
 
 export interface ConnectionHost {
   readonly ctx: ServerContext;
@@ -69,13 +71,20 @@ export class Connection implements ProtoConn {
   private owned = false;
   private spare: Buffer | null = null;
   private scheduled = false;
+  /** backpressure: reading stopped until the socket drains */
   private paused = false;
+  /** -R: reading stopped until the requests already read are handled */
+  private held = false;
   private dead = false;
-  /** reused list of buffers for one flush */
+  /**
+   * reused list of buffers for one flush: batch[0, batchLen). A count, not
+   * `batch.length = 0`, which is a runtime call on every read.
+   */
   private readonly batch: Buffer[] = [];
+  private batchLen = 0;
   /** made once: a closure per flush would be garbage on every read */
   private readonly toBatch = (b: Buffer): void => {
-    this.batch.push(b);
+    this.batch[this.batchLen++] = b;
   };
   /** pin lists handed to writes that have not completed */
   private readonly inFlight = new Set<number[]>();
@@ -253,10 +262,22 @@ export class Connection implements ProtoConn {
       this.tail = null;
     }
     const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);
-    if (again && !this.scheduled) {
-      // -R: let other connections have a turn before the rest of this batch
-      this.scheduled = true;
-      setImmediate(this.onTick);
+    if (again) {
+      if (!this.scheduled) {
+        // -R: let other connections have a turn before the rest of this batch
+        this.scheduled = true;
+        setImmediate(this.onTick);
+      }
+      // and read nothing more until the batch is done, as memcached reads only when
+      // its buffer holds no whole request: a client pipelining faster than we parse
+      // would otherwise grow the tail without bound
+      if (!this.held) {
+        this.held = true;
+        this.socket.pause();
+      }
+    } else if (this.held) {
+      this.held = false;
+      if (!this.paused && this.producer === null) this.socket.resume();
     }
   }
 
@@ -267,19 +288,22 @@ export class Connection implements ProtoConn {
     const sock = this.socket;
     const batch = this.batch;
     const pins = out.flush(this.toBatch);
-    if (this.tracing) traceWrites(this.host.log!, this.id, batch);
+    const n = this.batchLen;
+    this.batchLen = 0;
+    if (this.tracing) traceWrites(this.host.log!, this.id, batch.slice(0, n));
     const ctx = this.host.ctx;
     if (sock.destroyed) {
-      batch.length = 0;
+      batch.fill(EMPTY, 0, n);
       if (pins) out.release(pins);
       return;
     }
-    const many = batch.length > 1;
+    const many = n > 1;
     if (many) sock.cork();
-    const last = batch.length - 1;
+    const last = n - 1;
     for (let i = 0; i < last; i++) {
       ctx.counters.bytes_written += batch[i].length;
       sock.write(batch[i]);
+      batch[i] = EMPTY; // the socket holds what it still needs
     }
     ctx.counters.bytes_written += batch[last].length;
     if (pins) {
@@ -288,8 +312,8 @@ export class Connection implements ProtoConn {
     } else {
       sock.write(batch[last]);
     }
+    batch[last] = EMPTY;
     if (many) sock.uncork();
-    batch.length = 0;
     const pending = sock.writableLength;
     // the socket still holds our buffer: the next batch needs a fresh one
     if (pending > 0) out.detach();
@@ -329,7 +353,7 @@ export class Connection implements ProtoConn {
       this.producer = null;
       this.closing = false;
       this.lastCmd = this.host.ctx.cache.clock.now; // idle_timeout counts from END, not from the request
-      sock.resume();
+      if (!this.held) sock.resume();
       if (!this.scheduled) this.drive(); // requests that came after the streamed one
       return;
     }
@@ -365,7 +389,7 @@ export class Connection implements ProtoConn {
       if (this.pulling === null) this.pulling = setImmediate(this.onPull);
       return;
     }
-    this.socket.resume();
+    if (!this.held) this.socket.resume();
     if (!this.scheduled) this.drive();
   }
 
