@@ -119,3 +119,30 @@ test('backpressure stops the handle\'s reads, and they start again once the clie
   t.is(got, want);
   t.true(handleReading(conn.socket), 'reading again once drained');
 });
+
+test('-R: while a batch waits its turn nothing more is read, so a fast pipeliner cannot grow our buffer', async (t) => {
+  const d = await daemon(t, { reqsPerEvent: 2 });
+  const c = net.connect(d.port, '127.0.0.1');
+  t.teardown(() => c.destroy());
+  await new Promise((r) => c.once('connect', r));
+  const n = 200_000; // 2.2 MB of requests, sent at once
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    c.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got >= n * 5) resolve();
+    });
+  });
+  c.write('get nokey\r\n'.repeat(n));
+  let most = 0;
+  const sample = setInterval(() => {
+    for (const x of d.connections()) most = Math.max(most, x.unhandledBytes);
+  }, 1);
+  t.teardown(() => clearInterval(sample));
+  await done;
+  clearInterval(sample);
+  t.is(got, n * 5);
+  t.true(d.ctx.counters.conn_yields > 1000, 'the connection yielded at -R');
+  // one read (64 KiB) beyond what was left: reading stops while requests wait
+  t.true(most > 0 && most <= 2 * 64 * 1024, `at most ${most} bytes were waiting`);
+});

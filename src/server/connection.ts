@@ -150,6 +150,11 @@ export class Connection implements ProtoConn {
     return this.host.ctx.cache.clock.now - this.lastCmd;
   }
 
+  /** Bytes read and not yet handled (the kept tail). */
+  get unhandledBytes(): number {
+    return this.tail === null ? 0 : this.tailEnd - this.tailStart;
+  }
+
   /** True while the connection has replies the client has not taken. */
   get writing(): boolean {
     return this.paused || this.socket.writableLength > 0;
