@@ -10,6 +10,7 @@ export interface TcpListenOptions {
   host: string | null;
   port: number;
   backlog: number;
+  /** gets each accepted socket paused: nothing is read until it is resumed or adopted */
   onConnection: (socket: net.Socket) => void;
 }
 

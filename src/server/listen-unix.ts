@@ -11,6 +11,7 @@ export interface UnixListenOptions {
   /** -a, octal permission bits for the socket file (memcached default 0700) */
   mask: number;
   backlog: number;
+  /** gets each accepted socket paused: nothing is read until it is resumed or adopted */
   onConnection: (socket: net.Socket) => void;
 }
 

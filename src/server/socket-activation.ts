@@ -30,7 +30,10 @@ export function sdListenFds(listenPid: string | undefined, listenFds: string | u
 
 export interface InheritedListenOptions {
   fds: number[];
-  /** transport: "tcp" or "unix", the kind of inherited socket the client came in on */
+  /**
+   * transport: "tcp" or "unix", the kind of inherited socket the client came in on.
+   * The socket comes paused: nothing is read until it is resumed or adopted.
+   */
   onConnection: (socket: net.Socket, transport: 'tcp' | 'unix') => void;
 }
 
