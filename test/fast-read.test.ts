@@ -10,7 +10,8 @@
 import test from 'ava';
 import net from 'node:net';
 import path from 'node:path';
-import { telnet } from './helpers/telnet.js';
+import { RawClient, telnet } from './helpers/telnet.js';
+import { ext, pkt } from './binary-client.js';
 import { daemon } from './server-fixture.js';
 import { tmpDir } from './ops-proc.js';
 import { handleReading } from '../src/server/fast-read.js';
@@ -83,6 +84,48 @@ test('a request split across reads survives other connections reading into the s
   await a.send('set v 0 0 8\r\nabcd');
   await b.says('get other\r\n', 'VALUE other 0 10\r\nXXXXXXXXXX\r\nEND\r\n');
   await a.says('efgh\r\nget v\r\n', 'STORED\r\nVALUE v 0 8\r\nabcdefgh\r\nEND\r\n');
+});
+
+/** Sends `script` to `a` in pieces of `size`, each read by the daemon before `b` sends a set. */
+async function interleaved(d: Daemon, a: RawClient, b: RawClient, script: Buffer, size: number): Promise<void> {
+  for (let i = 0; i < script.length; i += size) {
+    const piece = script.subarray(i, i + size);
+    const before = d.ctx.counters.bytes_read;
+    await a.send(piece);
+    await until(() => d.ctx.counters.bytes_read >= before + piece.length, 'the piece to be read');
+    // b's read lands in the shared read buffer over a's piece
+    await b.send('set other 0 0 10\r\nYYYYYYYYYY\r\n');
+    if ((await b.read(8)).toString() !== 'STORED\r\n') throw new Error('b: no STORED');
+  }
+}
+
+test('binary and meta values split across reads survive other connections reading into the shared buffer', async (t) => {
+  const d = await daemon(t);
+  const a = await RawClient.connect(d.port);
+  const m = await RawClient.connect(d.port);
+  const b = await RawClient.connect(d.port);
+  t.teardown(() => a.close());
+  t.teardown(() => m.close());
+  t.teardown(() => b.close());
+  const value = Buffer.alloc(3000);
+  for (let i = 0; i < value.length; i++) value[i] = 0x21 + (i % 90);
+  // binary: SET then GET, 13 bytes a read
+  const bin = Buffer.concat([pkt({ op: 0x01, key: 'bin-key', extras: ext(7, 0), value }), pkt({ op: 0x00, key: 'bin-key', opaque: 9 })]);
+  await interleaved(d, a, b, bin, 13);
+  const r = await a.read(24 + 24 + 4 + value.length);
+  t.is(r[0], 0x81);
+  t.is(r.readUInt16BE(6), 0, 'SET succeeded');
+  t.is(r.readUInt16BE(24 + 6), 0, 'GET found it');
+  t.is(r.readUInt32BE(24 + 12), 9);
+  t.is(r.readUInt32BE(48), 7, 'flags');
+  t.true(r.subarray(52).equals(value), 'the value came back byte for byte');
+  // meta: ms then mg, 11 bytes a read
+  const meta = Buffer.concat([Buffer.from(`ms meta-key ${value.length} F5 T0\r\n`), value, Buffer.from('\r\nmg meta-key v f\r\n')]);
+  await interleaved(d, m, b, meta, 11);
+  const head = `HD\r\nVA ${value.length} f5\r\n`;
+  const got = await m.read(head.length + value.length + 2);
+  t.is(got.subarray(0, head.length).toString(), head);
+  t.true(got.subarray(head.length, head.length + value.length).equals(value), 'the value came back byte for byte');
 });
 
 test('backpressure stops the handle\'s reads, and they start again once the client drains', async (t) => {
