@@ -16,9 +16,11 @@ import { listenOn, listenTls } from '../src/server/listen-tls.js';
 import { drainAndClose } from '../src/server/process.js';
 import { haveOpenssl, makePki } from './ops-certs.js';
 
+/** listeners hand over accepted sockets paused (the daemon adopts their handles), so resume */
 const echo = (s: net.Socket): void => {
   s.on('data', (d) => s.write(d));
   s.on('error', () => {});
+  s.resume();
 };
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {

@@ -112,16 +112,17 @@ export class ArithResult extends StoreResult implements NumberOut {
  * protocols) with that value and `exptime`.
  */
 export function arith(c: ArithEngine, key: Uint8Array, ks: number, kl: number, incr: boolean, delta: U64,
-r: ArithResult, initial: U64, exptime: number, cas: number): Status {
+r: ArithResult, initial: U64, exptime: number, cas: number, hv: number): Status {
   const hdr = c.hdr;
-  const h = c.peek(key, ks, kl);
+  // hv, hashed once by the caller, serves the lookup and the store of a result that does not fit in place
+  const h = c.peek(key, ks, kl, hv);
   r.item = NIL;
   if (h === NIL) {
     if (incr) c.counters.incr_misses++;
     else c.counters.decr_misses++;
     if (initial < 0) return NOT_FOUND;
     r.set(initial);
-    const st = setDigits(c, key, ks, kl, r, 0, exptime);
+    const st = setDigits(c, key, ks, kl, hv, r, 0, exptime);
     return st === STORED ? OK : st;
   }
   if (cas !== 0 && cas !== hdr.cas(h)) return EXISTS;
@@ -156,7 +157,7 @@ r: ArithResult, initial: U64, exptime: number, cas: number): Status {
     r.item = h;
     return OK;
   }
-  const st = setDigits(c, key, ks, kl, r, hdr.get(h, W_FLAGS), -1, hdr.get(h, W_EXPTIME));
+  const st = setDigits(c, key, ks, kl, hv, r, hdr.get(h, W_FLAGS), -1, hdr.get(h, W_EXPTIME));
   return st === STORED ? OK : NO_MEMORY;
 }
 
@@ -178,7 +179,7 @@ function bigArith(r: ArithResult, u8: Uint8Array, s: number, e: number, incr: bo
  * Stores r's digits as a value, linked under the key in r.item; relExptime >= 0
  * overrides the wire exptime.
  */
-function setDigits(c: ArithEngine, key: Uint8Array, ks: number, kl: number, r: ArithResult, flags: number,
+function setDigits(c: ArithEngine, key: Uint8Array, ks: number, kl: number, hv: number, r: ArithResult, flags: number,
 exptime: number, relExptime = -1): Status {
   const h = c.alloc(key, ks, kl, flags, exptime < 0 ? 0 : exptime, r.len);
   if (h === NIL) return c.allocFailure(kl, r.len);
@@ -186,7 +187,7 @@ exptime: number, relExptime = -1): Status {
   const u8 = c.hdr.pageU8(h);
   const vs = c.hdr.valueByte(h);
   for (let i = 0; i < r.len; i++) u8[vs + i] = r.digits[i];
-  const hv = c.keyHash(key, ks, kl);
+  // looked up again: alloc() may have evicted the old item to make room
   const old = c.peek(key, ks, kl, hv);
   if (old !== NIL) c.replaceItem(old, h, hv);
   else c.link(h, hv);

@@ -500,11 +500,12 @@ export class Cache {
    * and the item holding it in `res`, NOT_FOUND, NON_NUMERIC, EXISTS (cas given
    * and different) or NO_MEMORY. delta and initial are Numbers below 2^53, BigInts
    * above (U64). With `initial` >= 0 a miss creates the item (binary and meta
-   * protocols) with that value and `exptime`.
+   * protocols) with that value and `exptime`. `hv` is the key's hash (keyHash())
+   * when the caller has it already.
    */
   arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: number | bigint, res: ArithResult,
-    initial: number | bigint = -1, exptime = 0, cas = 0): Status {
-    return arith(this, key, ks, kl, incr, delta, res, initial, exptime, cas);
+    initial: number | bigint = -1, exptime = 0, cas = 0, hv = hashKey(key, ks, kl)): Status {
+    return arith(this, key, ks, kl, incr, delta, res, initial, exptime, cas, hv);
   }
 
   /** flush_all [delay]: memcached's oldest_live / oldest_cas rules. */

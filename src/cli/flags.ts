@@ -5,15 +5,15 @@
  * flag's value may be glued on (`-p11211`, `-I2m`) or be the next word even when that word
  * starts with a dash (`-D -`), long flags take `--name=value` or `--name value`, and a long
  * name may be shortened to any unambiguous prefix (`--conn=10`). We replay that tokenising
- * ourselves (getoptNormalise), hand yargs an argv in one canonical form (`--name=value`,
- * `--name`), and let yargs collect the values, counts and repeats.
+ * ourselves (getoptNormalise), hand yargs-parser an argv in one canonical form
+ * (`--name=value`, `--name`), and let it collect the values, counts and repeats.
  *
  * Then every value is checked strictly. memcached uses atoi() for most numbers, so it quietly
  * turns `-m 1g` into 1 MB and `-p abc` into "TCP off"; we refuse those with one line that
  * names the flag. Where memcached does refuse, the line carries memcached's own wording, so
  * anyone who knows memcached's messages recognises ours.
  *
- * This file wires yargs and applies the single-letter flags; the value readers are in
+ * This file wires yargs-parser and applies the single-letter flags; the value readers are in
  * flag-values.ts, `-o` keys in ext-options.ts, and the rules between flags (checked
  * once all are read) in flag-rules.ts.
  *
@@ -35,7 +35,9 @@
  *   -o bogus           Illegal suboption "bogus"                                           (1)
  *   -x / --bogus       invalid option -- 'x' / unrecognized option '--bogus', Illegal argument "?" (1)
  */
-import yargs from 'yargs';
+// yargs' own parser, without the rest of yargs (usage, locales, terminal width), which
+// getoptNormalise and help.ts do here: loading all of yargs costs the daemon 12 MB of RSS
+import yargsParser from 'yargs-parser';
 import { defaultSettings, MB, type Settings } from '../config.js';
 import { CliError } from './cli-error.js';
 import { FLAGS, type FlagSpec } from './flag-table.js';
@@ -63,17 +65,25 @@ export function parseArgs(argv: string[]): Settings {
   return parseCommandLine(argv).settings;
 }
 
-/** Hand the canonical tokens to yargs: it types, counts and collects repeats. */
+/**
+ * Hand the canonical tokens to yargs-parser: it types, counts and collects repeats.
+ * getoptNormalise has already refused unknown flags, missing values and stray words.
+ */
 function yargsParse(tokens: string[]): Record<string, unknown> {
-  const options: Record<string, { type: 'string' | 'boolean' | 'count'; alias?: string }> = {};
+  const string: string[] = [];
+  const boolean: string[] = [];
+  const count: string[] = [];
+  const alias: Record<string, string> = {};
   for (const f of FLAGS) {
-    // -h/-V/-i never get here (getoptNormalise stops at them); yargs reserves their names
+    // -h/-V/-i never get here (getoptNormalise stops at them)
     if (ACTION_FLAGS.has(f.short)) continue;
-    const type = f.kind === 'value' ? 'string' : f.kind === 'bool' ? 'boolean' : 'count';
-    options[keyOf(f)] = f.long === null ? { type } : { type, alias: f.short };
+    const key = keyOf(f);
+    (f.kind === 'value' ? string : f.kind === 'bool' ? boolean : count).push(key);
+    if (f.long !== null) alias[key] = f.short;
   }
-  return yargs(tokens)
-    .parserConfiguration({
+  const r = yargsParser.detailed(tokens, {
+    string, boolean, count, alias,
+    configuration: {
       'camel-case-expansion': false,
       'dot-notation': false,
       'boolean-negation': false,
@@ -84,19 +94,13 @@ function yargsParse(tokens: string[]): Record<string, unknown> {
       'greedy-arrays': false,
       'strip-aliased': true,
       'halt-at-non-option': false,
-    })
-    .options(options)
-    .strict()
-    .help(false)
-    .version(false)
-    .exitProcess(false)
-    .fail((msg: string | null, err: Error | null) => {
-      throw new CliError(msg ?? err?.message ?? 'bad command line');
-    })
-    .parseSync() as Record<string, unknown>;
+    },
+  });
+  if (r.error) throw new CliError(r.error.message);
+  return r.argv as Record<string, unknown>;
 }
 
-/** Every value given for a flag, in order (yargs gives one value or an array of repeats). */
+/** Every value given for a flag, in order (yargs-parser gives one value or an array of repeats). */
 function valuesOf(parsed: Record<string, unknown>, f: FlagSpec): string[] {
   const v = parsed[keyOf(f)];
   if (v === undefined) return [];

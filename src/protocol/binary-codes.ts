@@ -102,18 +102,30 @@ export function header(out: Output, opcode: number, status: number, keylen: numb
   out.reserve(HEADER_LEN);
   const b = out.buf;
   const p = out.len;
+  // byte stores: writeUInt32BE and friends check their arguments on every call
   b[p] = PROTOCOL_BINARY_RES;
   b[p + 1] = opcode;
-  b.writeUInt16BE(keylen, p + 2);
+  b[p + 2] = keylen >>> 8;
+  b[p + 3] = keylen;
   b[p + 4] = extlen;
   b[p + 5] = 0;
-  b.writeUInt16BE(status, p + 6);
-  b.writeUInt32BE(bodylen >>> 0, p + 8);
-  b.writeUInt32BE(opaque >>> 0, p + 12);
+  b[p + 6] = status >>> 8;
+  b[p + 7] = status;
+  put32(b, p + 8, bodylen);
+  put32(b, p + 12, opaque);
   const hi = Math.floor(cas / TWO32);
-  b.writeUInt32BE(hi >>> 0, p + 16);
-  b.writeUInt32BE((cas - hi * TWO32) >>> 0, p + 20);
+  put32(b, p + 16, hi);
+  put32(b, p + 20, cas - hi * TWO32);
   out.len = p + HEADER_LEN;
+}
+
+/** v's low 32 bits, big-endian, at b[p]. */
+function put32(b: Uint8Array, p: number, v: number): void {
+  v >>>= 0;
+  b[p] = v >>> 24;
+  b[p + 1] = v >>> 16;
+  b[p + 2] = v >>> 8;
+  b[p + 3] = v;
 }
 
 /** write_bin_error: status plus memcached's text for it, CAS 0. */

@@ -53,7 +53,8 @@ export function metaArith(m: MetaCommands): void {
   let h = NIL;
   let created = false;
   let miss: Buffer | null = null;
-  const found = cache.peek(key, ks, kl);
+  const hv = cache.keyHash(key, ks, kl); // one hash for the lookup here and the one in arith
+  const found = cache.peek(key, ks, kl, hv);
   if (of.vivify && found === NIL) {
     // memcached creates it without counting an incr/decr miss
     // BigInt(): vivifyNumber's type; a creation, not the counter's hot path
@@ -64,7 +65,7 @@ export function metaArith(m: MetaCommands): void {
     }
     created = true;
   } else {
-    const st = cache.arith(key, ks, kl, incr, of.delta, m.arithRes, -1, 0, of.hasCas ? of.reqCas : 0);
+    const st = cache.arith(key, ks, kl, incr, of.delta, m.arithRes, -1, 0, of.hasCas ? of.reqCas : 0, hv);
     if (st === OK) {
       h = m.arithRes.item;
       if (of.hasCasIn) setCasIn(cache, h, of.casIn);

@@ -2,9 +2,15 @@
  * One client connection: bytes in from the socket, through the connection's
  * protocol (picked by the first byte), replies out in one write per read.
  *
- * Reading: a chunk is parsed where it lies; only an unfinished request (the
- * tail) is kept, in a buffer this connection owns, which later chunks are
- * appended to (compacted before it grows). Nothing is concatenated per read.
+ * Reading: TCP and unix connections read through `onread` into one buffer the
+ * process shares (fast-read.ts); TLS, and a Node without what that needs, through
+ * 'data' events. A read is parsed where it lies; only an unfinished request (the
+ * tail) is kept, in a buffer this connection owns, which later reads are appended
+ * to (compacted before it grows). Nothing is concatenated per read. The shared
+ * read buffer is overwritten by the next read, so whatever must outlive a read
+ * (the tail, and the requests left for later by -R, backpressure or a streamed
+ * reply) is copied out before the read callback returns; replies never point
+ * into it (Output copies keys and small values, and large ones come from the arena).
  *
  * Writing: everything one read produced goes out as one write, or one corked
  * burst when large values ride along as pinned arena views; the pins are released
@@ -27,10 +33,13 @@ import { Output } from '../protocol/output.js';
 import { detectProtocol } from '../protocol/detect.js';
 import type { Logger } from '../log.js';
 import { traceBytes, traceWrites } from './trace.js';
+import { adopt } from './fast-read.js';
 
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
 const SPARE_MAX = 64 * 1024;
+/** what a used batch slot holds, so the batch keeps no buffer alive after its flush */
+const EMPTY = Buffer.alloc(0);
 
 export interface ConnectionHost {
   readonly ctx: ServerContext;
@@ -42,6 +51,9 @@ export interface ConnectionHost {
 
 export class Connection implements ProtoConn {
   readonly out: Output;
+  readonly socket: net.Socket;
+  /** reads come through onread into the shared read buffer (fast-read.ts) */
+  readonly fastRead: boolean;
   closing = false;
   authenticated = false;
   /** true while this connection's requests are being handled (`stats conns` from itself) */
@@ -49,20 +61,30 @@ export class Connection implements ProtoConn {
   /** rel_time of the last read, for idle_timeout and `stats conns` */
   lastCmd: number;
   private proto: Protocol | null = null;
-  /** unparsed bytes: tail[tailStart, tailEnd); `owned` false while it is a socket chunk */
+  /**
+   * unparsed bytes: tail[tailStart, tailEnd); `owned` false while it is a socket
+   * chunk ('data' events) or, during a read callback only, the shared read buffer
+   */
   private tail: Buffer | null = null;
   private tailStart = 0;
   private tailEnd = 0;
   private owned = false;
   private spare: Buffer | null = null;
   private scheduled = false;
+  /** backpressure: reading stopped until the socket drains */
   private paused = false;
+  /** -R: reading stopped until the requests already read are handled */
+  private held = false;
   private dead = false;
-  /** reused list of buffers for one flush */
+  /**
+   * reused list of buffers for one flush: batch[0, batchLen). A count, not
+   * `batch.length = 0`, which is a runtime call on every read.
+   */
   private readonly batch: Buffer[] = [];
+  private batchLen = 0;
   /** made once: a closure per flush would be garbage on every read */
   private readonly toBatch = (b: Buffer): void => {
-    this.batch.push(b);
+    this.batch[this.batchLen++] = b;
   };
   /** pin lists handed to writes that have not completed */
   private readonly inFlight = new Set<number[]>();
@@ -77,9 +99,15 @@ export class Connection implements ProtoConn {
     this.pulling = null;
     this.pull();
   };
+  /** made once: the onread callback for every read of this connection */
+  private readonly onRead = (n: number, buf: Buffer): void => {
+    this.received(buf, n);
+    // the next read overwrites buf: what is left of it moves to a buffer we own
+    if (this.tail === buf) this.keep();
+  };
 
   constructor(
-    readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly host: ConnectionHost,
     readonly id: number,
     readonly transport: string,
@@ -89,12 +117,19 @@ export class Connection implements ProtoConn {
     const ctx = host.ctx;
     this.out = new Output(ctx.cache);
     this.lastCmd = ctx.cache.clock.now;
+    // TLS keeps the stream path: its reads come decrypted from the TLS layer
+    const fast = transport === 'tls' ? null : adopt(accepted, this.onRead);
+    const socket = fast ?? accepted;
+    this.socket = socket;
+    this.fastRead = fast !== null;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (fast === null) socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => {}); // 'close' follows and cleans up
     socket.on('close', () => this.onClose());
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
+    // listeners pause on connect (so the handle can change hands before any read)
+    if (fast === null) socket.resume();
   }
 
   /** -vv: commands and replies go to the log (a cold check per read, not per request) */
@@ -115,6 +150,11 @@ export class Connection implements ProtoConn {
     return this.host.ctx.cache.clock.now - this.lastCmd;
   }
 
+  /** Bytes read and not yet handled (the kept tail). */
+  get unhandledBytes(): number {
+    return this.tail === null ? 0 : this.tailEnd - this.tailStart;
+  }
+
   /** True while the connection has replies the client has not taken. */
   get writing(): boolean {
     return this.paused || this.socket.writableLength > 0;
@@ -129,9 +169,10 @@ export class Connection implements ProtoConn {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** chunk[0, n) was read. */
+  private received(chunk: Buffer, n: number): void {
     const ctx = this.host.ctx;
-    ctx.counters.bytes_read += chunk.length;
+    ctx.counters.bytes_read += n;
     this.lastCmd = ctx.cache.clock.now;
     // a streamed reply keeps what arrives meanwhile for after its end
     if ((this.closing && this.producer === null) || this.dead) return;
@@ -139,23 +180,42 @@ export class Connection implements ProtoConn {
       this.tail = chunk;
       this.owned = false;
       this.tailStart = 0;
-      this.tailEnd = chunk.length;
+      this.tailEnd = n;
     } else {
-      this.append(chunk);
+      this.append(chunk, n);
     }
     if (!this.scheduled) this.drive();
   }
 
-  /** Adds a chunk after the kept tail, compacting before growing. */
-  private append(chunk: Buffer): void {
+  /** Moves the tail out of the shared read buffer into one this connection owns. */
+  private keep(): void {
+    const t = this.tail as Buffer;
+    const len = this.tailEnd - this.tailStart;
+    let own = this.spare;
+    if (own !== null && own.length >= len) {
+      this.spare = null;
+    } else {
+      let size = TAIL_MIN;
+      while (size < len) size *= 2;
+      own = Buffer.allocUnsafe(size);
+    }
+    t.copy(own, 0, this.tailStart, this.tailEnd);
+    this.tail = own;
+    this.owned = true;
+    this.tailStart = 0;
+    this.tailEnd = len;
+  }
+
+  /** Adds chunk[0, n) after the kept tail, compacting before growing. */
+  private append(chunk: Buffer, n: number): void {
     let t = this.tail as Buffer;
     const rest = this.tailEnd - this.tailStart;
-    if (this.owned && t.length - this.tailEnd >= chunk.length) {
-      chunk.copy(t, this.tailEnd);
-      this.tailEnd += chunk.length;
+    if (this.owned && t.length - this.tailEnd >= n) {
+      chunk.copy(t, this.tailEnd, 0, n);
+      this.tailEnd += n;
       return;
     }
-    const need = rest + chunk.length;
+    const need = rest + n;
     if (this.owned && t.length >= need) {
       t.copyWithin(0, this.tailStart, this.tailEnd);
     } else {
@@ -168,7 +228,7 @@ export class Connection implements ProtoConn {
       this.tail = t;
       this.owned = true;
     }
-    chunk.copy(t, rest);
+    chunk.copy(t, rest, 0, n);
     this.tailStart = 0;
     this.tailEnd = need;
   }
@@ -178,14 +238,11 @@ export class Connection implements ProtoConn {
     if (this.dead || this.closing || this.paused || this.tail === null) return;
     const t = this.tail;
     const s = this.tailStart;
-    const len = this.tailEnd - s;
     const proto = this.proto ?? (this.proto = detectProtocol(this.host.ctx, this, t[s]));
-    // protocols parse from 0: hand them a view when the tail starts further in
-    const view = s === 0 && this.tailEnd === t.length ? t : t.subarray(s, this.tailEnd);
     this.parsing = true;
     let n: number;
     try {
-      n = proto.process(view, 0, len);
+      n = proto.process(t, s, this.tailEnd);
     } catch (err) {
       // a bug, not bad input (protocols answer that with values): lose this
       // connection, never the process and everyone else's
@@ -196,7 +253,7 @@ export class Connection implements ProtoConn {
       return;
     }
     this.parsing = false;
-    if (this.tracing) traceBytes(this.host.log!, '<', this.id, view, 0, n);
+    if (this.tracing) traceBytes(this.host.log!, '<', this.id, t, s, s + n);
     this.tailStart = s + n;
     this.flush();
     // a stream() started: its end drives the requests left in the tail
@@ -210,10 +267,22 @@ export class Connection implements ProtoConn {
       this.tail = null;
     }
     const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);
-    if (again && !this.scheduled) {
-      // -R: let other connections have a turn before the rest of this batch
-      this.scheduled = true;
-      setImmediate(this.onTick);
+    if (again) {
+      if (!this.scheduled) {
+        // -R: let other connections have a turn before the rest of this batch
+        this.scheduled = true;
+        setImmediate(this.onTick);
+      }
+      // and read nothing more until the batch is done, as memcached reads only when
+      // its buffer holds no whole request: a client pipelining faster than we parse
+      // would otherwise grow the tail without bound
+      if (!this.held) {
+        this.held = true;
+        this.socket.pause();
+      }
+    } else if (this.held) {
+      this.held = false;
+      if (!this.paused && this.producer === null) this.socket.resume();
     }
   }
 
@@ -224,19 +293,22 @@ export class Connection implements ProtoConn {
     const sock = this.socket;
     const batch = this.batch;
     const pins = out.flush(this.toBatch);
-    if (this.tracing) traceWrites(this.host.log!, this.id, batch);
+    const n = this.batchLen;
+    this.batchLen = 0;
+    if (this.tracing) traceWrites(this.host.log!, this.id, batch.slice(0, n));
     const ctx = this.host.ctx;
     if (sock.destroyed) {
-      batch.length = 0;
+      batch.fill(EMPTY, 0, n);
       if (pins) out.release(pins);
       return;
     }
-    const many = batch.length > 1;
+    const many = n > 1;
     if (many) sock.cork();
-    const last = batch.length - 1;
+    const last = n - 1;
     for (let i = 0; i < last; i++) {
       ctx.counters.bytes_written += batch[i].length;
       sock.write(batch[i]);
+      batch[i] = EMPTY; // the socket holds what it still needs
     }
     ctx.counters.bytes_written += batch[last].length;
     if (pins) {
@@ -245,8 +317,8 @@ export class Connection implements ProtoConn {
     } else {
       sock.write(batch[last]);
     }
+    batch[last] = EMPTY;
     if (many) sock.uncork();
-    batch.length = 0;
     const pending = sock.writableLength;
     // the socket still holds our buffer: the next batch needs a fresh one
     if (pending > 0) out.detach();
@@ -286,7 +358,7 @@ export class Connection implements ProtoConn {
       this.producer = null;
       this.closing = false;
       this.lastCmd = this.host.ctx.cache.clock.now; // idle_timeout counts from END, not from the request
-      sock.resume();
+      if (!this.held) sock.resume();
       if (!this.scheduled) this.drive(); // requests that came after the streamed one
       return;
     }
@@ -322,7 +394,7 @@ export class Connection implements ProtoConn {
       if (this.pulling === null) this.pulling = setImmediate(this.onPull);
       return;
     }
-    this.socket.resume();
+    if (!this.held) this.socket.resume();
     if (!this.scheduled) this.drive();
   }
 

@@ -34,7 +34,13 @@ import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './pr
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
 const IDLE_CHECK_MS = 1000;
-/** Hash-table migration runs in slices on this timer so no request pays for a whole resize. */
+/**
+ * Hash-table migration runs in slices on a timer so no request pays for a whole
+ * resize. Whether there is any is looked at once a second (memcached's clock tick),
+ * so an idle daemon does not wake 100 times a second; while a table moves, a slice
+ * runs every MAINTAIN_MS (inserts meanwhile move a few buckets each).
+ */
+const MAINTAIN_CHECK_MS = 1000;
 const MAINTAIN_MS = 10;
 const MAINTAIN_SLICES = 8;
 
@@ -169,6 +175,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (counters.curr_connections >= settings.maxconns) {
       counters.rejected_connections++;
       socket.on('error', () => {});
+      socket.resume(); // listeners pause on connect: read (and drop) until the client's FIN
       socket.end(TOO_MANY);
       return;
     }
@@ -252,9 +259,20 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   if (settings.slabReassign) mover.start();
 
   const timers: NodeJS.Timeout[] = [];
+  let migrating: NodeJS.Timeout | null = null;
+  const migrate = (): void => {
+    let more = true;
+    for (let i = 0; i < MAINTAIN_SLICES && more; i++) more = cache.maintain();
+    if (!more && migrating !== null) {
+      clearInterval(migrating);
+      migrating = null;
+    }
+  };
   const maintain = setInterval(() => {
-    for (let i = 0; i < MAINTAIN_SLICES && cache.maintain(); i++);
-  }, MAINTAIN_MS);
+    if (migrating !== null || !cache.maintain()) return;
+    migrating = setInterval(migrate, MAINTAIN_MS);
+    migrating.unref();
+  }, MAINTAIN_CHECK_MS);
   maintain.unref();
   timers.push(maintain);
   if (settings.idleTimeout > 0) {
@@ -283,6 +301,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     close(): Promise<void> {
       if (closing) return closing;
       for (const t of timers) clearInterval(t);
+      if (migrating !== null) clearInterval(migrating);
       crawler.stop();
       mover.stop();
       clock.stop();

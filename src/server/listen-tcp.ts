@@ -10,6 +10,7 @@ export interface TcpListenOptions {
   host: string | null;
   port: number;
   backlog: number;
+  /** gets each accepted socket paused: nothing is read until it is resumed or adopted */
   onConnection: (socket: net.Socket) => void;
 }
 
@@ -22,7 +23,8 @@ const STRERROR: Record<string, string> = {
 };
 
 export async function listenTcp(opts: TcpListenOptions): Promise<net.Server> {
-  const server = net.createServer({ noDelay: true }, opts.onConnection);
+  // paused: the connection takes the handle over before its first read (fast-read.ts)
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, opts.onConnection);
   try {
     await listenOn(server, opts.host, opts.port, opts.backlog);
   } catch (e) {

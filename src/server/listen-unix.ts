@@ -11,13 +11,15 @@ export interface UnixListenOptions {
   /** -a, octal permission bits for the socket file (memcached default 0700) */
   mask: number;
   backlog: number;
+  /** gets each accepted socket paused: nothing is read until it is resumed or adopted */
   onConnection: (socket: net.Socket) => void;
 }
 
 /** Listens on opts.path; rejects with a message that says what is wrong. */
 export async function listenUnix(opts: UnixListenOptions): Promise<net.Server> {
   await clearStaleSocket(opts.path);
-  const server = net.createServer({ pauseOnConnect: false }, opts.onConnection);
+  // paused: the connection takes the handle over before its first read (fast-read.ts)
+  const server = net.createServer({ pauseOnConnect: true }, opts.onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(new Error(`failed to listen on UNIX socket "${opts.path}": ${err.message}`));

@@ -30,7 +30,10 @@ export function sdListenFds(listenPid: string | undefined, listenFds: string | u
 
 export interface InheritedListenOptions {
   fds: number[];
-  /** transport: "tcp" or "unix", the kind of inherited socket the client came in on */
+  /**
+   * transport: "tcp" or "unix", the kind of inherited socket the client came in on.
+   * The socket comes paused: nothing is read until it is resumed or adopted.
+   */
   onConnection: (socket: net.Socket, transport: 'tcp' | 'unix') => void;
 }
 
@@ -43,7 +46,8 @@ export async function listenInherited(opts: InheritedListenOptions): Promise<net
   const servers: net.Server[] = [];
   try {
     for (const fd of opts.fds) {
-      const server = net.createServer((socket) => opts.onConnection(socket, inheritedTransport(server)));
+      // paused: the connection takes the handle over before its first read (fast-read.ts)
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => opts.onConnection(socket, inheritedTransport(server)));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: Error) => {
           reject(new Error(`failed to serve inherited socket fd ${fd}: ${err.message} (stream sockets only)`));
