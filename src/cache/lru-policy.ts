@@ -6,7 +6,7 @@
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import {
-  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_PREV, W_TIME,
+  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_NBYTES, W_PREV, W_TIME,
   WARM_LRU,
 } from './item-header.js';
 import { SEGMENTS } from './lru.js';
@@ -163,10 +163,18 @@ export class LruPolicy {
           cc.evicted_active[cls]++;
           this.c.counters.evicted_active++;
         }
+        if (this.c.logging) this.logEviction(h, fl, now);
         this.c.unlinkHandle(h);
         return true;
       }
     }
     return false;
+  }
+  /** memcached's LOGGER_EVICTION line: what the evicted item was. */
+  private logEviction(h: number, fl: number, now: number): void {
+    const hdr = this.c.hdr;
+    const exp = hdr.get(h, W_EXPTIME);
+    this.c.log!.eviction(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h), (fl & ITEM_FETCHED) !== 0,
+      exp > 0 ? exp - now : -1, now - hdr.get(h, W_TIME), this.c.slabs.classOf(h), hdr.get(h, W_NBYTES));
   }
 }
