@@ -7,6 +7,7 @@
  */
 import type { Cache } from './cache/engine.js';
 import type { Settings } from './config.js';
+import type { LogHub } from './log-stream/log-hub.js';
 
 /** A connection as `stats conns` and logs see it; protocols see more (ProtoConn). */
 export interface ConnInfo {
@@ -42,6 +43,12 @@ export class ServerCounters {
   store_no_memory = 0;
   unexpected_napi_ids = 0;
   round_robin_fallback = 0;
+  /** the log stream behind `watch` (log-stream/) */
+  log_worker_dropped = 0;
+  log_worker_written = 0;
+  log_watcher_skipped = 0;
+  log_watcher_sent = 0;
+  log_watchers = 0;
 }
 
 /** Shared by every connection of one daemon. */
@@ -49,6 +56,8 @@ export interface ServerContext {
   readonly cache: Cache;
   readonly settings: Settings;
   readonly counters: ServerCounters;
+  /** The log stream `watch` connections read (absent where nothing can watch, e.g. unit fixtures). */
+  readonly logs?: LogHub;
   /** Unix seconds the daemon started */
   readonly startedAt: number;
   /** verbosity can change at runtime (`verbosity` command) */

@@ -27,6 +27,7 @@ import { listenUdp } from './listen-udp.js';
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, type Closable } from './process.js';
+import { LogHub } from '../log-stream/log-hub.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
@@ -94,10 +95,15 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   let nextId = 0;
   const newId = (): number => ++nextId;
 
+  const logs = new LogHub(cache, counters, {
+    workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
+  });
+
   const ctx: ServerContext = {
     cache,
     settings,
     counters,
+    logs,
     startedAt: clock.processStarted,
     setVerbosity(level: number): void {
       settings.verbose = level;
@@ -231,6 +237,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
         // while a long reply is still being taken
         if (c.state === 'conn_new_cmd' && !c.writing && now - c.lastCmd > settings.idleTimeout) {
           counters.idle_kicks++;
+          c.closeReason = 'idle_timeout';
           c.destroy();
         }
       }
