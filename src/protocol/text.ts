@@ -26,6 +26,7 @@ import { BAD_FORMAT, TextStore } from './text-store.js';
 import {
   BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
 } from './text-admin.js';
+import { watchCommand } from './text-watch.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const ERROR = b('ERROR\r\n');
@@ -78,6 +79,12 @@ export class TextProtocol implements Protocol {
   private scanned = 0;
   /** the last process() stopped at the -R limit with requests left */
   yielded = false;
+  /**
+   * conn.out's size when a get or mn last ended: memcached writes its replies out
+   * at once (conn_mwrite), so a `watch` after them is not "pipelined"; -1 for none.
+   */
+  private sentLen = -1;
+  private sentParts = -1;
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
     this.store = new TextStore(ctx, conn);
@@ -91,6 +98,7 @@ export class TextProtocol implements Protocol {
     let pos = start;
     let reqs = 0;
     this.yielded = false;
+    this.sentLen = -1;
     while (pos < end && !conn.closing) {
       if (store.active) {
         pos = store.feed(buf, pos, end);
@@ -183,7 +191,9 @@ export class TextProtocol implements Protocol {
       case 0x6d: // m: meta commands are all two letters
         if (w.len(0) === 2) {
           if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true);
-          return this.meta.handle(buf, s, eol, next, end);
+          const r = this.meta.handle(buf, s, eol, next, end);
+          if (buf[s + 1] === 0x6e) this.markSent(); // mn: memcached flushes its replies here
+          return r;
         }
         break;
       case 0x67: // g
@@ -193,6 +203,7 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_GAT)) this.get(buf, false, true);
         else if (w.is(buf, 0, W_GATS)) this.get(buf, true, true);
         else break;
+        this.markSent();
         return next;
       case 0x73: // s
         if (w.is(buf, 0, W_SET)) {
@@ -242,7 +253,8 @@ export class TextProtocol implements Protocol {
           this.flushAll(buf);
         } else if (w.is(buf, 0, W_VERSION)) out.bytes(VERSION_R);
         else if (w.is(buf, 0, W_QUIT)) this.conn.closeAfterWrite();
-        else if (w.is(buf, 0, W_LRU_CRAWLER) || w.is(buf, 0, W_WATCH)) this.admin(buf);
+        else if (w.is(buf, 0, W_LRU_CRAWLER)) this.admin(buf);
+        else if (w.is(buf, 0, W_WATCH)) this.watch(buf);
         else if (w.is(buf, 0, W_VERBOSITY)) {
           if (nt !== 3 && nt !== 4) break;
           this.verbosity(buf);
@@ -397,7 +409,19 @@ export class TextProtocol implements Protocol {
     out.bytes(END);
   }
 
-  /** lru_crawler, slabs, lru, watch: stats/admin.ts, or ERROR if it does not know them. */
+  private markSent(): void {
+    this.sentLen = this.conn.out.len;
+    this.sentParts = this.conn.out.parts.length;
+  }
+
+  private watch(buf: Buffer): void {
+    const out = this.conn.out;
+    const queued = !out.isEmpty() && !(out.len === this.sentLen && out.parts.length === this.sentParts);
+    const r = watchCommand(this.ctx, this.conn, buf, this.w, queued);
+    if (r !== null) out.bytes(r);
+  }
+
+  /** lru_crawler, slabs, lru: stats/admin.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
     const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0));
     if (r === null) this.conn.out.bytes(ERROR);
