@@ -64,6 +64,8 @@ export interface Daemon {
   readonly ports: number[];
   /** ports[0], or 0 when there is no TCP listener */
   readonly port: number;
+  /** where GET /metrics is served (-o metrics_port), 0 when metrics are off */
+  readonly metricsPort: number;
   /** Open client connections. */
   connections(): Iterable<Connection>;
   /** Stops listening, ends every connection (after its queued replies), stops timers. */
@@ -218,6 +220,21 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     throw e;
   }
 
+  // -o metrics_port: imported only when on, so without it nothing listens and
+  // prom-client is never loaded
+  let metrics: { port: number; close(): Promise<void> } | null = null;
+  if (settings.metricsPort > 0) {
+    try {
+      const { startMetrics } = await import('../metrics/metrics-http.js');
+      metrics = await startMetrics(ctx, settings.metricsAddr, settings.metricsPort);
+    } catch (e) {
+      for (const l of listeners) l.closable.close();
+      clock.stop();
+      throw new Error(`failed to serve metrics on ${settings.metricsAddr}:${settings.metricsPort}: ${(e as Error).message}`);
+    }
+    if (settings.verbose > 1) opts.log?.debug(`metrics listening (http://${hostPort(settings.metricsAddr, metrics.port)}/metrics)`);
+  }
+
   const crawler = LruCrawler.of(cache) ?? new LruCrawler(cache, settings);
   if (settings.lruCrawler) crawler.start();
   const mover = PageMover.of(cache) ?? new PageMover(cache, settings);
@@ -252,9 +269,11 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     cache,
     ports,
     port: ports[0] ?? 0,
+    metricsPort: metrics?.port ?? 0,
     connections: () => conns,
     close(): Promise<void> {
       if (closing) return closing;
+      void metrics?.close();
       for (const t of timers) clearInterval(t);
       crawler.stop();
       mover.stop();
