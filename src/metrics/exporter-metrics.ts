@@ -157,6 +157,9 @@ function itemFamilies(pairs: Array<[string, string]>, put: Put, fam: Fam): void 
     ['moves_to_cold', 'items_moves_to_cold', 'Number of items moved from HOT or WARM into COLD.'],
     ['moves_to_warm', 'items_moves_to_warm', 'Number of items moves from COLD into WARM.'],
     ['moves_within_lru', 'items_moves_within_lru', 'Number of times active items were bumped within HOT or WARM.'],
+    // memcached 1.6 reports mem_requested in `stats items`, not `stats slabs`: the
+    // exporter then sends it from here, as a counter
+    ['mem_requested', 'mem_requested_bytes', 'Number of bytes of memory actual items take up within a slab.'],
   ];
   const GAUGES: Array<[string, string, string]> = [
     ['number_hot', 'hot_items', 'Number of items presently stored in the HOT LRU.'],
