@@ -1,7 +1,8 @@
 /**
  * The engine's one outward hook: what memcached's items.c hands its logger
  * (LOGGER_ITEM_GET in do_item_get, LOGGER_ITEM_STORE in do_store_item,
- * LOGGER_EVICTION in lru_pull_tail). The engine calls it only while
+ * LOGGER_EVICTION in lru_pull_tail; LOGGER_SLAB_MOVE when slab_automove picks a
+ * page to move). The engine calls it only while
  * `Cache.logging` is true, so with nobody listening each call site costs one
  * boolean test. Whoever implements it (the `watch` machinery) decides what is
  * wanted and who asked; the engine knows nothing of connections.
@@ -28,4 +29,6 @@ export interface ItemLog {
   /** The LRU tail was evicted. ttl: seconds left, -1 for none; la: seconds since last access. */
   eviction(key: Uint8Array, ks: number, kl: number, fetched: boolean, ttl: number, la: number,
     clsid: number, nbytes: number): void;
+  /** slab_automove chose to move a page from class src (-1: any) to dst (0: the global pool). */
+  slabMove(src: number, dst: number): void;
 }

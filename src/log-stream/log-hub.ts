@@ -35,7 +35,8 @@ export const WATCHER_OK = 0;
 export const WATCHER_TOO_MANY = 1;
 export const WATCHER_FAILED = 2;
 
-const ITEM_FLAGS = LOG_FETCHERS | LOG_MUTATIONS | LOG_EVICTIONS;
+/** what comes through the engine's hook */
+const ITEM_FLAGS = LOG_FETCHERS | LOG_MUTATIONS | LOG_EVICTIONS | LOG_SYSEVENTS;
 /** a staged entry: flags (u16), line length (u16), gid (f64), then the line */
 const ENTRY_HEAD = 12;
 const OK = Buffer.from('OK\r\n');
@@ -181,9 +182,8 @@ export class LogHub implements ItemLog {
     this.commit(LOG_CONNEVENTS, gid);
   }
 
-  /** The page mover finished moving a page (memcached's LOGGER_SLAB_MOVE). */
   slabMove(src: number, dst: number): void {
-    if (!this.watching || !this.begin(LOG_SYSEVENTS)) return;
+    if (!this.begin(LOG_SYSEVENTS)) return;
     const gid = ++this.gid;
     this.w.slabMove(gid, src, dst);
     this.commit(LOG_SYSEVENTS, gid);
