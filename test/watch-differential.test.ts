@@ -94,6 +94,46 @@ test('watch fetchers mutations connevents: the same lines as memcached for the s
   t.deepEqual(ours, theirs);
 });
 
+/** Meta commands, each followed by mn so its reply is known complete at MN (mn logs nothing). */
+const META: Step[] = [
+  'ms a 1\r\n1\r\n',
+  'mg a v t f k h l\r\n',
+  'mg nope v q\r\n',
+  'mg viv N30 v\r\n',
+  'mg viv N30 v\r\n',
+  'ms a 1 MA\r\n2\r\n',
+  'ms a 1 MP\r\n0\r\n',
+  'ms b 1 MA\r\n2\r\n',
+  'ms a 1 MR\r\n3\r\n',
+  'ms c 1 MR\r\n3\r\n',
+  'ms a 1 ME\r\n4\r\n',
+  'ms d 1 ME\r\n4\r\n',
+  'ms a 1 I\r\n5\r\n',
+  'md a I T30\r\n',
+  'mg a v c\r\n',
+  'md a q\r\n',
+  'md nope\r\n',
+  'ma cnt N0 J10\r\n',
+  'ma cnt\r\n',
+  'ma cnt MD D3\r\n',
+  'ma nope\r\n',
+  'ms e 2 C1\r\nxx\r\n',
+  'ms e 2 I\r\nyy\r\n',
+  'me e\r\n',
+  'gats 10 e\r\n',
+  `ms big 2000000 T0\r\n${'b'.repeat(2_000_000)}\r\n`,
+].map((send) => ({ send: `${send}mn\r\n`, until: 'MN\r\n' }));
+
+test('watch over meta commands: the same lines as memcached', async (t) => {
+  const mc = await startMemcached(t, ['-U', '0']);
+  const sc = await startSlabcache(t, ['-U', '0']);
+  const what = 'fetchers mutations connevents';
+  const theirs = await watchSession(t, mc, what, META);
+  const ours = await watchSession(t, sc, what, META);
+  t.true(theirs.length > 40, `memcached logged ${theirs.length} lines`);
+  t.deepEqual(ours, theirs);
+});
+
 test('watch evictions: the same keys evicted, in the same order, with the same fields', async (t) => {
   const value = 'x'.repeat(50_000);
   const steps = Array.from({ length: 80 }, (_, i) => set(`key${i}`, value));
