@@ -54,6 +54,7 @@ const set = (key: string, value: string, flags = 0, exptime = 0, cmd = 'set'): S
 const TRAFFIC: Step[] = [
   set('foo', 'bar', 5),
   { send: 'get foo nope\r\n', until: 'END\r\n' },
+  { send: Buffer.from('get \xc3\xa9t\xe9\r\n', 'latin1'), until: 'END\r\n' },
   { send: 'gets foo\r\n', until: 'END\r\n' },
   set('foo', 'x', 0, 0, 'add'),
   set('nope', 'x', 0, 0, 'replace'),
@@ -121,6 +122,10 @@ const META: Step[] = [
   'ms e 2 I\r\nyy\r\n',
   'me e\r\n',
   'gats 10 e\r\n',
+  // base64 keys are logged decoded, then URI-encoded
+  'ms AAE= 1 b\r\nx\r\n',
+  'mg AAE= b v k\r\n',
+  'md AAE= b\r\n',
   `ms big 2000000 T0\r\n${'b'.repeat(2_000_000)}\r\n`,
 ].map((send) => ({ send: `${send}mn\r\n`, until: 'MN\r\n' }));
 
