@@ -5,8 +5,11 @@
  * (bad arguments, noreply, -W, pipelining) are compared byte for byte.
  */
 import test, { type ExecutionContext } from 'ava';
-import { startMemcached, startSlabcache, type TestServer } from './helpers/memcached.js';
+import net from 'node:net';
+import { join } from 'node:path';
+import { MEMCACHED_BIN, SLABCACHE_BIN, startMemcached, startSlabcache, type TestServer } from './helpers/memcached.js';
 import { RawClient, visible } from './helpers/telnet.js';
+import { ask, canConnect, runProc, tmpDir, waitUntil } from './ops-proc.js';
 
 interface Step {
   send: string | Buffer;
@@ -204,4 +207,27 @@ test('-W refuses watch as memcached does, and the connection carries on', async 
   const ours = await replies(t, sc, reqs);
   t.deepEqual(ours, theirs);
   t.is(ours[0].split('CLIENT_ERROR watch commands not allowed').length, 3, ours[0]);
+});
+
+test('watch connevents on a unix socket: transport=local, rip=unix, as memcached', async (t) => {
+  const dir = tmpDir(t);
+  const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
+  const session = async (name: string, cmd: string, args: string[]): Promise<string[]> => {
+    const path = join(dir, `${name}.sock`);
+    runProc(t, cmd, [...args, ...asRoot, '-s', path]);
+    await waitUntil(`${name} accepting on ${path}`, () => canConnect({ path }), WAIT_MS);
+    const w = net.connect({ path });
+    t.teardown(() => w.destroy());
+    let got = '';
+    w.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    w.write('watch connevents fetchers\r\n');
+    await waitUntil(`${name}'s OK to watch`, () => got.startsWith('OK\r\n'), WAIT_MS);
+    await ask({ path }, 'get x\r\nquit\r\n', 'END\r\n');
+    await waitUntil(`${name}'s conn_close line`, () => /type=conn_close[^\n]*\n/.test(got), WAIT_MS);
+    t.regex(got, / type=conn_new rip=unix rport=0 transport=local cfd=\d+\n/, name);
+    return orderAndMask(got.slice(4));
+  };
+  const theirs = await session('memcached', MEMCACHED_BIN, []);
+  const ours = await session('slabcache', process.execPath, [SLABCACHE_BIN]);
+  t.deepEqual(ours, theirs);
 });
