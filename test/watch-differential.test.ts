@@ -231,3 +231,23 @@ test('watch connevents on a unix socket: transport=local, rip=unix, as memcached
   const ours = await session('slabcache', process.execPath, [SLABCACHE_BIN]);
   t.deepEqual(ours, theirs);
 });
+
+test('watch connevents: an idle client kicked by idle_timeout closes with reason=idle_timeout', async (t) => {
+  const run = async (s: TestServer): Promise<string[]> => {
+    const w = await RawClient.connect(s.port, s.host);
+    t.teardown(() => w.close());
+    await w.send('watch connevents\r\n');
+    await w.readUntil('OK\r\n', WAIT_MS);
+    const c = await RawClient.connect(s.port, s.host);
+    t.teardown(() => c.close());
+    await c.send('version\r\n');
+    await c.readUntil('\r\n', WAIT_MS);
+    // the kick comes from the daemon's idle check, a second or two later
+    const text = (await w.readUntil('type=conn_close', WAIT_MS)).toString('latin1') + (await w.readUntil('\n', WAIT_MS)).toString('latin1');
+    return orderAndMask(text);
+  };
+  const theirs = await run(await startMemcached(t, ['-U', '0', '-o', 'idle_timeout=1']));
+  const ours = await run(await startSlabcache(t, ['-U', '0', '-o', 'idle_timeout=1']));
+  t.deepEqual(ours, theirs);
+  t.regex(ours.join('\n'), /reason=idle_timeout/);
+});
