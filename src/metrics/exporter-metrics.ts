@@ -123,7 +123,7 @@ export function collectFamilies(ctx: ServerContext): Family[] {
   put(m('malloced_bytes'), 'gauge', 'Number of bytes of memory allocated to slab pages.', slabs, 'total_malloced');
   put(m('accepting_connections'), 'gauge', 'The Memcached server is currently accepting new connections.', s, 'accepting_conns');
 
-  itemFamilies(itemsStats(ctx), put, fam);
+  itemFamilies(itemsStats(ctx), put);
   slabFamilies(slabPairs, put, fam);
   ownFamilies(s, put);
   return [...fams.values()];
@@ -133,7 +133,7 @@ type Put = (name: string, type: MetricType, help: string, from: Stats, key: stri
 type Fam = (name: string, type: MetricType, help: string, labelNames?: string[]) => Family;
 
 /** `stats items` (items:<class>:<field>): the exporter's per-class item metrics. */
-function itemFamilies(pairs: Array<[string, string]>, put: Put, fam: Fam): void {
+function itemFamilies(pairs: Array<[string, string]>, put: Put): void {
   const byClass = new Map<string, Stats>();
   for (const [k, v] of pairs) {
     const [, cls, field] = k.split(':');
@@ -180,7 +180,6 @@ function itemFamilies(pairs: Array<[string, string]>, put: Put, fam: Fam): void 
     for (const [field, name, help] of COUNTERS) put(sl(name), 'counter', help, st, field, { slab });
     for (const [field, name, help] of GAUGES) put(sl(name), 'gauge', help, st, field, { slab });
   }
-  void fam;
 }
 
 /** `stats slabs` (<class>:<field>): the exporter's slab collector. */
