@@ -13,7 +13,7 @@ import { ask, canConnect, runProc, tmpDir, waitUntil } from './ops-proc.js';
 
 interface Step {
   send: string | Buffer;
-  until: string;
+  until: string | Buffer;
 }
 
 const WAIT_MS = 10_000;
@@ -139,6 +139,44 @@ test('watch over meta commands: the same lines as memcached', async (t) => {
   const theirs = await watchSession(t, mc, what, META);
   const ours = await watchSession(t, sc, what, META);
   t.true(theirs.length > 40, `memcached logged ${theirs.length} lines`);
+  t.deepEqual(ours, theirs);
+});
+
+/** A binary request whose reply is known by its opaque (distinct enough not to occur by chance). */
+function binary(opcode: number, key: string, value = '', withExtras = false, seq = 0): Step {
+  const extras = withExtras ? Buffer.alloc(8) : Buffer.alloc(0);
+  const k = Buffer.from(key, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  const h = Buffer.alloc(24);
+  h[0] = 0x80;
+  h[1] = opcode;
+  h.writeUInt16BE(k.length, 2);
+  h[4] = extras.length;
+  h.writeUInt32BE(extras.length + k.length + v.length, 8);
+  const opaque = Buffer.from([0xa7, 0x5e, 0xc1, seq]);
+  opaque.copy(h, 12);
+  return { send: Buffer.concat([h, extras, k, v]), until: opaque };
+}
+
+const BINARY: Step[] = [
+  binary(0x01, 'k', 'v', true, 1), // set
+  binary(0x00, 'k', '', false, 2), // get
+  binary(0x00, 'zz', '', false, 3),
+  binary(0x0e, 'k', 'w', false, 4), // append
+  binary(0x0e, 'nope', 'w', false, 5),
+  binary(0x03, 'n', '1', true, 6), // replace
+  binary(0x02, 'k', '1', true, 7), // add
+  binary(0x04, 'k', '', false, 8), // delete
+  binary(0x04, 'k', '', false, 9),
+];
+
+test('watch over the binary protocol: the same lines as memcached', async (t) => {
+  const mc = await startMemcached(t, ['-U', '0']);
+  const sc = await startSlabcache(t, ['-U', '0']);
+  const what = 'fetchers mutations connevents';
+  const theirs = await watchSession(t, mc, what, BINARY);
+  const ours = await watchSession(t, sc, what, BINARY);
+  t.true(theirs.length > 12, theirs.join('\n'));
   t.deepEqual(ours, theirs);
 });
 
