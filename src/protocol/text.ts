@@ -248,6 +248,7 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_BGET)) {
           if (nt < 3) break;
           this.get(buf, false, false);
+          this.markSent();
         } else if (w.is(buf, 0, W_FLUSH)) {
           if (nt > 4) break;
           this.flushAll(buf);
@@ -414,16 +415,20 @@ export class TextProtocol implements Protocol {
     this.sentParts = this.conn.out.parts.length;
   }
 
-  private watch(buf: Buffer): void {
+  /** memcached's resp_has_stack(): replies queued that it would not have written out yet. */
+  private get queued(): boolean {
     const out = this.conn.out;
-    const queued = !out.isEmpty() && !(out.len === this.sentLen && out.parts.length === this.sentParts);
-    const r = watchCommand(this.ctx, this.conn, buf, this.w, queued);
-    if (r !== null) out.bytes(r);
+    return !out.isEmpty() && !(out.len === this.sentLen && out.parts.length === this.sentParts);
+  }
+
+  private watch(buf: Buffer): void {
+    const r = watchCommand(this.ctx, this.conn, buf, this.w, this.queued);
+    if (r !== null) this.conn.out.bytes(r);
   }
 
   /** lru_crawler, slabs, lru: stats/admin.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
-    const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0));
+    const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0), this.queued);
     if (r === null) this.conn.out.bytes(ERROR);
     else textReply(this.conn.out, r);
   }
