@@ -9,6 +9,7 @@ import type { Cache } from './cache/engine.js';
 import { LruCrawler } from './cache/crawler.js';
 import { PageMover } from './cache/page-mover.js';
 import type { Settings } from './config.js';
+import type { LogHub } from './log-stream/log-hub.js';
 import { newStatsState, type StatsState } from './stats/state.js';
 
 /** A connection as `stats conns` and logs see it; protocols see more (ProtoConn). */
@@ -45,6 +46,12 @@ export class ServerCounters {
   store_no_memory = 0;
   unexpected_napi_ids = 0;
   round_robin_fallback = 0;
+  /** the log stream behind `watch` (log-stream/) */
+  log_worker_dropped = 0;
+  log_worker_written = 0;
+  log_watcher_skipped = 0;
+  log_watcher_sent = 0;
+  log_watchers = 0;
 }
 
 /** Shared by every connection of one daemon. */
@@ -56,6 +63,8 @@ export interface ServerContext {
   readonly crawler: LruCrawler;
   readonly mover: PageMover;
   readonly stats: StatsState;
+  /** The log stream `watch` connections read (absent where nothing can watch, e.g. unit fixtures). */
+  readonly logs?: LogHub;
   /** Unix seconds the daemon started */
   readonly startedAt: number;
   /** verbosity can change at runtime (`verbosity` command) */

@@ -24,9 +24,10 @@ import {
   NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, STORED, Status, StoreMode, TOO_LARGE,
 } from './status.js';
 import { arith, type ArithResult } from './arith.js';
-import { type StoreResult, ValueCursor } from './results.js';
+import { StoreResult, ValueCursor } from './results.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
+import { GET_EXPIRED, GET_FLUSHED, GET_FOUND, GET_NOT_FOUND, type ItemLog } from './item-log.js';
 
 /** The handle that means "no item". */
 export { NIL };
@@ -88,6 +89,14 @@ export class Cache {
   oldestLive = 0;
   /** flush_all: items with CAS below this are dead, for same-second flushes */
   oldestCas = 0;
+  /**
+   * Someone watches item events (setItemLog): the single test the request path
+   * pays when nobody does.
+   */
+  logging = false;
+  private itemLog: ItemLog | null = null;
+  /** store()'s result holder when logging and the caller passed none */
+  private readonly logResult = new StoreResult();
   /** join()'s own write position: scratch within one call, reset at its start */
   private readonly joinCursor = new ValueCursor();
 
@@ -112,6 +121,17 @@ export class Cache {
     this.allocator = new ItemAllocator(this.slabs, this.hdr, this.policy, this.classCounters);
   }
 
+  /** Starts (or, with null, stops) reporting lookups, stores and evictions to `log`. */
+  setItemLog(log: ItemLog | null): void {
+    this.itemLog = log;
+    this.logging = log !== null;
+  }
+
+  /** The hook, for the engine's other modules (eviction); null when nobody watches. */
+  get log(): ItemLog | null {
+    return this.itemLog;
+  }
+
   // ---------------------------------------------------------------- lookups
 
   /** The key's hash, for a caller that will both look the key up and unlink it. */
@@ -126,18 +146,24 @@ export class Cache {
    */
   peek(key: Uint8Array, ks: number, kl: number, hv = hashKey(key, ks, kl)): number {
     const h = this.index.find(key, ks, kl, hv);
-    if (h === NIL) return NIL;
+    if (h === NIL) {
+      if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_NOT_FOUND, 0, 0);
+      return NIL;
+    }
     if (this.isFlushed(h)) {
       this.counters.get_flushed++;
       this.unlink(h, hv);
+      if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_FLUSHED, 0, 0);
       return NIL;
     }
     const exp = this.hdr.get(h, W_EXPTIME);
     if (exp !== 0 && exp <= this.clock.now) {
       this.counters.get_expired++;
       this.unlink(h, hv);
+      if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_EXPIRED, 0, 0);
       return NIL;
     }
+    if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_FOUND, this.slabs.classOf(h), this.hdr.get(h, W_NBYTES));
     return h;
   }
 
@@ -400,6 +426,30 @@ export class Cache {
    * append/prepend the joined item.
    */
   store(h: number, mode: StoreMode, cas = 0, res: StoreResult | null = null): Status {
+    if (!this.logging) return this.storeItem(h, mode, cas, res);
+    // a refused item is freed by the store: note what its log line needs first
+    // (the key bytes stay in place, as nothing is allocated before the line is made)
+    const hdr = this.hdr;
+    const nkey = hdr.nkey(h);
+    const nbytes = hdr.get(h, W_NBYTES);
+    const exp = hdr.get(h, W_EXPTIME);
+    const cls = this.slabs.classOf(h);
+    const out = res ?? this.logResult;
+    const status = this.storeItem(h, mode, cas, out);
+    if (status === STORED) {
+      // the item now linked: h, or the joined one for append/prepend
+      const it = out.item;
+      const e = hdr.get(it, W_EXPTIME);
+      this.itemLog!.itemStore(hdr.pageU8(it), hdr.keyByte(it), hdr.nkey(it), status, mode, hdr.get(it, W_NBYTES),
+        e !== 0 ? (e - this.clock.now) >>> 0 : 0, this.slabs.classOf(it));
+    } else {
+      this.itemLog!.itemStore(hdr.pageU8(h), hdr.keyByte(h), nkey, status, mode, nbytes,
+        exp !== 0 ? (exp - this.clock.now) >>> 0 : 0, cls);
+    }
+    return status;
+  }
+
+  private storeItem(h: number, mode: StoreMode, cas: number, res: StoreResult | null): Status {
     const hdr = this.hdr;
     const pu8 = hdr.pageU8(h);
     const ks = hdr.keyByte(h);

@@ -7,10 +7,11 @@ import type { Clock } from './clock.js';
 import type { ClassCounters, EngineCounters } from './class-stats.js';
 import { NIL } from './memory.js';
 import {
-  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, type ItemHeaders, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_PREV,
-  W_TIME, WARM_LRU,
+  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, type ItemHeaders, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_NBYTES,
+  W_PREV, W_TIME, WARM_LRU,
 } from './item-header.js';
 import { type Lru, SEGMENTS } from './lru.js';
+import type { ItemLog } from './item-log.js';
 import type { Slabs } from './slabs.js';
 
 /** Items looked at from an LRU tail per allocation attempt (memcached's search depth). */
@@ -28,10 +29,15 @@ export interface LruSettings {
   evictToFree: boolean;
 }
 
-/** What the policy asks of the engine: whether an item is flushed, and to unlink one it frees. */
+/**
+ * What the policy asks of the engine: whether an item is flushed, to unlink one it
+ * frees, and where an eviction is reported while someone watches.
+ */
 export interface ItemReaper {
   isFlushed(h: number): boolean;
   unlinkHandle(h: number): void;
+  readonly logging: boolean;
+  readonly log: ItemLog | null;
 }
 
 export class LruPolicy {
@@ -188,10 +194,18 @@ export class LruPolicy {
           cc.evicted_active[cls]++;
           this.counters.evicted_active++;
         }
+        if (this.reaper.logging) this.logEviction(h, fl, now);
         this.reaper.unlinkHandle(h);
         return true;
       }
     }
     return false;
+  }
+  /** memcached's LOGGER_EVICTION line: what the evicted item was. */
+  private logEviction(h: number, fl: number, now: number): void {
+    const hdr = this.hdr;
+    const exp = hdr.get(h, W_EXPTIME);
+    this.reaper.log!.eviction(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h), (fl & ITEM_FETCHED) !== 0,
+      exp > 0 ? exp - now : -1, now - hdr.get(h, W_TIME), this.slabs.classOf(h), hdr.get(h, W_NBYTES));
   }
 }

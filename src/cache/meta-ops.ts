@@ -13,7 +13,7 @@ import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
 import { ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, W_EXPTIME } from './item-header.js';
 import type { StoreResult } from './results.js';
-import { NREAD_CAS, NREAD_SET, STORED, Status, StoreMode } from './status.js';
+import { NREAD_ADD, NREAD_CAS, NREAD_SET, STORED, Status, StoreMode } from './status.js';
 
 /** Reply flag bits from recacheFlags(). */
 export const FLAG_Z = 1;
@@ -25,9 +25,14 @@ export const FLAG_W = 4;
  * memcached links vivified items and tombstones without counting a set
  * (only complete_nread counts cmd_set), so the count store() made is taken back.
  */
-function linkQuietly(cache: Cache, h: number): void {
+function linkQuietly(cache: Cache, h: number, mode: StoreMode = 0): void {
   const cls = cache.classOf(h);
-  cache.store(h, NREAD_SET);
+  // memcached links mg N's and md x's items directly (do_item_link, do_item_replace):
+  // no lookup or store for watch to see. ma N stores with NREAD_ADD, and is seen.
+  const logging = cache.logging;
+  if (mode === 0) cache.logging = false;
+  cache.store(h, mode === 0 ? NREAD_SET : mode);
+  cache.logging = logging;
   cache.classCounters.cmd_set[cls]--;
 }
 
@@ -57,7 +62,7 @@ export function vivifyNumber(cache: Cache, key: Uint8Array, ks: number, kl: numb
   const u8 = cache.hdr.pageU8(h);
   const vs = cache.hdr.valueByte(h);
   for (let i = 0; i < digits.length; i++) u8[vs + i] = digits.charCodeAt(i);
-  linkQuietly(cache, h);
+  linkQuietly(cache, h, NREAD_ADD); // the key was just found missing: add stores it
   if (hasCasIn) setCasIn(cache, h, casIn);
   return h;
 }

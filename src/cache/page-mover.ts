@@ -120,7 +120,10 @@ export class PageMover {
     const s = this.settings;
     if (!s.slabReassign || s.slabAutomove === 0) return;
     const pick = s.slabAutomove === 1 ? this.automove.run() : this.automove.aggressive();
-    if (pick !== null) this.reassign(pick[0], pick[1]);
+    if (pick === null) return;
+    this.reassign(pick[0], pick[1]);
+    // memcached's LRU maintainer logs its slab_automove=1 decisions (not mode 2's, made inline)
+    if (s.slabAutomove === 1 && this.cache.logging) this.cache.log!.slabMove(pick[0], pick[1]);
   }
 
   /** `slabs reassign src dst`: starts moving one page; the move finishes in the background. */

@@ -178,6 +178,8 @@ function applySubopt(st: ParseState, f: FlagSpec, item: string, key: string, val
       s.maxOutputBytes = n;
       return;
     }
+    case 'metrics_port': s.metricsPort = int(0, 65535, 'metrics_port must be a TCP port, 0 to 65535 (0: off)'); return;
+    case 'metrics_addr': s.metricsAddr = need(); return;
     default:
       throw fail(`Illegal suboption ${JSON.stringify(item)} (see --help for the -o keys)`);
   }

@@ -31,6 +31,13 @@ export interface ProtoConn extends ConnInfo {
    * requests that came after. Without it, the caller sends the reply at once.
    */
   stream?(p: Producer): void;
+  /**
+   * Optional (stream sockets): `watch`. Sends what conn.out holds, then gives the
+   * connection to the log stream for `flags` events (log-stream/log-hub.ts LOG_*),
+   * which sends `OK\r\n` and the lines; returns WATCHER_OK (then `closing` reads
+   * true and nothing more is parsed), WATCHER_TOO_MANY or WATCHER_FAILED.
+   */
+  watch?(flags: number): number;
 }
 
 /**

@@ -54,7 +54,12 @@ export function metaArith(m: MetaCommands): void {
   let created = false;
   let miss: Buffer | null = null;
   const hv = cache.keyHash(key, ks, kl); // one hash for the lookup here and the one in arith
+  // memcached looks the key up once (do_add_delta), or twice when it vivifies a
+  // miss (then do_store_item looks again): the watch log shows exactly those
+  const logging = cache.logging;
+  if (!of.vivify) cache.logging = false;
   const found = cache.peek(key, ks, kl, hv);
+  cache.logging = logging && (found === NIL || !of.vivify);
   if (of.vivify && found === NIL) {
     // memcached creates it without counting an incr/decr miss
     // BigInt(): vivifyNumber's type; a creation, not the counter's hot path
@@ -66,6 +71,7 @@ export function metaArith(m: MetaCommands): void {
     created = true;
   } else {
     const st = cache.arith(key, ks, kl, incr, of.delta, m.arithRes, -1, 0, of.hasCas ? of.reqCas : 0, hv);
+    cache.logging = logging;
     if (st === OK) {
       h = m.arithRes.item;
       if (of.hasCasIn) setCasIn(cache, h, of.casIn);

@@ -18,8 +18,8 @@
  */
 import { NIL } from '../cache/engine.js';
 import {
-  EXISTS, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE,
-  NREAD_SET, STORED,
+  EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE,
+  NREAD_SET, STORED, TOO_LARGE, type Status, type StoreMode,
 } from '../cache/status.js';
 import { markKeyBinary, metaStore } from '../cache/meta-ops.js';
 import {
@@ -102,7 +102,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
         return vlen + 2 <= STREAM_MIN ? -1 : m.beginStream(buf, next, end, vlen);
       }
       // surely too large: answer now and discard the block as it comes
-      tooLarge(m, of.keyBuf, of.keyStart, of.keyLen);
+      tooLarge(m, of.keyBuf, of.keyStart, of.keyLen, mode);
       return m.swallow(dataEnd, end);
     }
   }
@@ -127,10 +127,11 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   const h = streamed !== NIL ? streamed : cache.alloc(key, ks, kl, of.clientFlags, 0, vlen);
   if (h === NIL) {
     if (!cache.itemSizeOk(kl, vlen)) {
-      tooLarge(m, key, ks, kl);
+      tooLarge(m, key, ks, kl, mode);
     } else {
       out.bytes(ERR_NO_MEMORY);
       m.ctx.counters.store_no_memory++;
+      logRefused(m, key, ks, kl, NO_MEMORY, mode);
       dropOld(m, key, ks, kl);
     }
     return dataEnd;
@@ -182,10 +183,17 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
   return dataEnd;
 }
 
-function tooLarge(m: MetaCommands, key: Uint8Array, ks: number, kl: number): void {
+function tooLarge(m: MetaCommands, key: Uint8Array, ks: number, kl: number, mode: StoreMode): void {
   m.conn.out.bytes(ERR_TOO_LARGE);
   m.ctx.counters.store_too_large++;
+  logRefused(m, key, ks, kl, TOO_LARGE, mode);
   dropOld(m, key, ks, kl);
+}
+
+/** watch's item_store line for a store refused before it reached the engine, as memcached logs it. */
+function logRefused(m: MetaCommands, key: Uint8Array, ks: number, kl: number, status: Status, mode: StoreMode): void {
+  const logs = m.ctx.logs;
+  if (logs !== undefined && logs.watching) logs.storeRefused(key, ks, kl, status, mode);
 }
 
 /** A failed ms drops the old value rather than leave stale data behind, as memcached does. */

@@ -34,15 +34,20 @@ const REASSIGN_REPLY: Record<number, string> = {
   [REASSIGN_SRC_DST_SAME]: 'SAME src and dst class are identical',
 };
 
-/** `words` is the whole command line split on spaces, command word included. */
-export function adminCommand(ctx: ServerContext, conn: ProtoConn, words: string[]): string | null {
-  if (words[0] === 'lru_crawler') return lruCrawler(ctx, conn, words);
+/**
+ * `words` is the whole command line split on spaces, command word included.
+ * `queued`: replies to earlier pipelined requests still wait to be sent (the text
+ * protocol knows which of them memcached would already have written out).
+ */
+export function adminCommand(ctx: ServerContext, conn: ProtoConn, words: string[],
+  queued = !conn.out.isEmpty()): string | null {
+  if (words[0] === 'lru_crawler') return lruCrawler(ctx, conn, words, queued);
   if (words[0] === 'slabs') return slabsCommand(ctx, words);
   if (words[0] === 'lru') return lruCommand(ctx, words);
   return null;
 }
 
-function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
+function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[], queued: boolean): string {
   const s = ctx.settings;
   if (w.length === 3) {
     switch (w[1]) {
@@ -53,7 +58,7 @@ function lruCrawler(ctx: ServerContext, conn: ProtoConn, w: string[]): string {
         if (!s.lruCrawler) return 'CLIENT_ERROR lru crawler disabled';
         if (!s.dumpEnabled) return 'ERROR metadump not allowed';
         // memcached hands the socket to its crawler thread, so nothing may be queued before
-        if (!conn.out.isEmpty()) return 'ERROR cannot pipeline other commands before metadump';
+        if (queued) return 'ERROR cannot pipeline other commands before metadump';
         const r = ctx.crawler.metadump(w[2]);
         if (typeof r === 'number') return CRAWLER_REPLY[r];
         // pulled by the connection as its socket takes it; END comes with the last slice

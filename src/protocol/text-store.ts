@@ -99,6 +99,8 @@ export class TextStore {
       if (tooLarge) ctx.counters.store_too_large++;
       else ctx.counters.store_no_memory++;
       if (!noreply) out.bytes(STORE_REPLY[tooLarge ? TOO_LARGE : NO_MEMORY]);
+      const logs = ctx.logs;
+      if (logs !== undefined && logs.watching) logs.storeRefused(buf, ks, kl, tooLarge ? TOO_LARGE : NO_MEMORY, mode);
       // a failed overwrite must not leave the old value readable
       if (mode === NREAD_SET) cache.drop(buf, ks, kl);
       return this.swallow(vlen + 2, next, end);

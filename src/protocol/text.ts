@@ -27,6 +27,7 @@ import { BAD_FORMAT, TextStore } from './text-store.js';
 import {
   BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
 } from './text-admin.js';
+import { watchCommand } from './text-watch.js';
 import { CRLF, END, ERROR, NOT_FOUND as NOT_FOUND_R, OK as OK_R } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -75,6 +76,12 @@ export class TextProtocol implements Protocol {
   private scanned = 0;
   /** the last process() stopped at the -R limit with requests left */
   yielded = false;
+  /**
+   * conn.out's size when a get or mn last ended: memcached writes its replies out
+   * at once (conn_mwrite), so a `watch` after them is not "pipelined"; -1 for none.
+   */
+  private sentLen = -1;
+  private sentParts = -1;
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
     this.store = new TextStore(ctx, conn);
@@ -88,6 +95,7 @@ export class TextProtocol implements Protocol {
     let pos = start;
     let reqs = 0;
     this.yielded = false;
+    this.sentLen = -1;
     while (pos < end && !conn.closing) {
       if (store.active) {
         pos = store.feed(buf, pos, end);
@@ -181,7 +189,9 @@ export class TextProtocol implements Protocol {
       case 0x6d: // m: meta commands are all two letters
         if (w.len(0) === 2) {
           if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true, w);
-          return this.meta.dispatch(s, eol, next, end);
+          const r = this.meta.dispatch(s, eol, next, end);
+          if (buf[s + 1] === 0x6e) this.markSent(); // mn: memcached flushes its replies here
+          return r;
         }
         break;
       case 0x67: // g
@@ -191,6 +201,7 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_GAT)) this.get(buf, false, true);
         else if (w.is(buf, 0, W_GATS)) this.get(buf, true, true);
         else break;
+        this.markSent();
         return next;
       case 0x73: // s
         if (w.is(buf, 0, W_SET)) {
@@ -235,12 +246,14 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_BGET)) {
           if (nt < 3) break;
           this.get(buf, false, false);
+          this.markSent();
         } else if (w.is(buf, 0, W_FLUSH)) {
           if (nt > 4) break;
           this.flushAll(buf);
         } else if (w.is(buf, 0, W_VERSION)) out.bytes(VERSION_R);
         else if (w.is(buf, 0, W_QUIT)) this.conn.closeAfterWrite();
-        else if (w.is(buf, 0, W_LRU_CRAWLER) || w.is(buf, 0, W_WATCH)) this.admin(buf);
+        else if (w.is(buf, 0, W_LRU_CRAWLER)) this.admin(buf);
+        else if (w.is(buf, 0, W_WATCH)) this.watch(buf);
         else if (w.is(buf, 0, W_VERBOSITY)) {
           if (nt !== 3 && nt !== 4) break;
           this.verbosity(buf);
@@ -399,9 +412,25 @@ export class TextProtocol implements Protocol {
     out.bytes(END);
   }
 
-  /** lru_crawler, slabs, lru, watch: text-jobs.ts, or ERROR if it does not know them. */
+  private markSent(): void {
+    this.sentLen = this.conn.out.len;
+    this.sentParts = this.conn.out.parts.length;
+  }
+
+  /** memcached's resp_has_stack(): replies queued that it would not have written out yet. */
+  private get queued(): boolean {
+    const out = this.conn.out;
+    return !out.isEmpty() && !(out.len === this.sentLen && out.parts.length === this.sentParts);
+  }
+
+  private watch(buf: Buffer): void {
+    const r = watchCommand(this.ctx, this.conn, buf, this.w, this.queued);
+    if (r !== null) this.conn.out.bytes(r);
+  }
+
+  /** lru_crawler, slabs, lru: text-jobs.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
-    const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0));
+    const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0), this.queued);
     if (r === null) this.conn.out.bytes(ERROR);
     else textReply(this.conn.out, r);
   }

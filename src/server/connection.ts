@@ -34,6 +34,9 @@ import { detectProtocol } from '../protocol/detect.js';
 import type { Logger } from '../log.js';
 import { traceBytes, traceWrites } from './trace.js';
 import { adopt } from './fast-read.js';
+import type { CloseReason } from '../log-stream/log-lines.js';
+import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
+import type { Watcher } from '../log-stream/watcher.js';
 
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
@@ -105,6 +108,10 @@ export class Connection implements ProtoConn {
     // the next read overwrites buf: what is left of it moves to a buffer we own
     if (this.tail === buf) this.keep();
   };
+  /** after `watch`: the socket belongs to the log stream, and what the client sends is dropped */
+  private watcher: Watcher | null = null;
+  /** why the connection ends, for watch's conn_close line (memcached's close_reason) */
+  closeReason: CloseReason = 'normal';
 
   constructor(
     accepted: net.Socket,
@@ -125,11 +132,39 @@ export class Connection implements ProtoConn {
     socket.setNoDelay(true);
     if (fast === null) socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
-    socket.on('error', () => {}); // 'close' follows and cleans up
+    socket.on('error', () => {
+      this.closeReason = 'error'; // 'close' follows and cleans up
+    });
     socket.on('close', () => this.onClose());
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
     // listeners pause on connect (so the handle can change hands before any read)
     if (fast === null) socket.resume();
+    const logs = ctx.logs;
+    if (logs !== undefined && logs.watching) this.logConn(null);
+  }
+
+  /** watch's conn_new / conn_close line: memcached names unix sockets "local", with rip "unix". */
+  private logConn(reason: CloseReason | null): void {
+    const local = this.transport === 'unix';
+    this.host.ctx.logs!.conn(local ? 'unix' : (this.socket.remoteAddress ?? ''), local ? 0 : (this.socket.remotePort ?? 0),
+      local ? 'local' : 'tcp', this.id, reason);
+  }
+
+  /**
+   * `watch`: hands the socket to the log stream. What conn.out holds goes first;
+   * from here on nothing is parsed, and what the client sends is read and dropped
+   * (memcached's logger reads a watcher only to notice that it closed).
+   */
+  watch(flags: number): number {
+    const logs = this.host.ctx.logs;
+    if (logs === undefined || this.dead) return WATCHER_FAILED;
+    this.flush();
+    const r = logs.add(this.socket, flags);
+    if (r.status !== WATCHER_OK) return r.status;
+    this.watcher = r.watcher;
+    this.closing = true; // the protocol stops parsing after this request
+    this.closeReason = 'error'; // memcached's logger thread closes a gone watcher as an error
+    return WATCHER_OK;
   }
 
   /** -vv: commands and replies go to the log (a cold check per read, not per request) */
@@ -139,6 +174,7 @@ export class Connection implements ProtoConn {
 
   /** memcached's conn state name, for `stats conns` */
   get state(): string {
+    if (this.watcher !== null && !this.dead) return 'conn_watch';
     if (this.producer !== null && !this.dead) return 'conn_watch'; // memcached's state while its crawler has the socket
     if (this.dead || this.closing) return 'conn_closing';
     if (this.parsing) return 'conn_parse_cmd';
@@ -239,6 +275,8 @@ export class Connection implements ProtoConn {
     const t = this.tail;
     const s = this.tailStart;
     const proto = this.proto ?? (this.proto = detectProtocol(this.host.ctx, this, t[s]));
+    const logs = this.host.ctx.logs;
+    if (logs !== undefined && logs.watching) logs.cfd = this.id;
     this.parsing = true;
     let n: number;
     try {
@@ -256,6 +294,10 @@ export class Connection implements ProtoConn {
     if (this.tracing) traceBytes(this.host.log!, '<', this.id, t, s, s + n);
     this.tailStart = s + n;
     this.flush();
+    if (this.watcher !== null) {
+      this.tail = null; // requests pipelined after `watch` are never run, as in memcached
+      return;
+    }
     // a stream() started: its end drives the requests left in the tail
     if (this.closing && this.producer === null) {
       this.finish();
@@ -410,6 +452,11 @@ export class Connection implements ProtoConn {
     if (this.dead) return;
     this.dead = true;
     if (this.tracing) this.host.log!.debug(`<${this.id} connection closed.`);
+    const logs = this.host.ctx.logs;
+    if (logs !== undefined) {
+      if (this.watcher !== null) logs.remove(this.watcher);
+      if (logs.watching) this.logConn(this.closeReason);
+    }
     this.tail = null;
     this.spare = null;
     this.stopStream();

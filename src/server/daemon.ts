@@ -30,6 +30,7 @@ import { listenUdp } from './listen-udp.js';
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
+import { LogHub } from '../log-stream/log-hub.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
@@ -72,6 +73,8 @@ export interface Daemon {
   readonly ports: number[];
   /** ports[0], or 0 when there is no TCP listener */
   readonly port: number;
+  /** where GET /metrics is served (-o metrics_port), 0 when metrics are off */
+  readonly metricsPort: number;
   /** Open client connections. */
   connections(): Iterable<Connection>;
   /** Stops listening, ends every connection (after its queued replies), stops timers. */
@@ -130,11 +133,16 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   let nextId = 0;
   const newId = (): number => ++nextId;
 
+  const logs = new LogHub(cache, counters, {
+    workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
+  });
+
   const ctx: ServerContext = {
     cache,
     settings,
     counters,
     ...daemonState(cache, settings),
+    logs,
     startedAt: clock.processStarted,
     setVerbosity(level: number): void {
       settings.verbose = level;
@@ -254,6 +262,21 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   // its .meta); a start that failed to bind above left it for the next attempt
   if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
 
+  // -o metrics_port: imported only when on, so without it nothing listens and
+  // prom-client is never loaded
+  let metrics: { port: number; close(): Promise<void> } | null = null;
+  if (settings.metricsPort > 0) {
+    try {
+      const { startMetrics } = await import('../metrics/metrics-http.js');
+      metrics = await startMetrics(ctx, settings.metricsAddr, settings.metricsPort);
+    } catch (e) {
+      for (const l of listeners) l.closable.close();
+      clock.stop();
+      throw new Error(`failed to serve metrics on ${settings.metricsAddr}:${settings.metricsPort}: ${(e as Error).message}`);
+    }
+    if (settings.verbose > 1) opts.log?.debug(`metrics listening (http://${hostPort(settings.metricsAddr, metrics.port)}/metrics)`);
+  }
+
   const { crawler, mover } = ctx;
   if (settings.lruCrawler) crawler.start();
   if (settings.slabReassign) mover.start();
@@ -283,6 +306,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
         // while a long reply is still being taken
         if (c.state === 'conn_new_cmd' && !c.writing && now - c.lastCmd > settings.idleTimeout) {
           counters.idle_kicks++;
+          c.closeReason = 'idle_timeout';
           c.destroy();
         }
       }
@@ -297,9 +321,11 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     cache,
     ports,
     port: ports[0] ?? 0,
+    metricsPort: metrics?.port ?? 0,
     connections: () => conns,
     close(): Promise<void> {
       if (closing) return closing;
+      void metrics?.close();
       for (const t of timers) clearInterval(t);
       if (migrating !== null) clearInterval(migrating);
       crawler.stop();
