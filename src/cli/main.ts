@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     cl = parseCommandLine(argv);
   } catch (err) {
-    if (err instanceof CliError) return fail(err.message, 1);
+    if (err instanceof CliError) return fail(err.message, err.exitCode);
     throw err;
   }
   const version = packageVersion();
