@@ -12,11 +12,12 @@
 import { Clock, realtime } from './clock.js';
 import { Memory, NIL, PAGE_SIZE } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE, HOT_LRU, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
+  CHUNK_HEADER_SIZE, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
   W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME, SEG_SHIFT, SEG_MASK,
 } from './item-header.js';
 import { Slabs } from './slabs.js';
-import { HashIndex, hashKey, HASHPOWER_DEFAULT } from './hash-index.js';
+import { HashIndex, HASHPOWER_DEFAULT, type KeyHash } from './hash-index.js';
+import { type HashAlgorithm, keyHashFor } from './hash-algorithms.js';
 import { Lru, SEGMENTS } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import {
@@ -69,6 +70,17 @@ export interface EngineOptions {
   hashpowerInit: number;
   hotLruPct: number;
   warmLruPct: number;
+  /** false: memcached's flat LRU, one list per class (`lru mode` changes it live; default true) */
+  lruSegmented?: boolean;
+  /** HOT and WARM idle age limits, times the COLD tail's age (`lru tune` changes them; default 0.2, 2.0) */
+  hotMaxFactor?: number;
+  warmMaxFactor?: number;
+  /** -o tail_repair_time: seconds after which a pinned LRU tail item is unlinked (default 0, never) */
+  tailRepairTime?: number;
+  /** -o no_hashexpand: the hash table keeps its starting size (default true) */
+  hashExpand?: boolean;
+  /** -o hash_algorithm (default murmur3) */
+  hashAlgorithm?: HashAlgorithm;
   clock: Clock;
 }
 
@@ -77,6 +89,8 @@ export class Cache {
   readonly hdr: ItemHeaders;
   readonly slabs: Slabs;
   readonly index: HashIndex;
+  /** The key hash -o hash_algorithm picked. */
+  readonly hash: KeyHash;
   readonly lru: Lru;
   readonly policy: LruPolicy;
   readonly allocator: ItemAllocator;
@@ -108,7 +122,9 @@ export class Cache {
       headerSize: this.hdr.headerSize,
       slabSizes: opts.slabSizes ?? null,
     });
-    this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes));
+    this.hash = keyHashFor(opts.hashAlgorithm);
+    this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes), opts.hashExpand ?? true,
+      this.hash);
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);
     this.classCounters = makeClassCounters(this.slabs.largest + 1);
     this.policy = new LruPolicy(this);
@@ -119,7 +135,7 @@ export class Cache {
 
   /** The key's hash, for a caller that will both look the key up and unlink it. */
   keyHash(key: Uint8Array, ks: number, kl: number): number {
-    return hashKey(key, ks, kl);
+    return this.hash(key, ks, kl);
   }
 
   /**
@@ -127,7 +143,7 @@ export class Cache {
    * unlinked on the spot (memcached's do_item_get). Does not bump or count a hit.
    * `hv` is the key's hash (keyHash()) when the caller has it already.
    */
-  peek(key: Uint8Array, ks: number, kl: number, hv = hashKey(key, ks, kl)): number {
+  peek(key: Uint8Array, ks: number, kl: number, hv = this.hash(key, ks, kl)): number {
     const h = this.index.find(key, ks, kl, hv);
     if (h === NIL) return NIL;
     if (this.isFlushed(h)) {
@@ -146,7 +162,7 @@ export class Cache {
 
   /** Unlinks the live item with this key, if any (a failed overwrite leaves no stale value). */
   drop(key: Uint8Array, ks: number, kl: number): void {
-    const hv = hashKey(key, ks, kl);
+    const hv = this.hash(key, ks, kl);
     const h = this.peek(key, ks, kl, hv);
     if (h !== NIL) this.unlink(h, hv);
   }
@@ -188,7 +204,7 @@ export class Cache {
 
   /** `delete`: DELETED, NOT_FOUND, or EXISTS when `cas` is given and differs. */
   delete(key: Uint8Array, ks: number, kl: number, cas = 0): Status {
-    const hv = hashKey(key, ks, kl);
+    const hv = this.hash(key, ks, kl);
     const h = this.peek(key, ks, kl, hv);
     if (h === NIL) {
       this.counters.delete_misses++;
@@ -402,7 +418,7 @@ export class Cache {
     const pu8 = hdr.pageU8(h);
     const ks = hdr.keyByte(h);
     const kl = hdr.nkey(h);
-    const hv = hashKey(pu8, ks, kl);
+    const hv = this.hash(pu8, ks, kl);
     const old = this.peek(pu8, ks, kl, hv);
     const cls = this.slabs.classOf(h);
     this.classCounters.cmd_set[cls]++;
@@ -527,11 +543,12 @@ export class Cache {
     const hdr = this.hdr;
     const cls = this.slabs.classOf(h);
     hdr.addItFlags(h, ITEM_LINKED);
-    hdr.setSegment(h, HOT_LRU);
+    const seg = this.policy.entrySegment();
+    hdr.setSegment(h, seg);
     hdr.set(h, W_TIME, this.clock.now);
     hdr.setCas(h, this.nextCas());
     this.index.insert(h, hv);
-    this.lru.linkHead(cls * SEGMENTS + HOT_LRU, h);
+    this.lru.linkHead(cls * SEGMENTS + seg, h);
     const c = this.counters;
     c.curr_items++;
     c.total_items++;
@@ -589,7 +606,7 @@ export class Cache {
   /** Unlinks an item found by handle (LRU walk, crawler, page mover). */
   unlinkHandle(h: number): void {
     const hdr = this.hdr;
-    this.unlink(h, hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
+    this.unlink(h, this.hash(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
   }
 
   // ---------------------------------------------------------------- admin

@@ -84,6 +84,12 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     hashpowerInit: settings.hashpowerInit,
     hotLruPct: settings.hotLruPct,
     warmLruPct: settings.warmLruPct,
+    lruSegmented: settings.lruSegmented,
+    hotMaxFactor: settings.hotMaxFactor,
+    warmMaxFactor: settings.warmMaxFactor,
+    tailRepairTime: settings.tailRepairTime,
+    hashExpand: !settings.noHashexpand,
+    hashAlgorithm: settings.hashAlgorithm,
     clock,
   });
   clock.start();

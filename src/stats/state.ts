@@ -22,7 +22,7 @@ const states = new WeakMap<Cache, StatsState>();
 export function stateOf(ctx: ServerContext): StatsState {
   let s = states.get(ctx.cache);
   if (s === undefined) {
-    s = { prefix: new PrefixStats(), sizesCasMin: ctx.settings.trackSizes ? 0 : -1 };
+    s = { prefix: new PrefixStats(ctx.cache.hash), sizesCasMin: ctx.settings.trackSizes ? 0 : -1 };
     states.set(ctx.cache, s);
   }
   return s;
