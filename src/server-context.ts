@@ -27,6 +27,8 @@ export class ServerCounters {
   rejected_connections = 0;
   connection_structures = 0;
   listen_disabled_num = 0;
+  /** 0 while -o no_maxconns_fast holds new connections back, else 1 */
+  accepting_conns = 1;
   conn_yields = 0;
   cmd_flush = 0;
   cmd_touch = 0;

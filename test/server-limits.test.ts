@@ -37,6 +37,33 @@ test('-c: over the limit a client gets memcached\'s error and is closed; a freed
   t.is(d.ctx.counters.curr_connections, 3);
 });
 
+test('-c with no_maxconns_fast: a client over the limit waits unanswered until a slot frees', async (t) => {
+  const d = await daemon(t, { maxconns: 3, maxconnsFast: false });
+  const open = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await telnet(t, d.port);
+    await c.says('mn\r\n', 'MN\r\n');
+    open.push(c);
+  }
+  const over = await telnet(t, d.port);
+  await over.send('mn\r\n');
+  await until(() => d.ctx.counters.listen_disabled_num === 1, 'the daemon to stop accepting');
+  // a full round trip on another connection: anything the daemon sent `over` came first
+  await open[1].send('stats\r\n');
+  const stats = (await open[1].readUntil('END\r\n')).toString('latin1');
+  t.regex(stats, /STAT accepting_conns 0\r\n/);
+  t.regex(stats, /STAT listen_disabled_num 1\r\n/);
+  t.notRegex(stats, /rejected_connections/, 'memcached shows rejected_connections only with maxconns_fast');
+  t.is(over.raw.pending.length, 0, 'no reply, no error while over the limit');
+  t.false(over.raw.isClosed);
+  await open[0].close();
+  await over.says('', 'MN\r\n');
+  await open[1].send('stats\r\n');
+  t.regex((await open[1].readUntil('END\r\n')).toString('latin1'), /STAT accepting_conns 1\r\n/);
+  t.is(d.ctx.counters.curr_connections, 3);
+  t.is(d.ctx.counters.rejected_connections, 0);
+});
+
 test('idle_timeout: a quiet client is kicked and counted, a busy one stays', async (t) => {
   // 2 s, with the busy client writing every 100 ms: room for a loaded test machine
   const d = await daemon(t, { idleTimeout: 2 });

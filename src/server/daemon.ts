@@ -6,8 +6,10 @@
  * onConnection().
  *
  * Limits enforced here: -c (over it a client gets memcached's
- * `ERROR Too many open connections` and is closed) and -o idle_timeout (clients
- * quiet for longer are dropped, counted in idle_kicks).
+ * `ERROR Too many open connections` and is closed; with -o no_maxconns_fast it is
+ * held, unread and unanswered, until a connection closes, as memcached stops
+ * accepting) and -o idle_timeout (clients quiet for longer are dropped, counted in
+ * idle_kicks).
  */
 import type dgram from 'node:dgram';
 import type net from 'node:net';
@@ -132,16 +134,48 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     },
   };
 
+  /**
+   * -o no_maxconns_fast: connections over -c, oldest first. memcached stops accepting
+   * (listen backlog 0) until a connection closes, so a client over the limit waits with
+   * no reply; Node cannot stop a listener accepting, so these are accepted and left
+   * unread until a slot frees.
+   */
+  const held: Array<{ transport: string; socket: net.Socket }> = [];
+  const admitHeld = (): void => {
+    while (held.length > 0 && counters.curr_connections < settings.maxconns) {
+      const next = held.shift()!;
+      if (!next.socket.destroyed) accept(next.transport, next.socket);
+    }
+    if (held.length === 0) counters.accepting_conns = 1;
+  };
+
   const host: ConnectionHost = {
     ctx,
     log: opts.log,
     removed(conn: Connection): void {
       if (conns.delete(conn)) counters.curr_connections--;
+      if (held.length > 0) admitHeld();
     },
   };
 
   const accept = (transport: string, socket: net.Socket): void => {
     if (counters.curr_connections >= settings.maxconns) {
+      if (!settings.maxconnsFast) {
+        if (held.length === 0) {
+          // one episode of "not accepting", as memcached counts listen_disabled_num
+          counters.listen_disabled_num++;
+          counters.accepting_conns = 0;
+        }
+        const entry = { transport, socket };
+        held.push(entry);
+        socket.on('error', () => {});
+        socket.once('close', () => {
+          const i = held.indexOf(entry);
+          if (i >= 0) held.splice(i, 1);
+          if (held.length === 0) counters.accepting_conns = 1;
+        });
+        return;
+      }
       counters.rejected_connections++;
       socket.on('error', () => {});
       socket.end(TOO_MANY);
