@@ -13,9 +13,14 @@ import { serverTime, untilServerTime } from './helpers/clock.js';
 /** cls= and size= depend on each server's slab layout, not on the rule under test. */
 const maskLayout = (s: string): string => s.replace(/ cls=\d+ size=\d+/g, ' cls=? size=?').replace(/ cas=\d+/g, ' cas=?');
 
-async function afterIdle(t: ExecutionContext, server: TestServer, side: Side, script: readonly string[]): Promise<string> {
+async function afterIdle(t: ExecutionContext, server: TestServer, side: Side, script: readonly string[],
+  setup: string): Promise<string> {
   const c = await RawClient.connect(server.port, server.host);
   t.teardown(() => c.close());
+  if (setup !== '') {
+    await c.send(`${setup}\r\n`);
+    t.is((await c.readUntil('\r\n')).toString('latin1'), 'OK\r\n', `${side}: ${setup}`);
+  }
   await c.send('set n 0 0 2\r\n10\r\nset d 0 0 2\r\n10\r\n');
   await c.readUntil('STORED\r\nSTORED\r\n');
   const stored = await serverTime(c);
@@ -35,14 +40,17 @@ async function afterIdle(t: ExecutionContext, server: TestServer, side: Side, sc
 }
 
 // the flat LRU's do_item_update touches an item at most once a minute (ITEM_UPDATE_INTERVAL)
-const CASES: ReadonlyArray<readonly [string[], RegExp]> = [[[], /la=0/], [['-C'], /la=0/], [['-o', 'no_lru_maintainer'], /la=[1-9]/]];
-for (const [args, la] of CASES) {
-  test(`an in-place incr/decr updates last access as memcached's: ${args.join(' ') || '(defaults)'}`, async (t) => {
+const CASES: ReadonlyArray<readonly [string[], string, RegExp]> = [
+  [[], '', /la=0/], [['-C'], '', /la=0/],
+  [['-o', 'no_lru_maintainer'], '', /la=[1-9]/], [['-o', 'no_modern'], '', /la=[1-9]/], [[], 'lru mode flat', /la=[1-9]/],
+];
+for (const [args, setup, la] of CASES) {
+  test(`an in-place incr/decr updates last access as memcached's: ${[...args, setup].join(' ').trim() || '(defaults)'}`, async (t) => {
     const [memcached, slabcache] = await Promise.all([startMemcached(t, args), startSlabcache(t, args)]);
     const script = ['incr n 1', 'decr d 1', 'me n', 'me d', 'mg n l v', 'mg d l v', 'mg n l t h'];
     const [want, got] = await Promise.all([
-      afterIdle(t, memcached, 'memcached', script),
-      afterIdle(t, slabcache, 'slabcache', script),
+      afterIdle(t, memcached, 'memcached', script, setup),
+      afterIdle(t, slabcache, 'slabcache', script, setup),
     ]);
     t.regex(want, la, 'memcached, after the incr');
     t.is(got, want, 'slabcache (actual) vs memcached (expected)');
