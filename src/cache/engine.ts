@@ -33,6 +33,14 @@ import { ItemAllocator } from './item-alloc.js';
 export { NIL };
 
 export const KEY_MAX_LENGTH = 250;
+/**
+ * memcached's item size beyond key and value (ITEM_ntotal): its 48-byte item header,
+ * the key's NUL and the value's \r\n, plus 8 bytes of CAS unless -C. -I bounds that
+ * total, and so does itemSizeOk(): the same value must be stored or refused by every
+ * node of a mixed pool, whatever our smaller header saves.
+ */
+const MEMCACHED_ITEM_OVERHEAD = 48 + 1 + 2;
+const MEMCACHED_CAS_SIZE = 8;
 /** Bump an item's access time at most this often, so hot keys don't churn the LRU. */
 export const ITEM_UPDATE_INTERVAL = 60;
 
@@ -328,7 +336,8 @@ export class Cache {
    * TOO_LARGE, true is NO_MEMORY.
    */
   itemSizeOk(kl: number, nbytes: number): boolean {
-    return this.hdr.headerSize + kl + nbytes <= this.itemSizeMax && nbytes <= 0xffffffff;
+    const overhead = MEMCACHED_ITEM_OVERHEAD + (this.hdr.useCas ? MEMCACHED_CAS_SIZE : 0);
+    return overhead + kl + nbytes <= this.itemSizeMax && nbytes <= 0xffffffff;
   }
 
   /** Why alloc() of this size gave NIL: TOO_LARGE or NO_MEMORY. */
@@ -343,6 +352,7 @@ export class Cache {
   alloc(key: Uint8Array, ks: number, kl: number, flags: number, exptime: number, nbytes: number): number {
     const hdr = this.hdr;
     if (!this.itemSizeOk(kl, nbytes)) return NIL;
+    // our header is smaller than memcached's, so what passed the check above fits
     const total = hdr.headerSize + kl + nbytes;
     const largest = this.slabs.largest;
     const chained = total > this.slabs.size[largest];
