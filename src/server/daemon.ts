@@ -22,6 +22,7 @@ import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/context.js';
 import { TextProtocol } from '../protocol/text.js';
+import { BinaryProtocol } from '../protocol/binary.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
 import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
@@ -240,6 +241,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
           const sock = await listenUdp({
             host: h, port: settings.udpport, cache, counters, nextId: newId,
             makeProtocol: (conn: ProtoConn) => new TextProtocol(ctx, conn),
+            // -B ascii refuses binary everywhere, UDP included
+            makeBinaryProtocol: settings.protocol === 'ascii' ? undefined : (conn: ProtoConn) => new BinaryProtocol(ctx, conn),
           });
           udp.push(sock);
           addListener(sock, 'udp', `udp:${hostPort(h, settings.udpport)}`);
