@@ -7,6 +7,7 @@ import test from 'ava';
 import { NREAD_SET, STORED } from '../src/cache/status.js';
 import { COLD_LRU, HOT_LRU, SEG_MASK, SEG_SHIFT, WARM_LRU } from '../src/cache/item-header.js';
 import { jenkinsHash } from '../src/cache/hash-algorithms.js';
+import { xxh3Hash } from '../src/cache/xxh3-hash.js';
 import { hashKey } from '../src/cache/hash-index.js';
 import type { Cache } from '../src/cache/engine.js';
 import { getS, k, makeCache, MB, setS, valueOf } from './cache-fixture.js';
@@ -159,5 +160,16 @@ test('hash_algorithm: jenkins is lookup3 hashlittle with initval 0; the engine h
   t.not(cache.keyHash(four, 0, four.length), hashKey(four, 0, four.length));
   for (let i = 0; i < 5000; i++) setS(cache, SET, 'j' + i, String(i));
   for (let i = 0; i < 5000; i++) if (getS(cache, 'j' + i) !== String(i)) return t.fail(`lost j${i}`);
+  t.pass();
+});
+
+test('hash_algorithm: xxh3 is the low 32 bits of XXH3_64bits; the engine hashes with it', (t) => {
+  // xxhash's own sanity check: XXH3_64bits of no bytes is 0x2D06800538D394C2
+  t.is(xxh3Hash(Buffer.alloc(0), 0, 0) >>> 0, 0x38d394c2);
+  const { cache } = makeCache({ hashAlgorithm: 'xxh3' });
+  const key = k('x'.repeat(250));
+  t.is(cache.keyHash(key, 0, 250), xxh3Hash(key, 0, 250));
+  for (let i = 0; i < 5000; i++) setS(cache, SET, 'x' + i, String(i));
+  for (let i = 0; i < 5000; i++) if (getS(cache, 'x' + i) !== String(i)) return t.fail(`lost x${i}`);
   t.pass();
 });

@@ -104,7 +104,7 @@ test('-u: root needs a user, with memcached message and exit code', (t) => {
 });
 
 test('-r and -k: a clear warning that Node cannot do it', (t) => {
-  const none = { maxCore: false, lockMemory: false, hashAlgorithm: 'murmur3', readBufMemLimit: 0 };
+  const none = { maxCore: false, lockMemory: false, readBufMemLimit: 0 };
   t.deepEqual(unsupportedFlagWarnings(none), []);
   const w = unsupportedFlagWarnings({ ...none, maxCore: true, lockMemory: true });
   t.is(w.length, 2);

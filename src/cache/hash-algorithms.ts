@@ -1,19 +1,20 @@
 /**
  * The key hashes `-o hash_algorithm` picks from, as memcached 1.6.18 has them: murmur3
- * (MurmurHash3 x86_32, the default, in hash-index.ts) and jenkins (Bob Jenkins' lookup3
- * hashlittle, memcached's jenkins_hash.c, and no_modern's choice). Each maps (buf,
- * start, len) to a signed 32-bit integer and makes no string or object. The hash
- * decides bucket order, which shows in `stats detail dump`, so it must be memcached's
- * bit for bit. xxh3 is not here: it hashes with murmur3, and the daemon says so at
- * startup (its 64-bit multiplies need BigInt or a 32-bit rewrite, and only that
- * ordering would show the difference).
+ * (MurmurHash3 x86_32, the default, in hash-index.ts), jenkins (Bob Jenkins' lookup3
+ * hashlittle, memcached's jenkins_hash.c, and no_modern's choice) and xxh3 (the low 32
+ * bits of XXH3_64bits, in xxh3-hash.ts). Each maps (buf, start, len) to a signed 32-bit
+ * integer and makes no string or object. The hash decides bucket order, which shows in
+ * `stats detail dump`, so it must be memcached's bit for bit.
  */
 import { hashKey, type KeyHash } from './hash-index.js';
+import { xxh3Hash } from './xxh3-hash.js';
 
 export type HashAlgorithm = 'murmur3' | 'jenkins' | 'xxh3';
 
 export function keyHashFor(name: HashAlgorithm | undefined): KeyHash {
-  return name === 'jenkins' ? jenkinsHash : hashKey;
+  if (name === 'jenkins') return jenkinsHash;
+  if (name === 'xxh3') return xxh3Hash;
+  return hashKey;
 }
 
 /** lookup3's final(): mixes three words into c. */

@@ -75,7 +75,7 @@ export const EXT_OPTIONS: readonly ExtSpec[] = [
   { name: 'hashpower', arg: '<num>', help: 'start the hash table at 2^num buckets, 12 to 32, above the item lock table size (default: grow from 2^16)' },
   { name: 'no_hashexpand', help: 'never grow the hash table (dangerous)' },
   { name: 'tail_repair_time', arg: '<sec>', help: 'unlink an LRU tail item held by a reply this long, at least 10; its memory returns when the reply is written (default: 0, never)' },
-  { name: 'hash_algorithm', arg: '<name>', help: 'key hash: murmur3 or jenkins; xxh3 is accepted, warns, and hashes with murmur3 (default: murmur3)' },
+  { name: 'hash_algorithm', arg: '<name>', help: 'key hash: murmur3, jenkins or xxh3 (default: murmur3)' },
   { name: 'slab_reassign', help: 'allow moving memory pages between slab classes (default: on)' },
   { name: 'no_slab_reassign', help: 'never move pages between slab classes' },
   { name: 'slab_automove', arg: '[=0|1|2]', help: 'move pages automatically: 0 never, 1 gently (default), 2 whenever a class evicts' },

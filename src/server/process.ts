@@ -86,12 +86,9 @@ export function dropPrivileges(user: TargetUser, ownPaths: readonly string[]): v
  * or the shell (ulimit -c unlimited). The others have no mechanism here to act on.
  */
 export function unsupportedFlagWarnings(s: {
-  maxCore: boolean; lockMemory: boolean; hashAlgorithm: string; readBufMemLimit: number;
+  maxCore: boolean; lockMemory: boolean; readBufMemLimit: number;
 }): string[] {
   const w: string[] = [];
-  if (s.hashAlgorithm === 'xxh3') {
-    w.push('warning: -o hash_algorithm=xxh3 accepted for compatibility, no effect here: keys are hashed with murmur3 (only the order of `stats detail dump` shows it)');
-  }
   if (s.readBufMemLimit !== 0) {
     // memcached draws read buffers from a per-thread pool this caps; here each connection
     // owns its buffer, bounded by the line and item limits and by max_output_bytes
