@@ -29,6 +29,8 @@ export class ServerCounters {
   listen_disabled_num = 0;
   /** 0 while -o no_maxconns_fast holds new connections back, else 1 */
   accepting_conns = 1;
+  /** microseconds spent holding new connections back, over all episodes */
+  time_in_listen_disabled_us = 0;
   conn_yields = 0;
   cmd_flush = 0;
   cmd_touch = 0;

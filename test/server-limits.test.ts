@@ -59,7 +59,9 @@ test('-c with no_maxconns_fast: a client over the limit waits unanswered until a
   await open[0].close();
   await over.says('', 'MN\r\n');
   await open[1].send('stats\r\n');
-  t.regex((await open[1].readUntil('END\r\n')).toString('latin1'), /STAT accepting_conns 1\r\n/);
+  const after = (await open[1].readUntil('END\r\n')).toString('latin1');
+  t.regex(after, /STAT accepting_conns 1\r\n/);
+  t.true(Number(/STAT time_in_listen_disabled_us (\d+)/.exec(after)?.[1]) > 0, 'the time held is counted');
   t.is(d.ctx.counters.curr_connections, 3);
   t.is(d.ctx.counters.rejected_connections, 0);
 });

@@ -142,12 +142,17 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
    * unread until a slot frees.
    */
   const held: Array<{ transport: string; socket: net.Socket }> = [];
+  let disabledSince = 0n;
+  const accepting = (): void => {
+    counters.accepting_conns = 1;
+    counters.time_in_listen_disabled_us += Number((process.hrtime.bigint() - disabledSince) / 1000n);
+  };
   const admitHeld = (): void => {
     while (held.length > 0 && counters.curr_connections < settings.maxconns) {
       const next = held.shift()!;
       if (!next.socket.destroyed) accept(next.transport, next.socket);
     }
-    if (held.length === 0) counters.accepting_conns = 1;
+    if (held.length === 0 && counters.accepting_conns === 0) accepting();
   };
 
   const host: ConnectionHost = {
@@ -166,6 +171,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
           // one episode of "not accepting", as memcached counts listen_disabled_num
           counters.listen_disabled_num++;
           counters.accepting_conns = 0;
+          disabledSince = process.hrtime.bigint();
         }
         const entry = { transport, socket };
         held.push(entry);
@@ -173,7 +179,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
         socket.once('close', () => {
           const i = held.indexOf(entry);
           if (i >= 0) held.splice(i, 1);
-          if (held.length === 0) counters.accepting_conns = 1;
+          if (held.length === 0 && counters.accepting_conns === 0) accepting();
         });
         return;
       }
