@@ -4,8 +4,10 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import test from 'ava';
-import { REPO_ROOT, SLABCACHE_BIN } from './helpers/memcached.js';
+import { MEMCACHED_BIN, REPO_ROOT, SLABCACHE_BIN } from './helpers/memcached.js';
 
 interface Ran {
   code: number;
@@ -60,6 +62,25 @@ test('a bad flag: one line on stderr naming it, memcached\'s exit status, nothin
     t.is(r.code, code, args.join(' '));
     t.is(r.stderr, line);
     t.is(r.stdout, '');
+  }
+});
+
+test('a port it cannot listen on: memcached\'s exit status 71 (EX_OSERR), TCP and UDP', async (t) => {
+  const tcp = net.createServer();
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+  t.teardown(() => tcp.close());
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  t.teardown(() => udp.close());
+  const root = process.getuid?.() === 0 ? ['-u', 'root'] : [];
+  for (const args of [['-p', String((tcp.address() as net.AddressInfo).port)], ['-p', '0', '-U', String(udp.address().port)]]) {
+    const r = await slabcache([...root, '-l', '127.0.0.1', ...args]);
+    t.is(r.code, 71, `${args.join(' ')}: ${r.stderr}`);
+    t.is(r.stderr.trim().split('\n').length, 1, 'one line');
+    const mc = await new Promise<number | null>((resolve) => {
+      const child = execFile(MEMCACHED_BIN, [...root, '-l', '127.0.0.1', ...args], { timeout: 20_000 }, () => resolve(child.exitCode));
+    });
+    t.is(mc, 71, `memcached ${args.join(' ')}`);
   }
 });
 

@@ -29,7 +29,7 @@ import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
-import { drainAndClose, DRAIN_TIMEOUT_MS, type Closable } from './process.js';
+import { drainAndClose, DRAIN_TIMEOUT_MS, EX_OSERR, FatalError, type Closable } from './process.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
@@ -258,6 +258,11 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   } catch (e) {
     for (const l of listeners) l.closable.close();
     clock.stop();
+    // memcached exits EX_OSERR when it cannot listen (TCP, UDP or unix socket)
+    const err = e as NodeJS.ErrnoException;
+    if (!(e instanceof FatalError) && (err.syscall === 'bind' || err.syscall === 'listen' || /^failed to listen/.test(err.message))) {
+      throw new FatalError(err.message, EX_OSERR);
+    }
     throw e;
   }
 
