@@ -31,6 +31,10 @@ export class ServerCounters {
   rejected_connections = 0;
   connection_structures = 0;
   listen_disabled_num = 0;
+  /** 0 while -o no_maxconns_fast holds new connections back, else 1 */
+  accepting_conns = 1;
+  /** microseconds spent holding new connections back, over all episodes */
+  time_in_listen_disabled_us = 0;
   conn_yields = 0;
   cmd_flush = 0;
   cmd_touch = 0;
@@ -93,5 +97,5 @@ export interface ServerContext {
  */
 export function daemonState(cache: Cache, settings: Settings): Pick<ServerContext, 'crawler' | 'mover' | 'stats'> {
   const crawler = new LruCrawler(cache, settings);
-  return { crawler, mover: new PageMover(cache, settings, crawler), stats: newStatsState(settings) };
+  return { crawler, mover: new PageMover(cache, settings, crawler), stats: newStatsState(settings, cache.hash) };
 }

@@ -154,7 +154,9 @@ test('lru_crawler commands reply as memcached does', async (t) => {
   await ask('set a 0 0 1\r\nx\r\n', 'STORED\r\n');
   setS(f.cache, NREAD_SET, 'a', 'x');
   const idle = async (): Promise<void> => {
-    for (let i = 0; i < 100 && !!(await ask('stats\r\n')).includes('STAT lru_crawler_running 1\r\n'); i++) {
+    const deadline = Date.now() + 10_000;
+    while ((await ask('stats\r\n')).includes('STAT lru_crawler_running 1\r\n')) {
+      if (Date.now() > deadline) throw new Error('memcached\'s crawler still running (lru_crawler_running 1) after 10 s');
       await new Promise((r) => setTimeout(r, 20));
     }
     f.ctx.crawler.finish();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { maskVolatile, playBoth, playOne } from './helpers/differential.js';
 import { freePort, REPO_ROOT, startMemcached, startSlabcache } from './helpers/memcached.js';
-import { telnet, visible } from './helpers/telnet.js';
+import { bytesAfterLastExchange, RawClient, telnet, visible } from './helpers/telnet.js';
 
 /** The built daemon must be the real one, not the early placeholder. */
 const daemonBuilt = (() => {
@@ -82,6 +82,28 @@ test('telnet: a wrong reply fails at once with \\r\\n visible; a missing one tim
   t.true(slowMessages.includes('timed out after 200 ms'), slowMessages);
 });
 
+test('telnet: the closing probe sees bytes after the last exchange, text and binary', async (t) => {
+  const server = await startMemcached(t);
+  const c = await RawClient.connect(server.port);
+  t.teardown(() => c.close());
+  await c.send('get a\r\nget a\r\n');
+  await c.readUntil('END\r\n');
+  t.is((await bytesAfterLastExchange(c, false))?.toString(), 'END\r\n', 'the second END was never read');
+  t.is(await bytesAfterLastExchange(c, false), null, 'all read: nothing extra');
+  const b = await RawClient.connect(server.port);
+  t.teardown(() => b.close());
+  const getq = Buffer.alloc(25);
+  getq[0] = 0x80;
+  getq[1] = 0x00; // GET of a missing key: a NOT FOUND response nobody reads
+  getq.writeUInt16BE(1, 2);
+  getq.writeUInt32BE(1, 8);
+  getq[24] = 0x61;
+  await b.send(getq);
+  const extra = await bytesAfterLastExchange(b, true);
+  t.is(extra?.length, 24 + 9, 'the unread response, up to the NOOP');
+  t.is(extra?.readUInt16BE(6), 1, 'key not found');
+});
+
 test('visible spells out control bytes', (t) => {
   t.is(visible('a\r\nb'), 'a\\r\\n\nb');
   t.is(visible(Buffer.from([0x80, 0x00, 0x41])), '\\x80\\x00A');
@@ -110,7 +132,7 @@ test('startMemcached: a port taken before the bind is retried with another', asy
   t.is(offered.length, 2);
   t.is(server.port, offered[1]);
   const mc = await telnet(t, server);
-  await mc.says('version\r\n', 'VERSION ');
+  await mc.says('version\r\n', 'VERSION 1.6.18\r\n');
 });
 
 test('startMemcached: flags reach the server', async (t) => {

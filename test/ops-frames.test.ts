@@ -116,8 +116,9 @@ test('-u: root needs a user, with memcached message and exit code', (t) => {
 });
 
 test('-r and -k: a clear warning that Node cannot do it', (t) => {
-  t.deepEqual(unsupportedFlagWarnings({ maxCore: false, lockMemory: false }), []);
-  const w = unsupportedFlagWarnings({ maxCore: true, lockMemory: true });
+  const none = { maxCore: false, lockMemory: false, readBufMemLimit: 0 };
+  t.deepEqual(unsupportedFlagWarnings(none), []);
+  const w = unsupportedFlagWarnings({ ...none, maxCore: true, lockMemory: true });
   t.is(w.length, 2);
   t.regex(w[0], /^warning: -r /);
   t.regex(w[1], /^warning: -k /);

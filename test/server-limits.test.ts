@@ -37,11 +37,41 @@ test('-c: over the limit a client gets memcached\'s error and is closed; a freed
   t.is(d.ctx.counters.curr_connections, 3);
 });
 
+test('-c with no_maxconns_fast: a client over the limit waits unanswered until a slot frees', async (t) => {
+  const d = await daemon(t, { maxconns: 3, maxconnsFast: false });
+  const open = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await telnet(t, d.port);
+    await c.says('mn\r\n', 'MN\r\n');
+    open.push(c);
+  }
+  const over = await telnet(t, d.port);
+  await over.send('mn\r\n');
+  await until(() => d.ctx.counters.listen_disabled_num === 1, 'the daemon to stop accepting');
+  // a full round trip on another connection: anything the daemon sent `over` came first
+  await open[1].send('stats\r\n');
+  const stats = (await open[1].readUntil('END\r\n')).toString('latin1');
+  t.regex(stats, /STAT accepting_conns 0\r\n/);
+  t.regex(stats, /STAT listen_disabled_num 1\r\n/);
+  t.notRegex(stats, /rejected_connections/, 'memcached shows rejected_connections only with maxconns_fast');
+  t.is(over.raw.pending.length, 0, 'no reply, no error while over the limit');
+  t.false(over.raw.isClosed);
+  await open[0].close();
+  await over.says('', 'MN\r\n');
+  await open[1].send('stats\r\n');
+  const after = (await open[1].readUntil('END\r\n')).toString('latin1');
+  t.regex(after, /STAT accepting_conns 1\r\n/);
+  t.true(Number(/STAT time_in_listen_disabled_us (\d+)/.exec(after)?.[1]) > 0, 'the time held is counted');
+  t.is(d.ctx.counters.curr_connections, 3);
+  t.is(d.ctx.counters.rejected_connections, 0);
+});
+
 test('idle_timeout: a quiet client is kicked and counted, a busy one stays', async (t) => {
   // 2 s, with the busy client writing every 100 ms: room for a loaded test machine
   const d = await daemon(t, { idleTimeout: 2 });
   const quiet = await telnet(t, d.port);
-  const busy = await telnet(t, d.port);
+  // the busy client never reads its MNs: it only keeps the connection active
+  const busy = await telnet(t, d.port, undefined, { probe: false });
   const timer = setInterval(() => void busy.send('mn\r\n'), 100);
   t.teardown(() => clearInterval(timer));
   await quiet.expectClosed('', 15_000);
@@ -170,7 +200,8 @@ test('memccapable -a (libmemcached-tools) passes every ascii test', async (t) =>
 test('stats conns names connection states as memcached does', async (t) => {
   const d = await daemon(t);
   const idle = await telnet(t, d.port);
-  const mid = await telnet(t, d.port);
+  // left half sent on purpose: the closing probe would be taken as the rest of its value
+  const mid = await telnet(t, d.port, undefined, { probe: false });
   await idle.says('mn\r\n', 'MN\r\n');
   await mid.send('set x 0 0 10\r\nabc');
   await until(() => [...d.connections()].some((c) => c.state === 'conn_nread'), 'the half-sent value');

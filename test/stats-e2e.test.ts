@@ -14,11 +14,15 @@ async function onBoth(asks: Ask[], req: string, until?: string): Promise<string[
 }
 
 /** Waits until `stats` on this server satisfies `ok` (the crawler works in the background). */
-async function statsUntil(ask: Ask, ok: (s: Map<string, string>) => boolean): Promise<Map<string, string>> {
-  const deadline = Date.now() + 5000;
+/** Asks `stats` until ok() holds; throws after 10 s, naming what it waited for and showing `show`'s last values. */
+async function statsUntil(ask: Ask, ok: (s: Map<string, string>) => boolean, what: string, show: readonly string[]): Promise<Map<string, string>> {
+  const deadline = Date.now() + 10_000;
   for (;;) {
     const s = asMap(parseStats(await ask('stats\r\n')));
-    if (ok(s) || Date.now() > deadline) return s;
+    if (ok(s)) return s;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after 10 s waiting for ${what}; last: ${show.map((k) => `${k}=${s.get(k)}`).join(' ')}`);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -55,15 +59,16 @@ test('the LRU crawler reclaims an expired item without a get, over a socket', as
   const asks = await both(t);
   await onBoth(asks, 'set live 0 0 1\r\nx\r\n', 'STORED\r\n');
   await onBoth(asks, 'set dead 0 -1 1\r\nx\r\n', 'STORED\r\n'); // negative exptime: expired at once
-  for (const ask of asks) await statsUntil(ask, (s) => s.get('lru_crawler_running') === '0');
+  for (const ask of asks) await statsUntil(ask, (s) => s.get('lru_crawler_running') === '0', 'the crawler to be idle', ['lru_crawler_running']);
   const [mr, or] = await onBoth(asks, 'lru_crawler crawl all\r\n');
   t.is(or, mr);
   t.is(or, 'OK\r\n');
   // memcached's LRU maintainer thread may reclaim it before its crawler does (then it counts
   // as reclaimed, not crawler_reclaimed): there, only the item count is certain
   const [ms, os] = await Promise.all([
-    statsUntil(asks[0], (s) => s.get('curr_items') === '1'),
-    statsUntil(asks[1], (s) => s.get('crawler_reclaimed') === '1'),
+    statsUntil(asks[0], (s) => s.get('curr_items') === '1', 'memcached to reclaim the expired item', ['curr_items']),
+    statsUntil(asks[1], (s) => s.get('crawler_reclaimed') === '1', 'the crawler to reclaim the expired item',
+      ['crawler_reclaimed', 'curr_items']),
   ]);
   t.is(ms.get('curr_items'), '1');
   t.is(os.get('crawler_reclaimed'), '1');
@@ -91,7 +96,8 @@ test('slabs reassign and automove over a socket, with memcached\'s replies', asy
   const before = asMap(parseStats(await slab('stats slabs\r\n')));
   t.true(Number(before.get('1:total_pages')) >= 3);
   t.is(await slab('slabs reassign 1 5\r\n'), 'OK\r\n');
-  const after = await statsUntil(slab, (s) => s.get('slabs_moved') === '1');
+  const after = await statsUntil(slab, (s) => s.get('slabs_moved') === '1', 'the page move to finish',
+    ['slabs_moved', 'slab_reassign_running']);
   t.is(after.get('slabs_moved'), '1');
   const slabs = asMap(parseStats(await slab('stats slabs\r\n')));
   t.is(Number(slabs.get('1:total_pages')), Number(before.get('1:total_pages')) - 1);

@@ -276,4 +276,7 @@ test('hundreds of pipelined requests in one write', async (t) => {
 test('-B ascii: a first byte of 0x80 is just text', async (t) => {
   const { c } = await mc(t, { protocol: 'ascii' });
   await c.says(Buffer.from('\x80get a\r\nget a\r\n', 'latin1'), 'ERROR\r\nEND\r\n');
+  // the closing probe would be binary after a first byte of 0x80: end with a text one here
+  await c.says('mn\r\n', 'MN\r\n');
+  await c.close();
 });

@@ -22,7 +22,7 @@ import {
  * arith() is given no more, so what it may touch is visible here.
  */
 export type ArithEngine = Pick<Cache, 'hdr' | 'slabs' | 'counters' | 'classCounters' | 'peek' | 'alloc'
-  | 'allocFailure' | 'keyHash' | 'replaceItem' | 'link' | 'nextCas'>;
+  | 'allocFailure' | 'keyHash' | 'replaceItem' | 'link' | 'nextCas' | 'policy'>;
 
 const TWO32 = 4294967296;
 /** 2^64-1 has 20 digits */
@@ -154,6 +154,9 @@ r: ArithResult, initial: U64, exptime: number, cas: number, hv: number): Status 
     for (let i = 0; i < res; i++) u8[vs + i] = digits[i];
     u8.fill(0x20, vs + res, vs + len);
     hdr.setCas(h, c.nextCas());
+    // memcached's do_add_delta ends the in-place path with do_item_update: the item
+    // counts as just accessed (me la=0, mg l0), and an active COLD item moves to WARM
+    c.policy.update(h);
     r.item = h;
     return OK;
   }

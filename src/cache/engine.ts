@@ -12,11 +12,12 @@
 import { Clock, realtime } from './clock.js';
 import { Memory, NIL, PAGE_SIZE } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE, HOT_LRU, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
+  CHUNK_HEADER_SIZE, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
   W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME, SEG_SHIFT, SEG_MASK,
 } from './item-header.js';
 import { Slabs } from './slabs.js';
-import { HashIndex, hashKey, HASHPOWER_DEFAULT } from './hash-index.js';
+import { HashIndex, HASHPOWER_DEFAULT, type KeyHash } from './hash-index.js';
+import { type HashAlgorithm, keyHashFor } from './hash-algorithms.js';
 import { Lru, SEGMENTS } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import {
@@ -33,6 +34,14 @@ import { GET_EXPIRED, GET_FLUSHED, GET_FOUND, GET_NOT_FOUND, type ItemLog } from
 export { NIL };
 
 export const KEY_MAX_LENGTH = 250;
+/**
+ * memcached's item size beyond key and value (ITEM_ntotal): its 48-byte item header,
+ * the key's NUL and the value's \r\n, plus 8 bytes of CAS unless -C. -I bounds that
+ * total, and so does itemSizeOk(): the same value must be stored or refused by every
+ * node of a mixed pool, whatever our smaller header saves.
+ */
+const MEMCACHED_ITEM_OVERHEAD = 48 + 1 + 2;
+const MEMCACHED_CAS_SIZE = 8;
 
 /** Copies n bytes; a plain loop for short runs, where making a subarray costs more. */
 function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
@@ -68,6 +77,17 @@ export interface EngineOptions {
   hashpowerInit: number;
   hotLruPct: number;
   warmLruPct: number;
+  /** false: memcached's flat LRU, one list per class (`lru mode` changes it live; default true) */
+  lruSegmented?: boolean;
+  /** HOT and WARM idle age limits, times the COLD tail's age (`lru tune` changes them; default 0.2, 2.0) */
+  hotMaxFactor?: number;
+  warmMaxFactor?: number;
+  /** -o tail_repair_time: seconds after which a pinned LRU tail item is unlinked (default 0, never) */
+  tailRepairTime?: number;
+  /** -o no_hashexpand: the hash table keeps its starting size (default true) */
+  hashExpand?: boolean;
+  /** -o hash_algorithm (default murmur3) */
+  hashAlgorithm?: HashAlgorithm;
   clock: Clock;
 }
 
@@ -76,6 +96,12 @@ export class Cache {
   readonly hdr: ItemHeaders;
   readonly slabs: Slabs;
   readonly index: HashIndex;
+  /** The key hash -o hash_algorithm picked. */
+  readonly hash: KeyHash;
+  /** Its name: a snapshot's saved buckets are good only under the same hash. */
+  get hashName(): HashAlgorithm {
+    return this.opts.hashAlgorithm ?? 'murmur3';
+  }
   readonly lru: Lru;
   readonly policy: LruPolicy;
   readonly allocator: ItemAllocator;
@@ -113,7 +139,9 @@ export class Cache {
       headerSize: this.hdr.headerSize,
       slabSizes: opts.slabSizes ?? null,
     });
-    this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes));
+    this.hash = keyHashFor(opts.hashAlgorithm);
+    this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes), opts.hashExpand ?? true,
+      this.hash);
     this.lru = new Lru(this.hdr, this.slabs.largest + 1);
     this.classCounters = makeClassCounters(this.slabs.largest + 1);
     this.policy = new LruPolicy(this.hdr, this.slabs, this.lru, this.clock, this.counters, this.classCounters,
@@ -136,7 +164,7 @@ export class Cache {
 
   /** The key's hash, for a caller that will both look the key up and unlink it. */
   keyHash(key: Uint8Array, ks: number, kl: number): number {
-    return hashKey(key, ks, kl);
+    return this.hash(key, ks, kl);
   }
 
   /**
@@ -144,7 +172,7 @@ export class Cache {
    * unlinked on the spot (memcached's do_item_get). Does not bump or count a hit.
    * `hv` is the key's hash (keyHash()) when the caller has it already.
    */
-  peek(key: Uint8Array, ks: number, kl: number, hv = hashKey(key, ks, kl)): number {
+  peek(key: Uint8Array, ks: number, kl: number, hv = this.hash(key, ks, kl)): number {
     const h = this.index.find(key, ks, kl, hv);
     if (h === NIL) {
       if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_NOT_FOUND, 0, 0);
@@ -169,7 +197,7 @@ export class Cache {
 
   /** Unlinks the live item with this key, if any (a failed overwrite leaves no stale value). */
   drop(key: Uint8Array, ks: number, kl: number): void {
-    const hv = hashKey(key, ks, kl);
+    const hv = this.hash(key, ks, kl);
     const h = this.peek(key, ks, kl, hv);
     if (h !== NIL) this.unlink(h, hv);
   }
@@ -211,7 +239,7 @@ export class Cache {
 
   /** `delete`: DELETED, NOT_FOUND, or EXISTS when `cas` is given and differs. */
   delete(key: Uint8Array, ks: number, kl: number, cas = 0): Status {
-    const hv = hashKey(key, ks, kl);
+    const hv = this.hash(key, ks, kl);
     const h = this.peek(key, ks, kl, hv);
     if (h === NIL) {
       this.counters.delete_misses++;
@@ -340,7 +368,8 @@ export class Cache {
    * TOO_LARGE, true is NO_MEMORY.
    */
   itemSizeOk(kl: number, nbytes: number): boolean {
-    return this.hdr.headerSize + kl + nbytes <= this.itemSizeMax && nbytes <= 0xffffffff;
+    const overhead = MEMCACHED_ITEM_OVERHEAD + (this.hdr.useCas ? MEMCACHED_CAS_SIZE : 0);
+    return overhead + kl + nbytes <= this.itemSizeMax && nbytes <= 0xffffffff;
   }
 
   /** Why alloc() of this size gave NIL: TOO_LARGE or NO_MEMORY. */
@@ -355,6 +384,7 @@ export class Cache {
   alloc(key: Uint8Array, ks: number, kl: number, flags: number, exptime: number, nbytes: number): number {
     const hdr = this.hdr;
     if (!this.itemSizeOk(kl, nbytes)) return NIL;
+    // our header is smaller than memcached's, so what passed the check above fits
     const total = hdr.headerSize + kl + nbytes;
     const largest = this.slabs.largest;
     const chained = total > this.slabs.size[largest];
@@ -454,7 +484,7 @@ export class Cache {
     const pu8 = hdr.pageU8(h);
     const ks = hdr.keyByte(h);
     const kl = hdr.nkey(h);
-    const hv = hashKey(pu8, ks, kl);
+    const hv = this.hash(pu8, ks, kl);
     const old = this.peek(pu8, ks, kl, hv);
     const cls = this.slabs.classOf(h);
     this.classCounters.cmd_set[cls]++;
@@ -554,7 +584,7 @@ export class Cache {
    * when the caller has it already.
    */
   arith(key: Uint8Array, ks: number, kl: number, incr: boolean, delta: number | bigint, res: ArithResult,
-    initial: number | bigint = -1, exptime = 0, cas = 0, hv = hashKey(key, ks, kl)): Status {
+    initial: number | bigint = -1, exptime = 0, cas = 0, hv = this.hash(key, ks, kl)): Status {
     return arith(this, key, ks, kl, incr, delta, res, initial, exptime, cas, hv);
   }
 
@@ -580,11 +610,12 @@ export class Cache {
     const hdr = this.hdr;
     const cls = this.slabs.classOf(h);
     hdr.addItFlags(h, ITEM_LINKED);
-    hdr.setSegment(h, HOT_LRU);
+    const seg = this.policy.entrySegment();
+    hdr.setSegment(h, seg);
     hdr.set(h, W_TIME, this.clock.now);
     hdr.setCas(h, this.nextCas());
     this.index.insert(h, hv);
-    this.lru.linkHead(cls * SEGMENTS + HOT_LRU, h);
+    this.lru.linkHead(cls * SEGMENTS + seg, h);
     const c = this.counters;
     c.curr_items++;
     c.total_items++;
@@ -642,7 +673,7 @@ export class Cache {
   /** Unlinks an item found by handle (LRU walk, crawler, page mover). */
   unlinkHandle(h: number): void {
     const hdr = this.hdr;
-    this.unlink(h, hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
+    this.unlink(h, this.hash(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
   }
 
   // ---------------------------------------------------------------- admin

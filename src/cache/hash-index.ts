@@ -11,11 +11,12 @@ import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
 import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
 
 export const HASHPOWER_DEFAULT = 16;
-/** The hash hashKey() computes; a snapshot's saved buckets are only good under the same one. */
-export const HASH_NAME = 'murmur3';
 export const HASHPOWER_MAX = 32;
 /** Buckets migrated per insert while expanding. */
 const MIGRATE_PER_OP = 4;
+
+/** A key hash: (buf, start, len) to a signed 32-bit integer (hash-algorithms.ts has the others). */
+export type KeyHash = (buf: Uint8Array, start: number, len: number) => number;
 
 /**
  * MurmurHash3 x86_32 with seed 0 (memcached's default hash) over buf[start,
@@ -66,7 +67,8 @@ export class HashIndex {
   items = 0;
   expanding = false;
 
-  constructor(private readonly hdr: ItemHeaders, hashpower = HASHPOWER_DEFAULT, private readonly canExpand = true) {
+  constructor(private readonly hdr: ItemHeaders, hashpower = HASHPOWER_DEFAULT, private readonly canExpand = true,
+    private readonly hash: KeyHash = hashKey) {
     this.hashpower = hashpower;
     this.buckets = new Uint32Array(2 ** hashpower);
   }
@@ -216,7 +218,7 @@ export class HashIndex {
       let h = old[this.expandBucket];
       while (h !== NIL) {
         const next = hdr.get(h, W_HNEXT);
-        const hv = hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
+        const hv = this.hash(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
         const i = hv & mask;
         hdr.set(h, W_HNEXT, this.buckets[i]);
         this.buckets[i] = h;

@@ -1,7 +1,8 @@
 /**
- * The replacement policy: memcached's segmented LRU per slab class. Where an item
- * sits (HOT, WARM, COLD), what a hit does to it, and which item an allocation that
- * found no free chunk takes the memory of. lru.ts only moves links; this decides.
+ * The replacement policy: memcached's segmented LRU per slab class, or its flat one
+ * (`-o no_lru_maintainer`, `no_modern`, `lru mode flat`): where an item sits (HOT,
+ * WARM, COLD), what a hit does to it, and which item an allocation that found no free
+ * chunk takes the memory of. lru.ts only moves links; this decides.
  */
 import type { Clock } from './clock.js';
 import type { ClassCounters, EngineCounters } from './class-stats.js';
@@ -20,13 +21,25 @@ const TAIL_SEARCH = 5;
 const BALANCE_MOVES = 2;
 /** LRU segments an allocation takes from, in order: COLD, then HOT, then WARM. */
 const PULL_ORDER: readonly number[] = [COLD_LRU, HOT_LRU, WARM_LRU];
+/** The flat LRU moves a hit item to the head at most this often (memcached's ITEM_UPDATE_INTERVAL). */
+const ITEM_UPDATE_INTERVAL = 60;
+/** memcached's defaults for -o hot_max_factor and warm_max_factor. */
+const HOT_MAX_FACTOR = 0.2;
+const WARM_MAX_FACTOR = 2.0;
 
-/** The policy's settings; `lru tune` changes the shares at run time. */
+/** The policy's settings; `lru tune` and `lru mode` change them at run time. */
 export interface LruSettings {
   hotLruPct: number;
   warmLruPct: number;
   /** false with -M: a full class answers out of memory instead of evicting */
   evictToFree: boolean;
+  /** false: memcached's flat LRU (no_lru_maintainer, no_modern, `lru mode flat`) */
+  lruSegmented?: boolean;
+  /** -o hot_max_factor, warm_max_factor: idle age limits, times the COLD tail's age */
+  hotMaxFactor?: number;
+  warmMaxFactor?: number;
+  /** -o tail_repair_time: seconds a held tail item may stay before it is unlinked (0: never) */
+  tailRepairTime?: number;
 }
 
 /**
@@ -52,7 +65,12 @@ export class LruPolicy {
     private readonly reaper: ItemReaper,
   ) {}
 
-  /** Marks a hit: memcached's segmented do_item_bump. */
+  /** The segment a new item is linked into: HOT, or COLD (the only list) when flat. */
+  entrySegment(): number {
+    return this.settings.lruSegmented === false ? COLD_LRU : HOT_LRU;
+  }
+
+  /** Marks a hit: memcached's do_item_bump. */
   bump(h: number): void {
     const hdr = this.hdr;
     const fl = hdr.itFlags(h);
@@ -61,6 +79,12 @@ export class LruPolicy {
     if (seg === HOT_LRU) this.cc.hits_to_hot[cls]++;
     else if (seg === WARM_LRU) this.cc.hits_to_warm[cls]++;
     else this.cc.hits_to_cold[cls]++;
+    if (this.settings.lruSegmented === false) {
+      // flat: a hit marks the item fetched and refreshes it, no more than once a minute
+      hdr.addItFlags(h, ITEM_FETCHED);
+      this.update(h);
+      return;
+    }
     if (fl & ITEM_ACTIVE) return;
     if ((fl & ITEM_FETCHED) === 0) {
       hdr.addItFlags(h, ITEM_FETCHED);
@@ -70,7 +94,8 @@ export class LruPolicy {
     if (seg !== COLD_LRU) {
       hdr.set(h, W_TIME, this.clock.now);
     } else {
-      // a second hit in COLD earns a move to WARM
+      // a second hit in COLD earns a move to WARM, spending the mark (do_item_update)
+      hdr.clearItFlags(h, ITEM_ACTIVE);
       this.moveTo(h, cls, COLD_LRU, WARM_LRU);
       this.cc.moves_to_warm[cls]++;
       hdr.set(h, W_TIME, this.clock.now);
@@ -78,13 +103,23 @@ export class LruPolicy {
   }
 
   /**
-   * memcached's do_item_update (add of an existing key): refresh the access time;
-   * an active item in COLD moves to WARM. Unlike a hit it marks nothing fetched.
+   * memcached's do_item_update (add of an existing key, an in-place incr): refresh the
+   * access time; an active item in COLD moves to WARM. Unlike a hit it marks nothing
+   * fetched. The flat LRU moves the item to the head instead, at most once a minute.
    */
   update(h: number): void {
     const hdr = this.hdr;
     const fl = hdr.itFlags(h);
-    hdr.set(h, W_TIME, this.clock.now);
+    const now = this.clock.now;
+    if (this.settings.lruSegmented === false) {
+      if (hdr.get(h, W_TIME) < now - ITEM_UPDATE_INTERVAL) {
+        hdr.set(h, W_TIME, now);
+        const seg = (fl & SEG_MASK) >>> SEG_SHIFT;
+        this.moveTo(h, this.slabs.classOf(h), seg, seg);
+      }
+      return;
+    }
+    hdr.set(h, W_TIME, now);
     if (((fl & SEG_MASK) >>> SEG_SHIFT) === COLD_LRU && (fl & ITEM_ACTIVE) !== 0) {
       hdr.clearItFlags(h, ITEM_ACTIVE);
       this.moveTo(h, this.slabs.classOf(h), COLD_LRU, WARM_LRU);
@@ -98,20 +133,31 @@ export class LruPolicy {
   }
 
   /**
-   * Keeps HOT and WARM within their share of the class, moving tails down:
-   * active items go to WARM, the rest to COLD (memcached's lru_maintainer juggle,
-   * done inline a couple of items per insert instead of on a thread).
+   * Keeps HOT and WARM within their share of the class and their idle age limit,
+   * moving tails down: active items go to WARM, the rest to COLD (memcached's
+   * lru_maintainer juggle, done inline a couple of items per insert instead of on a
+   * thread). The age limits are the COLD tail's age times hot_max_factor and
+   * warm_max_factor, whole seconds as memcached's rel_time_t. The flat LRU has no
+   * segments to balance.
    */
   balance(cls: number): void {
+    const opts = this.settings;
+    if (opts.lruSegmented === false) return;
     const lru = this.lru;
     const hdr = this.hdr;
     const base = cls * SEGMENTS;
     const total = lru.classCount(cls);
-    const hotLimit = (total * this.settings.hotLruPct) / 100;
-    const warmLimit = (total * this.settings.warmLruPct) / 100;
+    const hotLimit = (total * opts.hotLruPct) / 100;
+    const warmLimit = (total * opts.warmLruPct) / 100;
+    const now = this.clock.now;
+    const coldTail = lru.tail[base + COLD_LRU];
+    const coldAge = coldTail === NIL ? 0 : now - hdr.get(coldTail, W_TIME);
+    const hotAge = Math.floor(coldAge * (opts.hotMaxFactor ?? HOT_MAX_FACTOR));
+    const warmAge = Math.floor(coldAge * (opts.warmMaxFactor ?? WARM_MAX_FACTOR));
     const cc = this.cc;
-    for (let i = 0; i < BALANCE_MOVES && lru.count[base + HOT_LRU] > hotLimit; i++) {
+    for (let i = 0; i < BALANCE_MOVES && lru.count[base + HOT_LRU] > 0; i++) {
       const t = lru.tail[base + HOT_LRU];
+      if (lru.count[base + HOT_LRU] <= hotLimit && now - hdr.get(t, W_TIME) <= hotAge) break;
       if (hdr.itFlags(t) & ITEM_ACTIVE) {
         hdr.clearItFlags(t, ITEM_ACTIVE);
         this.moveTo(t, cls, HOT_LRU, WARM_LRU);
@@ -121,8 +167,9 @@ export class LruPolicy {
         cc.moves_to_cold[cls]++;
       }
     }
-    for (let i = 0; i < BALANCE_MOVES && lru.count[base + WARM_LRU] > warmLimit; i++) {
+    for (let i = 0; i < BALANCE_MOVES && lru.count[base + WARM_LRU] > 0; i++) {
       const t = lru.tail[base + WARM_LRU];
+      if (lru.count[base + WARM_LRU] <= warmLimit && now - hdr.get(t, W_TIME) <= warmAge) break;
       if (hdr.itFlags(t) & ITEM_ACTIVE) {
         hdr.clearItFlags(t, ITEM_ACTIVE);
         this.moveTo(t, cls, WARM_LRU, WARM_LRU);
@@ -170,6 +217,14 @@ export class LruPolicy {
         const prev = hdr.get(h, W_PREV);
         if (hdr.refcount(h) !== 0) {
           cc.lrutail_reflocked[cls]++;
+          const repair = this.settings.tailRepairTime ?? 0;
+          if (repair !== 0 && hdr.get(h, W_TIME) + repair < now) {
+            // -o tail_repair_time: memcached frees a tail item held this long, taking
+            // the hold for a leak. A hold here is a reply still being written, so the
+            // item is only unlinked: its chunks return when that write ends (unpin).
+            cc.tailrepairs[cls]++;
+            this.reaper.unlinkHandle(h);
+          }
           h = prev;
           continue;
         }

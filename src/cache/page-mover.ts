@@ -29,7 +29,6 @@ import { NIL, Memory, handleByte, handlePage } from './memory.js';
 import {
   ITEM_CHAINED, ITEM_CHUNK, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_NEXT, W_PREV,
 } from './item-header.js';
-import { hashKey } from './hash-index.js';
 import { SEGMENTS } from './lru.js';
 import { POWER_SMALLEST } from './slabs.js';
 import { Automove } from './slab-automove.js';
@@ -309,7 +308,7 @@ export class PageMover {
     const c = this.cache;
     const hdr = c.hdr;
     this.copyChunk(h, n);
-    c.index.replace(h, n, hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
+    c.index.replace(h, n, c.hash(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
     c.lru.replace(this.src * SEGMENTS + hdr.segment(h), h, n);
     if (hdr.itFlags(n) & ITEM_CHAINED) {
       for (let ch = hdr.chainFirst(n); ch !== NIL; ch = hdr.get(ch, W_NEXT)) hdr.set(ch, W_PREV, n);

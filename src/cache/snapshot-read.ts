@@ -18,13 +18,12 @@
 import fs from 'node:fs';
 import type { ResumableClock } from './clock.js';
 import type { Cache } from './engine.js';
-import { hashKey } from './hash-index.js';
 import { MAX_MEMORY_BYTES, PAGE_SIZE } from './memory.js';
 import {
   ITEM_CHUNK, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_META,
 } from './item-header.js';
 import { SEGMENTS } from './lru.js';
-import { HASH_NAME, HASHPOWER_MAX } from './hash-index.js';
+import { HASHPOWER_MAX } from './hash-index.js';
 import {
   BYTE_ORDER_MARK, Crc32, FILE_HEADER_BYTES, FORMAT_VERSION, KIND_F64, KIND_U32, KIND_U8, MAGIC,
   META_SUFFIX, TAG_MAIN, TAG_OURS, parseMeta, settingLines, type SnapshotSettings,
@@ -217,8 +216,8 @@ export async function loadSnapshot(cache: Cache, clock: ResumableClock, file: st
       warn(`[restart] snapshot ${file} has format ${ours.get('format') ?? '(none)'}, this daemon reads ${FORMAT_VERSION}; starting with a clean cache`);
       return report;
     }
-    if (ours.get('hash') !== HASH_NAME) {
-      warn(`[restart] snapshot ${file} was indexed with hash ${ours.get('hash') ?? '(none)'}, this daemon uses ${HASH_NAME}; starting with a clean cache`);
+    if (ours.get('hash') !== cache.hashName) {
+      warn(`[restart] snapshot ${file} was indexed with hash ${ours.get('hash') ?? '(none)'}, this daemon uses ${cache.hashName}; starting with a clean cache`);
       return report;
     }
     report.touched = true;
@@ -349,7 +348,7 @@ function reviveItems(cache: Cache): number {
   }
   // after the walk: unlinking frees chunks, and a freed chained value's pieces
   // must not be taken for live ones later in the same walk
-  for (const h of dead) cache.unlink(h, hashKey(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
+  for (const h of dead) cache.unlink(h, cache.hash(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h)));
   counters.total_items = counters.curr_items;
   return counters.curr_items;
 }

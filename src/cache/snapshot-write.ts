@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cache } from './engine.js';
-import { HASH_NAME } from './hash-index.js';
 import { PAGE_SIZE } from './memory.js';
 import {
   BYTE_ORDER_MARK, Crc32, FILE_HEADER_BYTES, FORMAT_VERSION, KIND_F64, KIND_U32, KIND_U8, MAGIC,
@@ -172,7 +171,7 @@ export async function saveSnapshot(cache: Cache, file: string, settings: Snapsho
     ]],
     [TAG_OURS, [
       ['format', String(FORMAT_VERSION)],
-      ['hash', HASH_NAME],
+      ['hash', cache.hashName],
       ['data_bytes', String(data.bytes)],
       ['data_crc32', data.crc.hex()],
       ['items', String(cache.counters.curr_items)],

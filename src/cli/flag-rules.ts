@@ -7,7 +7,7 @@
  */
 import { MB, type Settings } from '../config.js';
 import { parseListenAddress } from '../server/listen-tls.js';
-import { CliError } from './cli-error.js';
+import { CliError, EX_OSERR, EX_USAGE } from './cli-error.js';
 import type { FlagSpec } from './flag-table.js';
 import { BY_SHORT, keyOf } from './getopt.js';
 import { bad, type ParseState, toInt } from './flag-values.js';
@@ -32,12 +32,15 @@ export function crossChecks(st: ParseState, lastRaw: ReadonlyMap<string, string>
   const s = st.s;
   const flag = (short: string): FlagSpec => BY_SHORT.get(short) as FlagSpec;
   const given = (short: string): boolean => st.given.has(keyOf(flag(short)));
-  /** name the flag when the user gave it; a rule broken by defaults alone just says why */
-  const blame = (short: string, why: string): CliError => {
+  /**
+   * name the flag when the user gave it; a rule broken by defaults alone just says why.
+   * memcached checks these after getopt and exits EX_USAGE, except where it says otherwise.
+   */
+  const blame = (short: string, why: string, exitCode = EX_USAGE): CliError => {
     const f = flag(short);
-    if (!given(short)) return new CliError(why);
+    if (!given(short)) return new CliError(why, null, exitCode);
     const raw = f.kind !== 'value' || short === 'o' || short === 'l' ? null : lastRaw.get(short) ?? null;
-    return bad(f, raw, why);
+    return bad(f, raw, why, exitCode);
   };
   /** the item size rules blame -I if it was given, else -m */
   const sizeFlag = given('I') || !given('m') ? 'I' : 'm';
@@ -98,15 +101,16 @@ export function crossChecks(st: ParseState, lastRaw: ReadonlyMap<string, string>
       try {
         parseListenAddress(entry, s.port, s.ssl);
       } catch (err) {
-        throw bad(l, entry, (err as Error).message);
+        throw bad(l, entry, (err as Error).message, EX_OSERR);
       }
-      if (entry.replace(/^notls:/, '') === '') throw bad(l, entry, 'no interface given (use * for all interfaces)');
+      if (entry.replace(/^notls:/, '') === '') throw bad(l, entry, 'no interface given (use * for all interfaces)', EX_OSERR);
     }
   }
   if (s.hashpowerInit !== 0) {
     const lock = itemLockHashpower(s.numThreads);
     if (lock >= s.hashpowerInit) {
-      throw blame('o', `Hash table power size (${s.hashpowerInit}) cannot be equal to or less than item lock table (${lock}); the item lock table grows with -t, the hash table with -o hashpower=N`);
+      // memcached checks this while it reads -o, so it exits 1 here, not EX_USAGE
+      throw blame('o', `Hash table power size (${s.hashpowerInit}) cannot be equal to or less than item lock table (${lock}); the item lock table grows with -t, the hash table with -o hashpower=N`, 1);
     }
   }
 }
@@ -120,20 +124,20 @@ function parseSlabSizes(raw: string, s: Settings): number[] {
     const n = toInt(part);
     const size = n === null ? 0 : n;
     if (n === null || size < s.chunkSize || size > s.slabChunkMax) {
-      throw bad(o, `slab_sizes=${raw}`, `slab size ${size} is out of valid range`);
+      throw bad(o, `slab_sizes=${raw}`, `slab size ${size} is out of valid range`, EX_USAGE);
     }
     if (lastSize >= size) {
-      throw bad(o, `slab_sizes=${raw}`, `slab size ${size} cannot be lower than or equal to a previous class size`);
+      throw bad(o, `slab_sizes=${raw}`, `slab size ${size} cannot be lower than or equal to a previous class size`, EX_USAGE);
     }
     if (size <= lastSize + CHUNK_ALIGN_BYTES) {
-      throw bad(o, `slab_sizes=${raw}`, `slab size ${size} must be at least ${CHUNK_ALIGN_BYTES} bytes larger than previous class`);
+      throw bad(o, `slab_sizes=${raw}`, `slab size ${size} must be at least ${CHUNK_ALIGN_BYTES} bytes larger than previous class`, EX_USAGE);
     }
     sizes.push(size);
     lastSize = size;
     if (sizes.length >= MAX_NUMBER_OF_SLAB_CLASSES - 1) {
-      throw bad(o, `slab_sizes=${raw}`, 'too many slab classes specified');
+      throw bad(o, `slab_sizes=${raw}`, 'too many slab classes specified', EX_USAGE);
     }
   }
-  if (sizes.length === 0) throw bad(o, `slab_sizes=${raw}`, 'slab size 0 is out of valid range');
+  if (sizes.length === 0) throw bad(o, `slab_sizes=${raw}`, 'slab size 0 is out of valid range', EX_USAGE);
   return sizes;
 }

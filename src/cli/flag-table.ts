@@ -71,10 +71,10 @@ export interface ExtSpec {
  */
 export const EXT_OPTIONS: readonly ExtSpec[] = [
   { name: 'maxconns_fast', help: 'over -c, answer "ERROR Too many open connections" and close at once (default: on)' },
-  { name: 'no_maxconns_fast', help: 'over -c, stop accepting until a connection closes' },
+  { name: 'no_maxconns_fast', help: 'over -c, hold new clients unanswered until a connection closes' },
   { name: 'hashpower', arg: '<num>', help: 'start the hash table at 2^num buckets, 12 to 32, above the item lock table size (default: grow from 2^16)' },
   { name: 'no_hashexpand', help: 'never grow the hash table (dangerous)' },
-  { name: 'tail_repair_time', arg: '<sec>', help: 'free an LRU tail item stuck in use this long, at least 10 (default: 0, never)' },
+  { name: 'tail_repair_time', arg: '<sec>', help: 'unlink an LRU tail item held by a reply this long, at least 10; its memory returns when the reply is written (default: 0, never)' },
   { name: 'hash_algorithm', arg: '<name>', help: 'key hash: murmur3, jenkins or xxh3 (default: murmur3)' },
   { name: 'slab_reassign', help: 'allow moving memory pages between slab classes (default: on)' },
   { name: 'no_slab_reassign', help: 'never move pages between slab classes' },
@@ -100,7 +100,7 @@ export const EXT_OPTIONS: readonly ExtSpec[] = [
   { name: 'idle_timeout', arg: '<sec>', help: 'close connections idle this long (default: 0, never)' },
   { name: 'watcher_logbuf_size', arg: '<kbytes>', help: 'output buffer of each "watch" connection (default: 256)' },
   { name: 'worker_logbuf_size', arg: '<kbytes>', help: 'log buffer per worker, read by the watchers (default: 64)' },
-  { name: 'read_buf_mem_limit', arg: '<mbytes>', help: 'cap on memory for all connection buffers (default: 0, no cap)' },
+  { name: 'read_buf_mem_limit', arg: '<mbytes>', help: 'accepted for compatibility, warns at startup: each connection owns its read buffer, there is no pool to cap (default: 0)' },
   { name: 'resp_obj_mem_limit', arg: '<mbytes>', help: 'deprecated, ignored; see read_buf_mem_limit' },
   { name: 'track_sizes', help: 'keep the histogram that "stats sizes" reports' },
   { name: 'inline_ascii_resp', help: 'accepted for compatibility; memcached 1.6 ignores it too' },

@@ -7,7 +7,7 @@
  * refuse anything that is not the whole number (or float) it claims to be.
  */
 import { MB, type Settings } from '../config.js';
-import { CliError } from './cli-error.js';
+import { CliError, EX_USAGE } from './cli-error.js';
 import type { FlagSpec } from './flag-table.js';
 import { flagName } from './getopt.js';
 
@@ -23,9 +23,9 @@ export interface ParseState {
 }
 
 /** One line: the flag, the value it got (when there is one to show), and why it is refused. */
-export function bad(f: FlagSpec, raw: string | null, why: string): CliError {
+export function bad(f: FlagSpec, raw: string | null, why: string, exitCode = 1): CliError {
   const value = raw === null ? '' : ` ${JSON.stringify(raw)}`;
-  return new CliError(`${flagName(f)}${value}: ${why}`, flagName(f));
+  return new CliError(`${flagName(f)}${value}: ${why}`, flagName(f), exitCode);
 }
 
 const INT_RE = /^[+-]?\d+$/;
@@ -53,8 +53,8 @@ export function last(values: string[]): string {
 
 export function port(f: FlagSpec, raw: string, what: string): number {
   const n = toInt(raw);
-  if (n === null) throw bad(f, raw, `not a ${what} port number (0 to 65535; 0 turns ${what} off)`);
-  if (n < 0 || n > 65535) throw bad(f, raw, `Invalid port number ${n}.`);
+  if (n === null) throw bad(f, raw, `not a ${what} port number (0 to 65535; 0 turns ${what} off)`, EX_USAGE);
+  if (n < 0 || n > 65535) throw bad(f, raw, `Invalid port number ${n}.`, EX_USAGE);
   return n;
 }
 
@@ -73,10 +73,10 @@ export function nonEmpty(f: FlagSpec, raw: string, what: string): string {
 export function itemSize(f: FlagSpec, raw: string): number {
   const m = /^(\d+)([kKmM]?)$/.exec(raw.trim());
   if (m === null) {
-    throw bad(f, raw, 'give bytes with an optional k or m suffix, e.g. -I 2m (min 1k, max 1024m)');
+    throw bad(f, raw, 'give bytes with an optional k or m suffix, e.g. -I 2m (min 1k, max 1024m)', EX_USAGE);
   }
   const unit = m[2].toLowerCase();
   const n = Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? MB : 1);
-  if (!Number.isSafeInteger(n)) throw bad(f, raw, 'Cannot set item size limit higher than a gigabyte.');
+  if (!Number.isSafeInteger(n)) throw bad(f, raw, 'Cannot set item size limit higher than a gigabyte.', EX_USAGE);
   return n;
 }

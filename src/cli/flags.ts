@@ -39,7 +39,7 @@
 // getoptNormalise and help.ts do here: loading all of yargs costs the daemon 12 MB of RSS
 import yargsParser from 'yargs-parser';
 import { defaultSettings, MB, type Settings } from '../config.js';
-import { CliError } from './cli-error.js';
+import { CliError, EX_OSERR, EX_USAGE } from './cli-error.js';
 import { FLAGS, type FlagSpec } from './flag-table.js';
 import { ACTION_FLAGS, getoptNormalise, keyOf } from './getopt.js';
 import { applyExtended } from './ext-options.js';
@@ -168,7 +168,7 @@ function applyFlag(st: ParseState, f: FlagSpec, values: string[], rawParsed: unk
     case 'U': s.udpport = port(f, raw, 'UDP'); break;
     case 's': s.socketpath = nonEmpty(f, raw, 'a path for the UNIX socket'); break;
     case 'a': {
-      if (!/^0?[0-7]{1,3}$/.test(raw.trim())) throw bad(f, raw, 'not an octal access mask such as 700 or 0660');
+      if (!/^0?[0-7]{1,3}$/.test(raw.trim())) throw bad(f, raw, 'not an octal access mask such as 700 or 0660', EX_USAGE);
       s.accessMask = parseInt(raw.trim(), 8);
       break;
     }
@@ -176,10 +176,10 @@ function applyFlag(st: ParseState, f: FlagSpec, values: string[], rawParsed: unk
     case 'm': {
       const n = toInt(raw);
       if (n === null) {
-        throw bad(f, raw, 'not a whole number of megabytes (memcached reads -m in megabytes with no suffix: for 1 GiB use -m 1024)');
+        throw bad(f, raw, 'not a whole number of megabytes (memcached reads -m in megabytes with no suffix: for 1 GiB use -m 1024)', EX_USAGE);
       }
-      if (n <= 0) throw bad(f, raw, 'memory limit must be at least 1 megabyte');
-      if (!Number.isSafeInteger(n * MB)) throw bad(f, raw, 'memory limit too large');
+      if (n <= 0) throw bad(f, raw, 'memory limit must be at least 1 megabyte', EX_USAGE);
+      if (!Number.isSafeInteger(n * MB)) throw bad(f, raw, 'memory limit too large', EX_USAGE);
       s.maxbytes = n * MB;
       break;
     }
@@ -215,7 +215,7 @@ function applyFlag(st: ParseState, f: FlagSpec, values: string[], rawParsed: unk
     }
     case 'B': {
       if (raw !== 'auto' && raw !== 'ascii' && raw !== 'binary') {
-        throw bad(f, raw, `Invalid value for binding protocol: ${raw} -- should be one of auto, binary, or ascii`);
+        throw bad(f, raw, `Invalid value for binding protocol: ${raw} -- should be one of auto, binary, or ascii`, EX_USAGE);
       }
       s.protocol = raw;
       st.protocolGiven = true;
@@ -239,7 +239,7 @@ function applyListen(st: ParseState, f: FlagSpec, values: string[]): void {
   const out: string[] = [];
   for (const value of values) {
     const entries = value.split(/[,;]/).filter((e) => e.length > 0);
-    if (entries.length === 0) throw bad(f, value, 'no interface given (use * for all interfaces)');
+    if (entries.length === 0) throw bad(f, value, 'no interface given (use * for all interfaces)', EX_OSERR);
     for (const entry of entries) if (!out.includes(entry)) out.push(entry);
   }
   st.s.interfaces = out;

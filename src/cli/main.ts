@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     cl = parseCommandLine(argv);
   } catch (err) {
-    if (err instanceof CliError) return fail(err.message, 1);
+    if (err instanceof CliError) return fail(err.message, err.exitCode);
     throw err;
   }
   const version = packageVersion();

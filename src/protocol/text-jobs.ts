@@ -135,9 +135,9 @@ function strtod(s: string): number {
 
 /**
  * `lru tune <hot_pct> <warm_pct> <hot_factor> <warm_factor>`, `lru mode flat|segmented`,
- * `lru temp_ttl <ttl>`. tune changes the engine's HOT/WARM shares at once; mode and
- * temp_ttl are recorded for `stats settings` only (the engine always segments and has
- * no TEMP LRU).
+ * `lru temp_ttl <ttl>`. tune changes the engine's HOT/WARM shares and age factors at
+ * once, mode switches it between the segmented and the flat LRU; temp_ttl is recorded
+ * for `stats settings` only (the engine has no TEMP LRU).
  */
 function lruCommand(ctx: ServerContext, w: string[]): string {
   const s = ctx.settings;
@@ -160,11 +160,14 @@ function lruCommand(ctx: ServerContext, w: string[]): string {
       // the engine reads its options live when it balances the LRU segments
       ctx.cache.opts.hotLruPct = hot;
       ctx.cache.opts.warmLruPct = warm;
+      ctx.cache.opts.hotMaxFactor = hotFactor;
+      ctx.cache.opts.warmMaxFactor = warmFactor;
       reply = 'OK';
     }
   } else if (w[1] === 'mode' && w.length >= 3 && s.lruMaintainer) {
     if (w[2] === 'flat' || w[2] === 'segmented') {
       s.lruSegmented = w[2] === 'segmented';
+      ctx.cache.opts.lruSegmented = s.lruSegmented;
       reply = 'OK';
     }
   } else if (w[1] === 'temp_ttl' && w.length >= 3 && s.lruMaintainer) {

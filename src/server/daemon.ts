@@ -7,8 +7,10 @@
  * onConnection().
  *
  * Limits enforced here: -c (over it a client gets memcached's
- * `ERROR Too many open connections` and is closed) and -o idle_timeout (clients
- * quiet for longer are dropped, counted in idle_kicks).
+ * `ERROR Too many open connections` and is closed; with -o no_maxconns_fast it is
+ * held, unread and unanswered, until a connection closes, as memcached stops
+ * accepting) and -o idle_timeout (clients quiet for longer are dropped, counted in
+ * idle_kicks).
  */
 import type dgram from 'node:dgram';
 import type net from 'node:net';
@@ -23,13 +25,14 @@ import type { Logger } from '../log.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/context.js';
 import { daemonState } from '../server-context.js';
 import { TextProtocol } from '../protocol/text.js';
+import { BinaryProtocol } from '../protocol/binary.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
 import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
-import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
+import { drainAndClose, DRAIN_TIMEOUT_MS, EX_OSERR, FatalError, type Closable } from './process.js';
 import { LogHub } from '../log-stream/log-hub.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
@@ -111,6 +114,12 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     hashpowerInit: settings.hashpowerInit,
     hotLruPct: settings.hotLruPct,
     warmLruPct: settings.warmLruPct,
+    lruSegmented: settings.lruSegmented,
+    hotMaxFactor: settings.hotMaxFactor,
+    warmMaxFactor: settings.warmMaxFactor,
+    tailRepairTime: settings.tailRepairTime,
+    hashExpand: !settings.noHashexpand,
+    hashAlgorithm: settings.hashAlgorithm,
     clock,
   });
   let cache = makeCache();
@@ -171,16 +180,54 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     },
   };
 
+  /**
+   * -o no_maxconns_fast: connections over -c, oldest first. memcached stops accepting
+   * (listen backlog 0) until a connection closes, so a client over the limit waits with
+   * no reply; Node cannot stop a listener accepting, so these are accepted and left
+   * unread until a slot frees.
+   */
+  const held: Array<{ transport: string; socket: net.Socket }> = [];
+  let disabledSince = 0n;
+  const accepting = (): void => {
+    counters.accepting_conns = 1;
+    counters.time_in_listen_disabled_us += Number((process.hrtime.bigint() - disabledSince) / 1000n);
+  };
+  const admitHeld = (): void => {
+    while (held.length > 0 && counters.curr_connections < settings.maxconns) {
+      const next = held.shift()!;
+      if (!next.socket.destroyed) accept(next.transport, next.socket);
+    }
+    if (held.length === 0 && counters.accepting_conns === 0) accepting();
+  };
+
   const host: ConnectionHost = {
     ctx,
     log: opts.log,
     removed(conn: Connection): void {
       if (conns.delete(conn)) counters.curr_connections--;
+      if (held.length > 0) admitHeld();
     },
   };
 
   const accept = (transport: string, socket: net.Socket): void => {
     if (counters.curr_connections >= settings.maxconns) {
+      if (!settings.maxconnsFast) {
+        if (held.length === 0) {
+          // one episode of "not accepting", as memcached counts listen_disabled_num
+          counters.listen_disabled_num++;
+          counters.accepting_conns = 0;
+          disabledSince = process.hrtime.bigint();
+        }
+        const entry = { transport, socket };
+        held.push(entry);
+        socket.on('error', () => {});
+        socket.once('close', () => {
+          const i = held.indexOf(entry);
+          if (i >= 0) held.splice(i, 1);
+          if (held.length === 0 && counters.accepting_conns === 0) accepting();
+        });
+        return;
+      }
       counters.rejected_connections++;
       socket.on('error', () => {});
       socket.resume(); // listeners pause on connect: read (and drop) until the client's FIN
@@ -246,6 +293,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
           const sock = await listenUdp({
             host: h, port: settings.udpport, cache, counters, nextId: newId,
             makeProtocol: (conn: ProtoConn) => new TextProtocol(ctx, conn),
+            // -B ascii refuses binary everywhere, UDP included
+            makeBinaryProtocol: settings.protocol === 'ascii' ? undefined : (conn: ProtoConn) => new BinaryProtocol(ctx, conn),
           });
           udp.push(sock);
           addListener(sock, 'udp', `udp:${hostPort(h, settings.udpport)}`);
@@ -255,6 +304,11 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   } catch (e) {
     for (const l of listeners) l.closable.close();
     clock.stop();
+    // memcached exits EX_OSERR when it cannot listen (TCP, UDP or unix socket)
+    const err = e as NodeJS.ErrnoException;
+    if (!(e instanceof FatalError) && (err.syscall === 'bind' || err.syscall === 'listen' || /^failed to listen/.test(err.message))) {
+      throw new FatalError(err.message, EX_OSERR);
+    }
     throw e;
   }
 

@@ -1,7 +1,8 @@
 /**
- * `-U PORT`: memcached's UDP listener. Each datagram is one self-contained text
- * request (framed by protocol/udp-frame.ts); the reply goes back to the sender in
- * datagrams of at most 1400 bytes, framed per response unit as memcached 1.6 does.
+ * `-U PORT`: memcached's UDP listener. Each datagram is one self-contained text or
+ * binary request (framed by protocol/udp-frame.ts; a first payload byte of 0x80 means
+ * binary, as on TCP); the reply goes back to the sender in datagrams of at most 1400
+ * bytes, framed per response unit (one per binary response) as memcached 1.6 does.
  *
  * Every datagram gets a fresh protocol instance, so a request cut short (a set
  * whose data did not fit) cannot swallow the next datagram as memcached's shared
@@ -21,6 +22,8 @@ export interface UdpListenOptions {
   cache: Cache;
   /** a text protocol bound to conn, e.g. (conn) => new TextProtocol(ctx, conn) */
   makeProtocol: (conn: ProtoConn) => Protocol;
+  /** a binary protocol bound to conn; absent: binary datagrams are dropped (-B ascii) */
+  makeBinaryProtocol?: (conn: ProtoConn) => Protocol;
   counters?: ServerCounters;
   /** next connection id (shared with the TCP side so ids stay unique) */
   nextId?: () => number;
@@ -70,12 +73,13 @@ export function listenUdp(opts: UdpListenOptions): Promise<dgram.Socket> {
  */
 export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string): Buffer[] {
   if (!isServableRequest(msg)) return [];
-  // binary protocol is not served over UDP: drop it, as a text-only listener must
-  if (msg[UDP_HEADER_SIZE] === 0x80) return [];
+  const binary = msg[UDP_HEADER_SIZE] === BIN_REQ_MAGIC;
+  if (binary && opts.makeBinaryProtocol === undefined) return [];
   if (opts.counters) opts.counters.bytes_read += msg.length;
   const requestId = (msg[0] << 8) | msg[1];
   const conn = new UdpConn(opts.cache, opts.nextId ? opts.nextId() : 0);
   conn.peer = peer;
+  if (binary) return serveBinary(msg, opts.makeBinaryProtocol!(conn), conn, requestId);
   const proto = opts.makeProtocol(conn);
   const out: Buffer[] = [];
   try {
@@ -95,6 +99,39 @@ export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string)
       units.length = 0;
       // a request cut short waits for bytes in memcached; a datagram has no more
       if (used === 0 || !proto.yielded) break;
+    }
+  } finally {
+    conn.out.discard();
+    proto.closed();
+  }
+  return out;
+}
+
+const BIN_REQ_MAGIC = 0x80;
+const BIN_HEADER_SIZE = 24;
+
+/**
+ * The binary requests in one datagram, one at a time, each response framed as its own
+ * message (quiet commands that answer nothing send nothing). A request cut short by
+ * the datagram's end is dropped: no later datagram can complete it.
+ */
+function serveBinary(msg: Buffer, proto: Protocol, conn: UdpConn, requestId: number): Buffer[] {
+  const out: Buffer[] = [];
+  try {
+    let pos = UDP_HEADER_SIZE;
+    while (pos + BIN_HEADER_SIZE <= msg.length && !conn.closing) {
+      const end = pos + BIN_HEADER_SIZE + msg.readUInt32BE(pos + 8);
+      if (msg[pos] !== BIN_REQ_MAGIC) {
+        // a bad magic gets the protocol's own reply (and close) on its header alone
+        proto.process(msg, pos, msg.length);
+        for (const d of frameUnit(requestId, take(conn.out))) out.push(d);
+        break;
+      }
+      if (end > msg.length) break;
+      const used = proto.process(msg, pos, end);
+      if (used === 0) break;
+      pos += used;
+      for (const d of frameUnit(requestId, take(conn.out))) out.push(d);
     }
   } finally {
     conn.out.discard();

@@ -100,12 +100,19 @@ export function snapshotDirWarning(file: string, user: TargetUser): string | nul
 // ---- -r, -k ------------------------------------------------------------------
 
 /**
- * Warnings for flags Node cannot honour: it has no setrlimit() or mlockall().
- * Operators get the same effect from systemd (LimitCORE=, LimitMEMLOCK= plus
- * swap off) or the shell (ulimit -c unlimited).
+ * Warnings for flags accepted without effect. Node has no setrlimit() or mlockall():
+ * operators get the same effect from systemd (LimitCORE=, LimitMEMLOCK= plus swap off)
+ * or the shell (ulimit -c unlimited). The others have no mechanism here to act on.
  */
-export function unsupportedFlagWarnings(s: { maxCore: boolean; lockMemory: boolean }): string[] {
+export function unsupportedFlagWarnings(s: {
+  maxCore: boolean; lockMemory: boolean; readBufMemLimit: number;
+}): string[] {
   const w: string[] = [];
+  if (s.readBufMemLimit !== 0) {
+    // memcached draws read buffers from a per-thread pool this caps; here each connection
+    // owns its buffer, bounded by the line and item limits and by max_output_bytes
+    w.push('warning: -o read_buf_mem_limit accepted for compatibility, no effect here: each connection owns its read buffer (no shared pool to cap); see -o max_output_bytes');
+  }
   if (s.maxCore) {
     w.push('warning: -r ignored: Node cannot raise the core file limit; use `ulimit -c unlimited` or LimitCORE=infinity in the unit');
   }

@@ -8,7 +8,7 @@
  * so do we: the prefix becomes a string here, never on the normal path).
  */
 import type { ServerContext } from '../server-context.js';
-import { hashKey } from '../cache/inspect.js';
+import type { KeyHash } from '../cache/hash-index.js';
 
 /** memcached's PREFIX_HASH_SIZE and MAX_PREFIX_COUNT. */
 const PREFIX_HASH_SIZE = 256;
@@ -28,6 +28,9 @@ export class PrefixStats {
   private readonly byPrefix = new Map<string, PrefixEntry>();
   private seq = 0;
 
+  /** `hash` is the engine's key hash: memcached buckets prefixes with the one -o hash_algorithm picked. */
+  constructor(private readonly hash: KeyHash) {}
+
   /** The entry for key's prefix, created on first sight; null if the key has none. */
   find(delimiter: number, key: Uint8Array, start: number, len: number): PrefixEntry | null {
     let n = 0;
@@ -39,7 +42,7 @@ export class PrefixStats {
     if (e === undefined) {
       if (this.byPrefix.size >= MAX_PREFIX_COUNT) return null;
       e = {
-        prefix, bucket: (hashKey(key, start, n) >>> 0) % PREFIX_HASH_SIZE, seq: this.seq++,
+        prefix, bucket: (this.hash(key, start, n) >>> 0) % PREFIX_HASH_SIZE, seq: this.seq++,
         gets: 0, hits: 0, sets: 0, deletes: 0,
       };
       this.byPrefix.set(prefix, e);

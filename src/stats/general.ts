@@ -92,7 +92,7 @@ export function generalStats(ctx: ServerContext): Pairs {
   srv('bytes_read');
   srv('bytes_written');
   add('limit_maxbytes', s.maxbytes);
-  srv('accepting_conns', 1);
+  srv('accepting_conns');
   srv('listen_disabled_num');
   srv('time_in_listen_disabled_us');
   add('threads', s.numThreads);

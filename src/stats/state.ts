@@ -3,6 +3,7 @@
  * detail`, and whether `stats sizes` is tracking. Made once with the daemon's
  * ServerContext (ctx.stats).
  */
+import type { KeyHash } from '../cache/hash-index.js';
 import { PrefixStats } from './detail.js';
 
 export interface StatsState {
@@ -15,7 +16,7 @@ export interface StatsState {
   sizesCasMin: number;
 }
 
-/** -o track_sizes: `stats sizes` counts from the start. */
-export function newStatsState(settings: { trackSizes: boolean }): StatsState {
-  return { prefix: new PrefixStats(), sizesCasMin: settings.trackSizes ? 0 : -1 };
+/** -o track_sizes: `stats sizes` counts from the start. `hash` is the engine's key hash (stats detail buckets by it). */
+export function newStatsState(settings: { trackSizes: boolean }, hash: KeyHash): StatsState {
+  return { prefix: new PrefixStats(hash), sizesCasMin: settings.trackSizes ? 0 : -1 };
 }

@@ -28,7 +28,8 @@ export type Side = 'memcached' | 'slabcache';
  * When a step's reply is complete:
  * - 'sentinel': send a no-op after the step and read up to its reply (the default)
  * - 'close':    read until the server closes the connection
- * - 'quiet':    read until nothing arrives for `quietMs` (last resort: it waits)
+ * - 'quiet':    wait for the reply's first byte, then read until nothing arrives for `quietMs`
+ *               (last resort: it waits; a step with no reply at all times out)
  * - 'none':     do not read; the reply lands in the next step's
  * - a string or Buffer: read up to and including this terminator (e.g. 'END\r\n')
  * - a RegExp:   read until the reply (as latin1 text) matches
@@ -185,6 +186,10 @@ async function collect(
   if (until === 'quiet') {
     const quietMs = opts.quietMs ?? 100;
     const deadline = Date.now() + timeoutMs;
+    // the reply's first byte ends the wait for the server to start answering: silence
+    // before it is a slow (loaded) server, not the end of a reply
+    const first = await client.waitFor((b, closed) => (b.length > 0 || closed ? 0 : -1), timeoutMs);
+    if (first.timedOut) return { bytes: client.drain(), closed: client.isClosed, timedOut: true };
     let seen = -1;
     // each round waits until a byte arrives or quietMs passes; silence ends the step
     while (Date.now() < deadline && !client.isClosed) {

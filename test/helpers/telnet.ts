@@ -214,17 +214,77 @@ export interface Telnet {
   close(): Promise<void>;
 }
 
-/** Open a connection to a test server; the test's teardown closes it. */
-export async function telnet(t: ExecutionContext, server: Address | number, host?: string): Promise<Telnet> {
+const MN_PROBE = Buffer.from('mn\r\n');
+const MN_REPLY = Buffer.from('MN\r\n');
+/** A binary NOOP request, and the header its response starts with (magic 0x81, opcode 0x0a). */
+const NOOP_PROBE = Buffer.from([0x80, 0x0a, ...new Array<number>(22).fill(0)]);
+
+/**
+ * What arrived after the last exchange: a no-op goes out (`mn`, or a binary NOOP on a
+ * binary connection) and everything before its answer is extra. null when nothing was,
+ * or when the connection closed with nothing pending. A server that answers the probe
+ * with something else (an unauthenticated connection, a request left half sent) shows
+ * that answer: such a test says `{ probe: false }` and checks its own ending.
+ */
+export async function bytesAfterLastExchange(raw: RawClient, binary: boolean): Promise<Buffer | null> {
+  if (raw.isClosed) return raw.pending.length > 0 ? raw.drain() : null;
+  await raw.send(binary ? NOOP_PROBE : MN_PROBE).catch(() => {});
+  const answered = (b: Buffer): number => {
+    if (!binary) return b.length >= MN_REPLY.length && b.subarray(b.length - MN_REPLY.length).equals(MN_REPLY) ? b.length - MN_REPLY.length : -1;
+    // walk whole binary frames: the NOOP response is the last one
+    let at = 0;
+    while (at + 24 <= b.length) {
+      const end = at + 24 + b.readUInt32BE(at + 8);
+      if (end > b.length) return -1;
+      if (b[at] === 0x81 && b[at + 1] === 0x0a && end === b.length) return at;
+      at = end;
+    }
+    return -1;
+  };
+  const r = await raw.waitFor((b, closed) => (answered(b) >= 0 || closed ? b.length : -1));
+  const before = answered(r.bytes);
+  const extra = before >= 0 ? r.bytes.subarray(0, before) : r.bytes;
+  return extra.length > 0 ? extra : r.timedOut ? Buffer.from('[no answer to the closing probe]') : null;
+}
+
+export interface TelnetOptions {
+  /**
+   * At teardown, check that nothing arrived after the last exchange (default: true): a
+   * no-op probe must be answered with nothing before it. Off for connections whose
+   * server cannot answer it (ascii auth before login, a request left half sent on
+   * purpose); those tests check their own ending.
+   */
+  probe?: boolean;
+}
+
+/**
+ * Open a connection to a test server; the test's teardown checks that nothing came
+ * after the last exchange (see TelnetOptions.probe), then closes it.
+ */
+export async function telnet(t: ExecutionContext, server: Address | number, host?: string, opts: TelnetOptions = {}): Promise<Telnet> {
   const port = typeof server === 'number' ? server : server.port;
   const h = host ?? (typeof server === 'number' ? '127.0.0.1' : server.host);
   const raw = await RawClient.connect(port, h);
-  t.teardown(() => raw.close());
+  let firstByte = -1;
+  let closedByTest = false;
+  const sent = (bytes: string | Buffer): void => {
+    const b = toBuffer(bytes);
+    if (firstByte < 0 && b.length > 0) firstByte = b[0];
+  };
+  t.teardown(async () => {
+    const extra = opts.probe === false || closedByTest ? null : await bytesAfterLastExchange(raw, firstByte === 0x80);
+    await raw.close();
+    if (extra !== null) throw new Error(`bytes after the last exchange: "${visible(extra)}"`);
+  });
   return {
     raw,
-    send: (bytes) => raw.send(bytes),
+    send: (bytes) => {
+      sent(bytes);
+      return raw.send(bytes);
+    },
     async says(request, expectedReply, timeoutMs = DEFAULT_TIMEOUT_MS) {
       const expected = toBuffer(expectedReply);
+      sent(request);
       if (toBuffer(request).length > 0) await raw.send(request);
       // done at expected.length bytes, or as soon as what came differs from what is expected
       const r = await raw.waitFor((b) => {
@@ -243,6 +303,9 @@ export async function telnet(t: ExecutionContext, server: Address | number, host
       if (before !== undefined) t.is(visible(r.bytes), visible(before), 'bytes before the close');
       t.true(r.closed, `connection still open after ${timeoutMs} ms; pending: "${visible(r.bytes)}"`);
     },
-    close: () => raw.close(),
+    close: () => {
+      closedByTest = true;
+      return raw.close();
+    },
   };
 }
