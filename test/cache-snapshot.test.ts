@@ -162,3 +162,18 @@ test('an upload cut by the stop and a pinned, deleted item are freed at load; pi
   for (let i = 0; i < 3; i++) setS(b.cache, NREAD_SET, `big${i}`, Buffer.alloc(700_000, 'z'));
   t.is(getS(b.cache, 'big2')?.length, 700_000);
 });
+
+test('the snapshot keeps the key hash: found again under it, refused under another', async (t) => {
+  const a = makeCache({ hashAlgorithm: 'jenkins' });
+  for (let i = 0; i < 500; i++) setS(a.cache, NREAD_SET, `j${i}`, `value${i}`);
+  const b = await restart(t, a, { hashAlgorithm: 'jenkins' });
+  for (let i = 0; i < 500; i++) t.is(getS(b.cache, `j${i}`), `value${i}`);
+
+  const file = tmpFile(t);
+  await saveSnapshot(b.cache, file, settingsFor());
+  const c = makeCache({ hashAlgorithm: 'murmur3' });
+  const r = await loadSnapshot(c.cache, c.clock, file, settingsFor());
+  t.false(r.restored);
+  t.regex(r.lines.map((l) => l.text).join('\n'), /indexed with hash jenkins, this daemon uses murmur3/);
+  t.is(getS(c.cache, 'j1'), null);
+});
