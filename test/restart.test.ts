@@ -373,3 +373,36 @@ test('-e with -u: a directory the user cannot write is named at start (as root; 
   if (IS_ROOT) t.regex(server.output(), warning);
   else t.notRegex(server.output(), warning);
 });
+
+test('an upload cut by the stop gives its chunks back before the save: the restart holds only the stored items', async (t) => {
+  t.timeout(120_000);
+  const file = path.join(tmpDir(t), 'cache');
+  const server = await startOn(t, file);
+  const c = await BulkClient.connect(server);
+  const big = Buffer.alloc(900_000, 'chained');
+  c.send(Buffer.concat(Array.from({ length: 20 }, (_, i) => Buffer.concat([
+    Buffer.from(`set big${i} 0 0 ${big.length}\r\n`), big, Buffer.from('\r\n'),
+  ]))));
+  t.true((await c.replies(20)).every((r) => r.line === 'STORED'));
+  const usedChunks = async (client: BulkClient): Promise<number> => {
+    let sum = 0;
+    for (const [k, v] of await client.stats('stats slabs')) if (k.endsWith(':used_chunks')) sum += Number(v);
+    return sum;
+  };
+  const stored = await usedChunks(c);
+  // a second client sends half a chained value, and is still sending at the stop
+  const cut = net.connect(server.port, server.host);
+  t.teardown(() => cut.destroy());
+  cut.on('error', () => {});
+  cut.write(Buffer.concat([Buffer.from(`set half 0 0 ${big.length}\r\n`), big.subarray(0, 400_000)]));
+  await waitUntil('the half-sent value to hold chunks', async () => (await usedChunks(c)) > stored);
+  c.close();
+  await stopWith(t, server, 'SIGTERM');
+
+  const again = await startOn(t, file);
+  const d = await BulkClient.connect(again);
+  t.is((await d.stats('stats')).get('curr_items'), '20');
+  t.is(await usedChunks(d), stored, 'used_chunks after the restart: the stored items\' alone');
+  d.close();
+  await stopWith(t, again, 'SIGINT');
+});
