@@ -406,3 +406,18 @@ test('an upload cut by the stop gives its chunks back before the save: the resta
   d.close();
   await stopWith(t, again, 'SIGINT');
 });
+
+test('the temporaries of a save that was killed part way are removed once the daemon serves', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'cache');
+  fs.writeFileSync(`${file}.tmp`, Buffer.alloc(4096, 1));
+  fs.writeFileSync(`${file}.meta.tmp`, 'Tmain\n');
+  const server = await startOn(t, file);
+  const c = await BulkClient.connect(server);
+  c.send('mn\r\n'); // answered: the daemon serves
+  t.is((await c.replies(1))[0].line, 'MN');
+  c.close();
+  t.false(fs.existsSync(`${file}.tmp`), 'the data temporary is gone');
+  t.false(fs.existsSync(`${file}.meta.tmp`), 'the meta temporary is gone');
+  await stopWith(t, server, 'SIGINT');
+});
