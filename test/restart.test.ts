@@ -421,3 +421,42 @@ test('the temporaries of a save that was killed part way are removed once the da
   t.false(fs.existsSync(`${file}.meta.tmp`), 'the meta temporary is gone');
   await stopWith(t, server, 'SIGINT');
 });
+
+test('requests still unread when the stop begins are not run: the save holds what was answered', async (t) => {
+  t.timeout(120_000);
+  const file = path.join(tmpDir(t), 'cache');
+  const server = await startOn(t, file);
+  const c = await BulkClient.connect(server);
+  const big = Buffer.alloc(900_000, 'reply');
+  c.send(Buffer.concat(Array.from({ length: 24 }, (_, i) => Buffer.concat([
+    Buffer.from(`set big${i} 0 0 ${big.length}\r\n`), big, Buffer.from('\r\n'),
+  ]))));
+  t.true((await c.replies(24)).every((r) => r.line === 'STORED'));
+  // a reader that takes nothing: its gets fill the socket, the daemon stops reading it,
+  // and a set sent then waits unread in the kernel
+  const reader = net.connect({ port: server.port, host: server.host });
+  t.teardown(() => reader.destroy());
+  reader.on('error', () => {});
+  reader.pause();
+  await new Promise<void>((resolve) => reader.once('connect', () => resolve()));
+  reader.write(Array.from({ length: 24 }, (_, i) => `get big${i}\r\n`).join(''));
+  await waitUntil('the reader\'s connection to wait on its replies', async () => {
+    const conns = await c.stats('stats conns');
+    return [...conns.values()].includes('conn_mwrite');
+  });
+  reader.write('set late 0 0 1\r\nz\r\n');
+  c.close();
+  server.child.kill('SIGTERM');
+  // now take every reply: the daemon may write what it had, but runs nothing more
+  reader.resume();
+  await new Promise<void>((resolve) => reader.once('close', () => resolve()));
+  await server.done;
+  t.deepEqual(server.exited(), { code: 0, signal: null });
+
+  const again = await startOn(t, file);
+  const d = await BulkClient.connect(again);
+  d.send('mg late v\r\nmg big23 s\r\n');
+  t.deepEqual((await d.replies(2)).map((r) => r.line), ['EN', `HD s${big.length}`]);
+  d.close();
+  await stopWith(t, again, 'SIGINT');
+});
