@@ -164,7 +164,9 @@ test('lru_crawler commands reply as memcached does', async (t) => {
   const lines = [
     'lru_crawler crawl all', 'lru_crawler crawl 1', 'lru_crawler crawl 1,2,3', 'lru_crawler crawl 63',
     'lru_crawler crawl 0', 'lru_crawler crawl 64', 'lru_crawler crawl x', 'lru_crawler crawl 1,x',
-    'lru_crawler crawl hash', 'lru_crawler crawl', 'lru_crawler sleep 2000000', 'lru_crawler sleep x',
+    'lru_crawler crawl hash', 'lru_crawler crawl', 'lru_crawler crawl +1', 'lru_crawler crawl 1\t',
+    'lru_crawler crawl \t2', 'lru_crawler crawl 4294967297', 'lru_crawler crawl -18446744073709551615',
+    'lru_crawler crawl 1,-1', 'lru_crawler crawl 1,0x2', 'lru_crawler metadump +1', 'lru_crawler sleep 2000000', 'lru_crawler sleep x',
     'lru_crawler sleep 50', 'lru_crawler tocrawl 4294967297', 'lru_crawler tocrawl -0', 'lru_crawler tocrawl +7',
     'lru_crawler tocrawl -18446744073709551615', 'lru_crawler tocrawl 18446744073709551616',
     'lru_crawler tocrawl 5', 'lru_crawler tocrawl -1', 'lru_crawler foo',

@@ -373,3 +373,90 @@ test('-e with -u: a directory the user cannot write is named at start (as root; 
   if (IS_ROOT) t.regex(server.output(), warning);
   else t.notRegex(server.output(), warning);
 });
+
+test('an upload cut by the stop gives its chunks back before the save: the restart holds only the stored items', async (t) => {
+  t.timeout(120_000);
+  const file = path.join(tmpDir(t), 'cache');
+  const server = await startOn(t, file);
+  const c = await BulkClient.connect(server);
+  const big = Buffer.alloc(900_000, 'chained');
+  c.send(Buffer.concat(Array.from({ length: 20 }, (_, i) => Buffer.concat([
+    Buffer.from(`set big${i} 0 0 ${big.length}\r\n`), big, Buffer.from('\r\n'),
+  ]))));
+  t.true((await c.replies(20)).every((r) => r.line === 'STORED'));
+  const usedChunks = async (client: BulkClient): Promise<number> => {
+    let sum = 0;
+    for (const [k, v] of await client.stats('stats slabs')) if (k.endsWith(':used_chunks')) sum += Number(v);
+    return sum;
+  };
+  const stored = await usedChunks(c);
+  // a second client sends half a chained value, and is still sending at the stop
+  const cut = net.connect(server.port, server.host);
+  t.teardown(() => cut.destroy());
+  cut.on('error', () => {});
+  cut.write(Buffer.concat([Buffer.from(`set half 0 0 ${big.length}\r\n`), big.subarray(0, 400_000)]));
+  await waitUntil('the half-sent value to hold chunks', async () => (await usedChunks(c)) > stored);
+  c.close();
+  await stopWith(t, server, 'SIGTERM');
+
+  const again = await startOn(t, file);
+  const d = await BulkClient.connect(again);
+  t.is((await d.stats('stats')).get('curr_items'), '20');
+  t.is(await usedChunks(d), stored, 'used_chunks after the restart: the stored items\' alone');
+  d.close();
+  await stopWith(t, again, 'SIGINT');
+});
+
+test('the temporaries of a save that was killed part way are removed once the daemon serves', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'cache');
+  fs.writeFileSync(`${file}.tmp`, Buffer.alloc(4096, 1));
+  fs.writeFileSync(`${file}.meta.tmp`, 'Tmain\n');
+  const server = await startOn(t, file);
+  const c = await BulkClient.connect(server);
+  c.send('mn\r\n'); // answered: the daemon serves
+  t.is((await c.replies(1))[0].line, 'MN');
+  c.close();
+  t.false(fs.existsSync(`${file}.tmp`), 'the data temporary is gone');
+  t.false(fs.existsSync(`${file}.meta.tmp`), 'the meta temporary is gone');
+  await stopWith(t, server, 'SIGINT');
+});
+
+test('requests still unread when the stop begins are not run: the save holds what was answered', async (t) => {
+  t.timeout(120_000);
+  const file = path.join(tmpDir(t), 'cache');
+  const server = await startOn(t, file);
+  const c = await BulkClient.connect(server);
+  const big = Buffer.alloc(900_000, 'reply');
+  c.send(Buffer.concat(Array.from({ length: 24 }, (_, i) => Buffer.concat([
+    Buffer.from(`set big${i} 0 0 ${big.length}\r\n`), big, Buffer.from('\r\n'),
+  ]))));
+  t.true((await c.replies(24)).every((r) => r.line === 'STORED'));
+  // a reader that takes nothing: its gets fill the socket, the daemon stops reading it,
+  // and a set sent then waits unread in the kernel
+  const reader = net.connect({ port: server.port, host: server.host });
+  t.teardown(() => reader.destroy());
+  reader.on('error', () => {});
+  reader.pause();
+  await new Promise<void>((resolve) => reader.once('connect', () => resolve()));
+  reader.write(Array.from({ length: 24 }, (_, i) => `get big${i}\r\n`).join(''));
+  await waitUntil('the reader\'s connection to wait on its replies', async () => {
+    const conns = await c.stats('stats conns');
+    return [...conns.values()].includes('conn_mwrite');
+  });
+  reader.write('set late 0 0 1\r\nz\r\n');
+  c.close();
+  server.child.kill('SIGTERM');
+  // now take every reply: the daemon may write what it had, but runs nothing more
+  reader.resume();
+  await new Promise<void>((resolve) => reader.once('close', () => resolve()));
+  await server.done;
+  t.deepEqual(server.exited(), { code: 0, signal: null });
+
+  const again = await startOn(t, file);
+  const d = await BulkClient.connect(again);
+  d.send('mg late v\r\nmg big23 s\r\n');
+  t.deepEqual((await d.replies(2)).map((r) => r.line), ['EN', `HD s${big.length}`]);
+  d.close();
+  await stopWith(t, again, 'SIGINT');
+});

@@ -23,6 +23,7 @@
  */
 import type { Cache } from './engine.js';
 import { NIL } from './memory.js';
+import { strtoulStr } from './numeric.js';
 import {
   COLD_LRU, HOT_LRU, ITEM_CHUNK, ITEM_FETCHED, ITEM_LINKED, ITEM_SLABBED, W_EXPTIME, W_PREV,
   WARM_LRU,
@@ -369,8 +370,9 @@ export function parseClassSpec(spec: string): Uint8Array | 'hash' | null {
   // strtok_r semantics: empty pieces between commas are skipped
   const parts = spec.split(',').filter((p) => p.length > 0);
   for (const p of parts) {
-    if (!/^\d+$/.test(p)) return null;
-    const sid = Number(p);
+    // safe_strtoul into a uint32_t, as memcached reads each id: "+1", " 1" and
+    // 4294967297 are all class 1
+    const sid = strtoulStr(p);
     if (sid < POWER_SMALLEST || sid >= MAX_NUMBER_OF_SLAB_CLASSES) return null;
     ids[sid] = 1;
   }

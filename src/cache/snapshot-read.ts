@@ -10,7 +10,8 @@
  * (short file, wrong sum, a table that does not fit) gives a clean start and one
  * line saying why; the caller then drops this engine and builds another.
  *
- * Once the daemon serves, consumeSnapshot() removes both files, whatever the load's
+ * Once the daemon serves, consumeSnapshot() removes both files (and the temporaries
+ * of a save that was killed part way), whatever the load's
  * outcome, as memcached removes its meta file: the cache moves on from there, and a
  * later crash must not bring back this old state. A start that fails before it
  * serves (a port in use) leaves them for the next attempt.
@@ -26,7 +27,7 @@ import { SEGMENTS } from './lru.js';
 import { HASHPOWER_MAX } from './hash-index.js';
 import {
   BYTE_ORDER_MARK, Crc32, FILE_HEADER_BYTES, FORMAT_VERSION, KIND_F64, KIND_U32, KIND_U8, MAGIC,
-  META_SUFFIX, TAG_MAIN, TAG_OURS, parseMeta, settingLines, type SnapshotSettings,
+  META_SUFFIX, TAG_MAIN, TAG_OURS, TMP_SUFFIX, parseMeta, settingLines, type SnapshotSettings,
 } from './snapshot-format.js';
 
 export interface LoadReport {
@@ -154,6 +155,10 @@ function removeQuietly(file: string): void {
  */
 export function consumeSnapshot(file: string): void {
   removeQuietly(file + META_SUFFIX);
+  // a save killed part way (systemd's stop timeout) leaves its temporaries, as big
+  // as the cache: nothing will ever read them
+  removeQuietly(file + TMP_SUFFIX);
+  removeQuietly(file + META_SUFFIX + TMP_SUFFIX);
   const doomed = file + LOADED_SUFFIX;
   try {
     fs.renameSync(file, doomed);

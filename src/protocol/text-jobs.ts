@@ -150,7 +150,8 @@ function lruCommand(ctx: ServerContext, w: string[]): string {
     const hotFactor = strtod(w[4]);
     const warmFactor = strtod(w[5]);
     if (hot < 0 || warm < 0 || Number.isNaN(hotFactor) || Number.isNaN(warmFactor)) reply = 'ERROR';
-    else if (hot + warm > 80) reply = 'ERROR hot and warm pcts must not exceed 80';
+    // memcached sums two uint32_t: 4294967295 + 20 wraps to 19 and is taken
+    else if ((hot + warm) >>> 0 > 80) reply = 'ERROR hot and warm pcts must not exceed 80';
     else if (warmFactor <= 0 || hotFactor <= 0) reply = 'ERROR hot/warm age factors must be greater than 0';
     else {
       s.hotLruPct = hot;

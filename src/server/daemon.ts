@@ -385,6 +385,9 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       crawler.stop();
       mover.stop();
       clock.stop();
+      // the replies already made still go out, but nothing more is run: a request
+      // read from here would change the cache with no one told, and -e saves it
+      for (const c of conns) c.closeAfterWrite();
       const sockets = [...conns].map((c) => c.socket);
       closing = drainAndClose(listeners.map((l) => l.closable), sockets, opts.drainMs ?? DRAIN_TIMEOUT_MS);
       return closing;

@@ -289,7 +289,12 @@ export async function drainAndClose(
     }
   }));
   const pending: Promise<void>[] = [];
+  // a connection gives back what it holds of the engine (a half-read upload, pins)
+  // on 'close', which follows destroy() a turn later: the caller may save the engine
+  // next, so nothing may still be due to change it when this resolves
+  const gone: Promise<void>[] = [];
   for (const s of sockets) {
+    if (!s.closed) gone.push(new Promise<void>((resolve) => s.once('close', () => resolve())));
     if (s.destroyed) continue;
     pending.push(new Promise<void>((resolve) => {
       // 'finish': every queued byte reached the kernel, which delivers it after
@@ -307,5 +312,6 @@ export async function drainAndClose(
   await Promise.race([Promise.all(pending), timeout]);
   clearTimeout(timer);
   for (const s of sockets) if (!s.destroyed) s.destroy();
+  await Promise.all(gone);
   await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 100).unref())]);
 }
