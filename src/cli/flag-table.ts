@@ -121,5 +121,5 @@ export const EXT_OPTIONS: readonly ExtSpec[] = [
   { name: 'ssl_kernel_tls', help: 'let the kernel do TLS record encryption' },
   { name: 'ssl_min_version', arg: '<num>', help: 'oldest TLS accepted: 0 1.0, 1 1.1, 2 1.2 (default), 3 1.3' },
   { name: 'ext_*', arg: '...', help: 'extstore (items on flash) is not supported; every ext_* key is refused' },
-  { name: 'max_output_bytes', arg: '<bytes>', help: 'slabcache: output queued for one slow client before we stop reading from it; k/m/g suffix ok (default: 4m)' },
+  { name: 'max_output_bytes', arg: '<bytes>', help: 'slabcache: output queued for one slow client before we stop reading from it; k/m/g suffix ok (default: 64k)' },
 ];

@@ -95,7 +95,8 @@ export class BinaryProtocol implements Protocol, Request {
         conn.closeAfterWrite();
         break;
       }
-      if (reqs >= maxReqs) {
+      // -R, or as much output waiting as one client may have: other clients first
+      if (reqs >= maxReqs || conn.out.full) {
         this.ctx.counters.conn_yields++;
         this.yielded = true;
         break;

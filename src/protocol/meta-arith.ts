@@ -85,7 +85,7 @@ export function metaArith(m: MetaCommands): void {
     }
   }
 
-  const mark = out.len;
+  const mark = out.mark();
   const words = line.words;
   if (h === NIL) {
     out.bytes(miss ?? NF);

@@ -100,7 +100,8 @@ export class TextProtocol implements Protocol {
         pos = this.meta.feed(buf, pos, end); // an ms data block streamed or swallowed
         continue;
       }
-      if (reqs >= maxReqs) {
+      // -R, or as much output waiting as one client may have: other clients first
+      if (reqs >= maxReqs || conn.out.full) {
         this.yielded = true;
         this.ctx.counters.conn_yields++;
         break;

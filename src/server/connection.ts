@@ -23,7 +23,7 @@
  */
 import type net from 'node:net';
 import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
-import { Output } from '../protocol/output.js';
+import { Output, type Sent } from '../protocol/output.js';
 import { detectProtocol } from '../protocol/detect.js';
 import type { Logger } from '../log.js';
 import { traceBytes, traceWrites } from './trace.js';
@@ -31,6 +31,13 @@ import { traceBytes, traceWrites } from './trace.js';
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
 const SPARE_MAX = 64 * 1024;
+/**
+ * Unparsed bytes we keep while a connection waits for its next -R turn. Past this
+ * we stop reading from it until the parser catches up, as memcached reads only
+ * once its buffer has no whole request left: a client pipelining faster than we
+ * answer must not grow its tail without bound.
+ */
+const BACKLOG_MAX = 64 * 1024;
 
 export interface ConnectionHost {
   readonly ctx: ServerContext;
@@ -57,6 +64,8 @@ export class Connection implements ProtoConn {
   private spare: Buffer | null = null;
   private scheduled = false;
   private paused = false;
+  /** reading stopped because BACKLOG_MAX unparsed bytes wait for their turn */
+  private held = false;
   private dead = false;
   /** reused list of buffers for one flush */
   private readonly batch: Buffer[] = [];
@@ -64,8 +73,8 @@ export class Connection implements ProtoConn {
   private readonly toBatch = (b: Buffer): void => {
     this.batch.push(b);
   };
-  /** pin lists handed to writes that have not completed */
-  private readonly inFlight = new Set<number[]>();
+  /** what flushes handed to writes that have not completed (pins, spent chunks) */
+  private readonly inFlight = new Set<Sent>();
   private readonly onTick = (): void => {
     this.scheduled = false;
     this.drive();
@@ -87,7 +96,7 @@ export class Connection implements ProtoConn {
     readonly local?: string,
   ) {
     const ctx = host.ctx;
-    this.out = new Output(ctx.cache);
+    this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
     this.lastCmd = ctx.cache.clock.now;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -144,6 +153,7 @@ export class Connection implements ProtoConn {
       this.append(chunk);
     }
     if (!this.scheduled) this.drive();
+    else if (this.tailEnd - this.tailStart > BACKLOG_MAX) this.hold(true);
   }
 
   /** Adds a chunk after the kept tail, compacting before growing. */
@@ -210,11 +220,20 @@ export class Connection implements ProtoConn {
       this.tail = null;
     }
     const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);
+    this.hold(again && left > BACKLOG_MAX);
     if (again && !this.scheduled) {
       // -R: let other connections have a turn before the rest of this batch
       this.scheduled = true;
       setImmediate(this.onTick);
     }
+  }
+
+  /** Stops or restarts reading for the backlog (see BACKLOG_MAX). */
+  private hold(on: boolean): void {
+    if (on === this.held) return;
+    this.held = on;
+    if (on) this.socket.pause();
+    else if (!this.paused && this.producer === null) this.socket.resume();
   }
 
   /** One write (or one corked burst) for everything in conn.out. */
@@ -223,12 +242,12 @@ export class Connection implements ProtoConn {
     if (out.isEmpty()) return;
     const sock = this.socket;
     const batch = this.batch;
-    const pins = out.flush(this.toBatch);
+    const sent = out.flush(this.toBatch);
     if (this.tracing) traceWrites(this.host.log!, this.id, batch);
     const ctx = this.host.ctx;
     if (sock.destroyed) {
       batch.length = 0;
-      if (pins) out.release(pins);
+      if (sent) out.release(sent);
       return;
     }
     const many = batch.length > 1;
@@ -239,17 +258,17 @@ export class Connection implements ProtoConn {
       sock.write(batch[i]);
     }
     ctx.counters.bytes_written += batch[last].length;
-    if (pins) {
-      this.inFlight.add(pins);
-      sock.write(batch[last], () => this.unpin(pins));
+    if (sent) {
+      this.inFlight.add(sent);
+      sock.write(batch[last], () => this.written(sent));
     } else {
       sock.write(batch[last]);
     }
     if (many) sock.uncork();
     batch.length = 0;
     const pending = sock.writableLength;
-    // the socket still holds our buffer: the next batch needs a fresh one
-    if (pending > 0) out.detach();
+    // everything went to the kernel: the chunk is free until the next reply
+    if (pending === 0 && this.inFlight.size === 0) out.idle();
     // only once the socket wants a 'drain': under its high-water mark (16 KiB) it would
     // never send one, and a -o max_output_bytes below that would pause us for good
     if (pending > ctx.settings.maxOutputBytes && sock.writableNeedDrain && !this.paused) {
@@ -286,7 +305,7 @@ export class Connection implements ProtoConn {
       this.producer = null;
       this.closing = false;
       this.lastCmd = this.host.ctx.cache.clock.now; // idle_timeout counts from END, not from the request
-      sock.resume();
+      if (!this.held) sock.resume();
       if (!this.scheduled) this.drive(); // requests that came after the streamed one
       return;
     }
@@ -309,20 +328,29 @@ export class Connection implements ProtoConn {
     p?.abort();
   }
 
-  private unpin(pins: number[]): void {
-    if (!this.inFlight.delete(pins)) return;
-    this.out.release(pins);
+  /** A flush's last write is done: its pins and spent chunks go back. */
+  private written(sent: Sent): void {
+    if (!this.inFlight.delete(sent)) return;
+    this.out.release(sent);
+    this.idleOut();
+  }
+
+  /** Gives the output chunk back once nothing of ours waits in the socket. */
+  private idleOut(): void {
+    if (this.inFlight.size === 0 && !this.parsing && this.socket.writableLength === 0) this.out.idle();
   }
 
   private onDrain(): void {
-    if (!this.paused || this.dead) return;
+    if (this.dead) return;
+    this.idleOut();
+    if (!this.paused) return;
     this.paused = false;
     if (this.producer !== null) {
       // reading stays paused until the streamed reply ends
       if (this.pulling === null) this.pulling = setImmediate(this.onPull);
       return;
     }
-    this.socket.resume();
+    if (!this.held) this.socket.resume();
     if (!this.scheduled) this.drive();
   }
 
@@ -342,10 +370,10 @@ export class Connection implements ProtoConn {
     this.spare = null;
     this.stopStream();
     this.proto?.closed();
-    this.out.discard();
     // writes cut short by the close never reported done: their bytes are no longer read
-    for (const pins of this.inFlight) this.out.release(pins);
+    for (const sent of this.inFlight) this.out.release(sent);
     this.inFlight.clear();
+    this.out.close();
     this.host.removed(this);
   }
 }

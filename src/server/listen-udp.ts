@@ -106,7 +106,7 @@ export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string)
       }
     }
   } finally {
-    conn.out.discard();
+    conn.out.close();
     proto.closed();
   }
   return out;
@@ -129,8 +129,9 @@ function lineInfo(buf: Buffer, pos: number, upto: number): { isGet: boolean; las
 function take(out: Output): Buffer {
   if (out.isEmpty()) return Buffer.alloc(0);
   const parts: Buffer[] = [];
-  const pins = out.flush((b) => parts.push(b));
+  const sent = out.flush((b) => parts.push(b));
   const all = Buffer.concat(parts); // copies, so the arena views may be unpinned now
-  if (pins) out.release(pins);
+  if (sent) out.release(sent);
+  out.idle();
   return all;
 }
