@@ -50,6 +50,8 @@ export class BinaryProtocol implements Protocol, Request {
   private readonly stored = new StoreResult();
   readonly arithRes = new ArithResult();
   private saslStarted = false;
+  /** end of the bytes at hand for the request being handled */
+  private bufEnd = 0;
   /** stopped at -R requests with bytes left: the server calls again next tick */
   yielded = false;
   // the request being handled (Request fields, read by binary-ops)
@@ -81,7 +83,17 @@ export class BinaryProtocol implements Protocol, Request {
       }
       if (this.state === S_NREAD) {
         const n = Math.min(end - pos, this.remaining);
-        if (n > 0) this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n, this.cursor);
+        if (n > 0 && !this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n, this.cursor)) {
+          // memcached's conn_nread when a chunk can't be had: answer, drop the rest
+          this.ctx.cache.release(this.item);
+          this.item = NIL;
+          this.ctx.counters.store_no_memory++;
+          errorReply(this.conn.out, this.opcode, RESPONSE_ENOMEM, this.opaque);
+          this.state = S_HEADER;
+          this.swallow(this.remaining - n);
+          pos += n;
+          continue;
+        }
         pos += n;
         this.offset += n;
         this.remaining -= n;
@@ -115,6 +127,7 @@ export class BinaryProtocol implements Protocol, Request {
       this.bodylen = bodylen;
       this.opaque = buf.readUInt32BE(pos + 12);
       this.cas = readCas(buf, pos + 16);
+      this.bufEnd = end;
       pos = this.request(buf, pos, end);
       reqs++;
     }
@@ -208,7 +221,8 @@ export class BinaryProtocol implements Protocol, Request {
     const flags = isAppend ? 0 : buf.readUInt32BE(es);
     const exptime = isAppend ? 0 : buf.readUInt32BE(es + 4);
     recordSet(this.ctx, buf, ks, keylen);
-    const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen);
+    // only what is here gets memory now: a stalled upload must not hold the rest
+    const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen, Math.min(vlen, Math.max(0, this.bufEnd - ks - keylen)));
     if (h === NIL) {
       const tooLarge = !cache.itemSizeOk(keylen, vlen);
       if (tooLarge) this.ctx.counters.store_too_large++;

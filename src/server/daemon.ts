@@ -20,6 +20,7 @@ import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/context.js';
 import { TextProtocol } from '../protocol/text.js';
+import { outputMemory } from '../protocol/output-pool.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
 import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
@@ -110,6 +111,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     connections(): Iterable<Connection> {
       return conns;
     },
+    outputMemory,
     refreshCerts(): string | null {
       try {
         const options = tlsServerOptions(settings);
