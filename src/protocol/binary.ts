@@ -14,7 +14,7 @@ import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED } from '../cache/status.
 import { ArithResult } from '../cache/arith.js';
 import { StoreResult, ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
-import type { Protocol, ProtoConn, ServerContext } from './context.js';
+import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import {
   CMD_ADD, CMD_APPEND, CMD_PREPEND, CMD_REPLACE, CMD_SASL_AUTH, CMD_SASL_STEP, CMD_SET,
   HEADER_LEN, MAX_SASL_MECH_LEN, PROTOCOL_BINARY_REQ, QUIET_OF, RESPONSE_E2BIG, RESPONSE_ENOMEM,
@@ -115,6 +115,12 @@ export class BinaryProtocol implements Protocol, Request {
       }
       const keylen = buf.readUInt16BE(pos + 2);
       const extlen = buf[pos + 4];
+      if (HEADER_LEN + extlen + keylen > READ_BUFFER_SIZE) {
+        // memcached waits for header, extras and key in its 16 KiB read buffer; these
+        // never fit, so once it is full it closes, unanswered (we keep no more)
+        if (end - pos >= READ_BUFFER_SIZE) conn.closeAfterWrite();
+        break;
+      }
       if (end - pos < HEADER_LEN + extlen + keylen) break;
       const bodylen = buf.readUInt32BE(pos + 8);
       const opcode = buf[pos + 1];
@@ -142,7 +148,10 @@ export class BinaryProtocol implements Protocol, Request {
 
   /** Drop n more bytes of input (memcached's conn_swallow). */
   swallow(n: number): void {
-    if (n > 0) {
+    // memcached keeps the count in an int: a body length of 2^31 or more comes out
+    // negative and nothing is swallowed, so it answers the bytes after the header as
+    // the next request. We do the same rather than go silent for up to 4 GB.
+    if ((n | 0) > 0) {
       this.state = S_SWALLOW;
       this.remaining = n;
     }

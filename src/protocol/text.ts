@@ -18,7 +18,7 @@ import { MB } from '../config.js';
 import { adminCommand, recordDelete, recordGet, statsReport } from '../stats/report.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
-import type { Protocol, ProtoConn, ServerContext } from './context.js';
+import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
 import { parsedOk, strtol32, Words } from './text-parse.js';
 import { NOT_U64, strtoullU64 } from '../cache/numeric.js';
@@ -111,10 +111,17 @@ export class TextProtocol implements Protocol {
       let nl = buf.indexOf(0x0a, pos + this.scanned);
       this.scanned = 0;
       if (nl >= end) nl = -1;
-      if (nl < 0) {
-        if (end - pos > LINE_NO_NEWLINE_MAX && !this.multigetMayGrow(buf, pos, end)) this.kill();
-        else this.scanned = end - pos;
-        break;
+      if (nl < 0 || nl - pos >= READ_BUFFER_SIZE) {
+        // memcached reads into a 16 KiB buffer: a longer line never has its \n there
+        const whole = nl >= 0;
+        if ((whole || end - pos > LINE_NO_NEWLINE_MAX) && !this.multigetMayGrow(buf, pos, whole ? nl : end)) {
+          this.hangUp();
+          break;
+        }
+        if (!whole) {
+          this.scanned = end - pos;
+          break;
+        }
       }
       const next = nl + 1;
       if (this.authRequired && !conn.authenticated) {
@@ -156,6 +163,14 @@ export class TextProtocol implements Protocol {
   /** conn_closing: memcached drops the connection without sending what is queued. */
   private kill(): void {
     this.conn.out.discard();
+    this.conn.closeAfterWrite();
+  }
+
+  /**
+   * A line memcached will not read (too long, or an HTTP request): it closes, after
+   * sending what the requests before it in the same read produced.
+   */
+  private hangUp(): void {
     this.conn.closeAfterWrite();
   }
 
@@ -255,7 +270,7 @@ export class TextProtocol implements Protocol {
         } else {
           // an HTTP request line: memcached hangs up without a word
           const li = w.n - 1;
-          if (w.len(li) >= 5 && buf.compare(HTTP, 0, 5, w.s[li], w.s[li] + 5) === 0) this.kill();
+          if (w.len(li) >= 5 && buf.compare(HTTP, 0, 5, w.s[li], w.s[li] + 5) === 0) this.hangUp();
           else out.bytes(ERROR);
           return next;
         }
