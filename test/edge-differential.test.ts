@@ -14,6 +14,10 @@ const WORDS30 = Array.from({ length: 30 }, (_, i) => `a${i}`).join(' ');
 test('an overlong line or an HTTP request line closes after the replies before it, vs memcached', async (t) => {
   await playBoth(t, [{ send: `set hk 0 0 1\r\nx\r\nget hk\r\n${'z'.repeat(3000)}`, until: 'close' }]);
   await playBoth(t, [{ send: 'get nokey\r\nGET / HTTP/1.1\r\n', until: 'close' }]);
+  // memcached writes out after each get and mn; what came after the last one is dropped
+  for (const before of ['set a 0 0 1\r\nx\r\n', 'mn\r\nversion\r\n', 'version\r\nmn\r\n', 'mg a v\r\nget a\r\nincr a 1\r\n']) {
+    await playBoth(t, [{ send: before + 'x'.repeat(2049), until: 'close' }]);
+  }
 });
 
 test('a NUL past the 23rd word of a get line ends the line, vs memcached', async (t) => {

@@ -23,13 +23,24 @@ import { StoreResult, ValueCursor } from '../cache/results.js';
 const MN = Buffer.from('MN\r\n');
 const NO_MEMORY_READ = Buffer.from('SERVER_ERROR Out of memory during read\r\n');
 
+/**
+ * Scratch refilled for every line, shared by all connections: a line is handled
+ * start to end before another connection's is, and what must outlive a line (a
+ * streamed ms) is kept per connection below. An idle connection then costs only
+ * its own state, as memcached's does.
+ */
+const sharedLine = new MetaLine();
+const sharedFlags = new MetaFlags();
+const sharedStored = new StoreResult();
+const sharedArith = new ArithResult();
+
 export class MetaCommands {
-  /** per-connection scratch, refilled for every line: nothing allocated per request */
-  readonly line = new MetaLine();
-  readonly flags = new MetaFlags();
+  /** scratch refilled for every line (shared, see above): nothing allocated per request */
+  readonly line = sharedLine;
+  readonly flags = sharedFlags;
   /** what ms and ma get back from the engine besides a status */
-  readonly stored = new StoreResult();
-  readonly arithRes = new ArithResult();
+  readonly stored = sharedStored;
+  readonly arithRes = sharedArith;
   /** where the streamed ms block's last piece ended */
   private readonly cursor = new ValueCursor();
   /** bytes of a rejected ms data block still to discard (streaming callers only) */

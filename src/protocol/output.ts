@@ -49,6 +49,9 @@ export class Output {
   /** bytes in parts */
   private queued = 0;
   private sealed = 0;
+  /** pending bytes and pins at the last commit() of this batch */
+  private committedBytes = 0;
+  private committedPins = 0;
 
   /**
    * `limit`: the batch counts as full() past this many bytes, and protocols stop
@@ -200,6 +203,37 @@ export class Output {
     this.pins.push(h);
   }
 
+  /**
+   * What is in the batch now would go out even if the connection closes before the
+   * batch is flushed: memcached writes its replies out after every get and mn, and
+   * drops only what came after when it hangs up (dropUncommitted()).
+   */
+  commit(): void {
+    this.committedBytes = this.queued + this.len - this.sealed;
+    this.committedPins = this.pins.length;
+  }
+
+  /** Drops what the batch gained since its last commit(), releasing those pins. */
+  dropUncommitted(): void {
+    const keep = this.committedBytes;
+    for (let i = this.committedPins; i < this.pins.length; i++) this.cache.unpin(this.pins[i]);
+    this.pins.length = this.committedPins;
+    if (keep >= this.queued) {
+      this.len = this.sealed + (keep - this.queued);
+      return;
+    }
+    let n = 0;
+    let i = 0;
+    for (; i < this.parts.length && n + this.parts[i].length <= keep; i++) n += this.parts[i].length;
+    if (n < keep) {
+      this.parts[i] = this.parts[i].subarray(0, keep - n);
+      i++;
+    }
+    this.parts.length = i;
+    this.queued = keep;
+    this.len = this.sealed;
+  }
+
   /** Moves buf[sealed, len) into parts so arena views can follow it in order. */
   private seal(): void {
     if (this.len > this.sealed) {
@@ -224,6 +258,8 @@ export class Output {
       this.queued = 0;
     }
     this.sealed = this.len;
+    this.committedBytes = 0;
+    this.committedPins = 0;
     if (this.pins.length === 0 && this.spent.length === 0) return null;
     const sent: Sent = { chunks: this.spent, pins: this.pins };
     if (this.spent.length > 0) this.spent = [];
@@ -261,6 +297,8 @@ export class Output {
     this.parts = [];
     this.queued = 0;
     this.len = this.sealed;
+    this.committedBytes = 0;
+    this.committedPins = 0;
   }
 
   /** The connection is gone and its socket closed: everything goes back. */

@@ -65,10 +65,14 @@ const LINE_NO_NEWLINE_MAX = 2048;
 /** memcached lets multiget lines grow without bound; we stop at this. */
 const MULTIGET_LINE_MAX = 16 * MB;
 
+/** Scratch refilled for every line, shared by all connections (a line is handled whole). */
+const sharedWords = new Words();
+const sharedArith = new ArithResult();
+
 export class TextProtocol implements Protocol {
-  private readonly w = new Words();
+  private readonly w = sharedWords;
   /** incr/decr's answer from the engine, reused */
-  private readonly arithRes = new ArithResult();
+  private readonly arithRes = sharedArith;
   private readonly store: TextStore;
   private meta: MetaCommands | null = null;
   private readonly authRequired: boolean;
@@ -167,10 +171,12 @@ export class TextProtocol implements Protocol {
   }
 
   /**
-   * A line memcached will not read (too long, or an HTTP request): it closes, after
-   * sending what the requests before it in the same read produced.
+   * A line memcached will not read (too long, or an HTTP request): it closes. What
+   * it had written out by then goes: the replies up to the last get or mn before
+   * the line in this read (see Output.commit).
    */
   private hangUp(): void {
+    this.conn.out.dropUncommitted();
     this.conn.closeAfterWrite();
   }
 
@@ -199,7 +205,9 @@ export class TextProtocol implements Protocol {
       case 0x6d: // m: meta commands are all two letters
         if (w.len(0) === 2) {
           if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true);
-          return this.meta.handle(buf, s, eol, next, end);
+          const r = this.meta.handle(buf, s, eol, next, end);
+          if (buf[s + 1] === 0x6e && r >= 0) out.commit(); // mn: memcached writes out here
+          return r;
         }
         break;
       case 0x67: // g
@@ -209,6 +217,7 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_GAT)) this.get(buf, false, true);
         else if (w.is(buf, 0, W_GATS)) this.get(buf, true, true);
         else break;
+        out.commit(); // memcached writes out after every get
         return next;
       case 0x73: // s
         if (w.is(buf, 0, W_SET)) {
@@ -253,6 +262,7 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_BGET)) {
           if (nt < 3) break;
           this.get(buf, false, false);
+          out.commit();
         } else if (w.is(buf, 0, W_FLUSH)) {
           if (nt > 4) break;
           this.flushAll(buf);
