@@ -82,10 +82,15 @@ export class ItemAllocator {
    * tails, then (unless -M) eviction of the coldest unpinned item.
    */
   allocChunk(cls: number): number {
+    const largest = this.c.slabs.largest;
     for (let tries = 0; tries < ALLOC_TRIES; tries++) {
       const h = this.c.slabs.alloc(cls);
       if (h !== NIL) return h;
-      if (!this.c.policy.pullTail(cls)) break;
+      if (this.c.policy.pullTail(cls)) continue;
+      // the last chunk of a chained value comes from a smaller class whose LRU holds
+      // no items (chained items live in the largest class's): evicting a chained
+      // item frees its chunks, and so maybe one of this class
+      if (cls === largest || !this.c.policy.pullTail(largest)) break;
     }
     this.c.classCounters.outofmemory[cls]++;
     return NIL;
