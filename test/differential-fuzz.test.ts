@@ -16,7 +16,9 @@
  * - when memcached closes with request bytes still unread (quit, a line or header it
  *   will not read, bad magic), its kernel answers with a reset, which may destroy
  *   replies it had just sent; we read those bytes and close cleanly, so the client
- *   gets every reply. Both closed, and memcached's replies a prefix of ours: known.
+ *   gets every reply, unless its own close races more bytes from the client (after a
+ *   quit), when its kernel resets too. Both closed, one side's replies a prefix of the
+ *   other's: known.
  * - memcached sends a binary error reply (unknown command, too large) only once it
  *   has swallowed the body that follows; we send it at once. With a body that never
  *   comes, both wait, and memcached's client has seen less: known.
@@ -163,16 +165,19 @@ interface Outcome { text: string; closed: boolean; timedOut: boolean }
 const NEWER_FLAGS = /^m[gsda] [^\r\n]*? (E\S*|x)(?= |\r|\n|$)/m;
 
 /**
- * Both closed (a reset ate memcached's last replies), or both left waiting for bytes
- * (memcached holds a binary error reply until it has swallowed the body), and what
- * memcached's client got is a prefix of ours.
+ * Both closed, and one client's replies are a prefix of the other's (a reset ate the
+ * rest), or both left waiting for bytes (memcached holds a binary error reply until
+ * it has swallowed the body) and memcached's client got a prefix of ours.
  */
 function known(theirs: string, ours: string): boolean {
   const end = (x: string): string => x.slice(x.lastIndexOf('\n') + 1);
   const cut = (x: string): string => x.slice(0, Math.max(0, x.lastIndexOf('\n')));
   const how = end(theirs);
-  const same = how === end(ours) && (how === 'closed' || how === 'timeout' || how === 'unanswered');
-  return same && cut(ours).startsWith(cut(theirs));
+  if (how !== end(ours)) return false;
+  if (how === 'timeout' || how === 'unanswered') return cut(ours).startsWith(cut(theirs));
+  // a reset can reach either client: data that arrives after a daemon closed resets
+  // the connection, on our side too when a quit is followed by more requests
+  return how === 'closed' && (cut(ours).startsWith(cut(theirs)) || cut(theirs).startsWith(cut(ours)));
 }
 
 /** Sends a text session and reads until its `mn` is answered, the server closes, or WAIT_MS. */
