@@ -69,6 +69,26 @@ test('-R: a connection yields after R requests so another is served meanwhile', 
   t.true(d.ctx.counters.conn_yields >= n / 2);
 });
 
+test('a long multiget is answered in turns of max_output_bytes, whole and in order, while others are served', async (t) => {
+  const d = await daemon(t, { maxOutputBytes: 16 * 1024 });
+  const c = await telnet(t, d.port);
+  const v = 'v'.repeat(1000);
+  await c.says(`set k 0 0 ${v.length}\r\n${v}\r\nset j 0 0 1\r\nj\r\n`, 'STORED\r\nSTORED\r\n');
+  const a = await RawClient.connect(d.port);
+  const b = await RawClient.connect(d.port);
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  const n = 3000;
+  const yieldsBefore = d.ctx.counters.conn_yields;
+  await a.send(`get ${'k j nope '.repeat(n)}\r\n`);
+  await b.send('mn\r\n');
+  t.is((await b.readUntil('MN\r\n')).toString(), 'MN\r\n');
+  const one = `VALUE k 0 ${v.length}\r\n${v}\r\nVALUE j 0 1\r\nj\r\n`;
+  const all = await a.read(one.length * n + 5, 20_000);
+  t.true(all.equals(Buffer.from(one.repeat(n) + 'END\r\n')), 'every key answered once, in order');
+  t.true(d.ctx.counters.conn_yields - yieldsBefore >= 100, 'the line was answered in many turns');
+});
+
 test('backpressure: a client that never reads stops being read; output stays bounded; others are served', async (t) => {
   const maxOutputBytes = 256 * 1024;
   const d = await daemon(t, { maxOutputBytes, reqsPerEvent: 4 });

@@ -82,6 +82,8 @@ export class TextProtocol implements Protocol {
   private scanned = 0;
   /** the last process() stopped at the -R limit with requests left */
   yielded = false;
+  /** a multiget stopped with its batch full goes on this far into its line (0: none) */
+  private getResume = 0;
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
     this.store = new TextStore(ctx, conn);
@@ -212,11 +214,13 @@ export class TextProtocol implements Protocol {
         break;
       case 0x67: // g
         if (nt < 3) break;
-        if (w.is(buf, 0, W_GET)) this.get(buf, false, false);
-        else if (w.is(buf, 0, W_GETS)) this.get(buf, true, false);
-        else if (w.is(buf, 0, W_GAT)) this.get(buf, false, true);
-        else if (w.is(buf, 0, W_GATS)) this.get(buf, true, true);
+        let whole: boolean;
+        if (w.is(buf, 0, W_GET)) whole = this.get(buf, s, false, false);
+        else if (w.is(buf, 0, W_GETS)) whole = this.get(buf, s, true, false);
+        else if (w.is(buf, 0, W_GAT)) whole = this.get(buf, s, false, true);
+        else if (w.is(buf, 0, W_GATS)) whole = this.get(buf, s, true, true);
         else break;
+        if (!whole) return this.resumeLater(s, next);
         out.commit(); // memcached writes out after every get
         return next;
       case 0x73: // s
@@ -261,7 +265,7 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_PREPEND)) mode = NREAD_PREPEND;
         else if (w.is(buf, 0, W_BGET)) {
           if (nt < 3) break;
-          this.get(buf, false, false);
+          if (!this.get(buf, s, false, false)) return this.resumeLater(s, next);
           out.commit();
         } else if (w.is(buf, 0, W_FLUSH)) {
           if (nt > 4) break;
@@ -291,8 +295,24 @@ export class TextProtocol implements Protocol {
     return next;
   }
 
-  /** get/gets/gat/gats/bget: every key on the line, then END. */
-  private get(buf: Buffer, withCas: boolean, touch: boolean): void {
+  /**
+   * A multiget stopped with its output batch full: the line stays unconsumed and
+   * is taken up again, from the key after the last one answered, once the batch
+   * is written (as -R does), so one long line cannot hold the loop or queue
+   * without bound.
+   */
+  private resumeLater(lineStart: number, next: number): number {
+    this.scanned = next - 1 - lineStart; // the \n is known: don't search the line again
+    this.yielded = true;
+    this.ctx.counters.conn_yields++;
+    return -1;
+  }
+
+  /**
+   * get/gets/gat/gats/bget: every key on the line, then END. False when it stopped
+   * early with the output batch full; getResume then says where to go on.
+   */
+  private get(buf: Buffer, lineStart: number, withCas: boolean, touch: boolean): boolean {
     const w = this.w;
     const ctx = this.ctx;
     const cache = ctx.cache;
@@ -303,19 +323,24 @@ export class TextProtocol implements Protocol {
       exptime = strtol32(buf, w.s[1], w.e[1]);
       if (!parsedOk) {
         out.bytes(BAD_EXPTIME);
-        return;
+        return true;
       }
       p = w.e[1];
     }
     const end = w.end;
-    // memcached drops the values it queued when a key is too long: check first
-    for (let q = p; q < end;) {
-      while (q < end && buf[q] === 0x20) q++;
-      const ks = q;
-      while (q < end && buf[q] !== 0x20) q++;
-      if (q - ks > KEY_MAX_LENGTH) {
-        out.bytes(BAD_FORMAT);
-        return;
+    if (this.getResume > 0) {
+      p = lineStart + this.getResume;
+      this.getResume = 0;
+    } else {
+      // memcached drops the values it queued when a key is too long: check first
+      for (let q = p; q < end;) {
+        while (q < end && buf[q] === 0x20) q++;
+        const ks = q;
+        while (q < end && buf[q] !== 0x20) q++;
+        if (q - ks > KEY_MAX_LENGTH) {
+          out.bytes(BAD_FORMAT);
+          return true;
+        }
       }
     }
     const detail = ctx.settings.detailEnabled;
@@ -331,8 +356,13 @@ export class TextProtocol implements Protocol {
       out.valueLine(buf, ks, p, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
       out.value(h);
       out.bytes(CRLF);
+      if (out.full && p < end) {
+        this.getResume = p - lineStart;
+        return false;
+      }
     }
     out.bytes(END);
+    return true;
   }
 
   private touch(buf: Buffer): void {
