@@ -46,8 +46,9 @@ export class Output {
   pins: number[] = [];
   /** chunks filled in this batch (their bytes are in parts) */
   private spent: Buffer[] = [];
-  /** bytes in parts */
+  /** bytes in parts, and how many of them are arena views */
   private queued = 0;
+  private viewed = 0;
   private sealed = 0;
   /** pending bytes and pins at the last commit() of this batch */
   private committedBytes = 0;
@@ -69,9 +70,13 @@ export class Output {
     return this.queued + this.len - this.sealed;
   }
 
-  /** The batch holds as much as one client may have waiting: take no more requests. */
+  /**
+   * The batch holds as many copied bytes as one client may have waiting: take no
+   * more requests. Arena views of large values cost no memory of ours, and a reply
+   * made of them is left whole (a graceful stop sends what was asked in full).
+   */
   get full(): boolean {
-    return this.queued + this.len - this.sealed >= this.limit;
+    return this.queued - this.viewed + this.len - this.sealed >= this.limit;
   }
 
   isEmpty(): boolean {
@@ -199,6 +204,7 @@ export class Output {
       const n = cache.partLength(h, p);
       this.parts.push(Buffer.from(u8.buffer, u8.byteOffset + s, n));
       this.queued += n;
+      this.viewed += n;
     }
     this.pins.push(h);
   }
@@ -231,6 +237,7 @@ export class Output {
     }
     this.parts.length = i;
     this.queued = keep;
+    this.viewed = Math.min(this.viewed, keep);
     this.len = this.sealed;
   }
 
@@ -256,6 +263,7 @@ export class Output {
       if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
       this.parts = [];
       this.queued = 0;
+      this.viewed = 0;
     }
     this.sealed = this.len;
     this.committedBytes = 0;
@@ -296,6 +304,7 @@ export class Output {
     this.pins = [];
     this.parts = [];
     this.queued = 0;
+    this.viewed = 0;
     this.len = this.sealed;
     this.committedBytes = 0;
     this.committedPins = 0;
