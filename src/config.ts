@@ -113,7 +113,7 @@ export function defaultSettings(): Settings {
     tempLru: false, temporaryTtl: 61, idleTimeout: 0, hashpowerInit: 0, tailRepairTime: 0,
     modern: true, watcherLogbufSize: 256 * 1024, workerLogbufSize: 64 * 1024,
     readBufSize: 16384, trackSizes: false, inlineAsciiResponse: false, noHashexpand: false,
-    extStore: false, maxOutputBytes: 4 * MB, maxLineLength: 2048, metricsPort: 0, metricsAddr: '127.0.0.1',
+    extStore: false, maxOutputBytes: 64 * 1024, maxLineLength: 2048, metricsPort: 0, metricsAddr: '127.0.0.1',
     ssl_chain_cert: null, ssl_key: null, ssl_ca_cert: null, ssl_verify_mode: 0,
     ssl_keyformat: 1, ssl_ciphers: null, ssl_min_version: 2, ssl_session_cache: false,
     ssl_wbuf_size: 16 * 1024, ssl_kernel_tls: false, maxconnsFast: true, hashAlgorithm: 'murmur3',

@@ -88,6 +88,8 @@ export interface ServerContext {
    * connections. Returns null on success, else the error to report.
    */
   refreshCerts?(): string | null;
+  /** For `stats memory` (optional): reply memory held by connections and kept free for reuse. */
+  outputMemory?(): { held: number; chunks: number; pooled: number };
 }
 
 /**

@@ -125,9 +125,10 @@ r: ArithResult, initial: U64, exptime: number, cas: number, hv: number): Status 
     const st = setDigits(c, key, ks, kl, hv, r, 0, exptime);
     return st === STORED ? OK : st;
   }
-  if (cas !== 0 && cas !== hdr.cas(h)) return EXISTS;
+  // memcached refuses an empty or chained value before it compares the CAS
   const len = hdr.get(h, W_NBYTES);
   if (len === 0 || (hdr.itFlags(h) & ITEM_CHAINED) !== 0) return NON_NUMERIC;
+  if (cas !== 0 && cas !== hdr.cas(h)) return EXISTS;
   const u8 = hdr.pageU8(h);
   const vs = hdr.valueByte(h);
   const parsed = strtoullInto(r, u8, vs, vs + len);

@@ -12,7 +12,7 @@
 import { Clock, realtime } from './clock.js';
 import { Memory, NIL, PAGE_SIZE } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
+  CHUNK_HEADER_SIZE, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ITEM_UPLOADING, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
   W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME, SEG_SHIFT, SEG_MASK,
 } from './item-header.js';
 import { Slabs } from './slabs.js';
@@ -111,6 +111,8 @@ export class Cache {
   readonly opts: EngineOptions;
   itemSizeMax: number;
   casId = 0;
+  /** item memory held by uploads in progress (values still arriving), for `stats` */
+  uploadBytes = 0;
   /** flush_all: items last touched at or before this rel_time are dead (0: none) */
   oldestLive = 0;
   /** flush_all: items with CAS below this are dead, for same-second flushes */
@@ -379,16 +381,18 @@ export class Cache {
 
   /**
    * An unlinked item ready to take `nbytes` of value, or NIL (allocFailure() says
-   * why). Fill it with writeValue(), then store() or release().
+   * why). Fill it with writeValue(), then store() or release(). `ready` (bytes of
+   * the value at hand) below nbytes makes it an upload: a chained value then gets
+   * its chunks as writeValue() reaches them, and its memory counts in uploadBytes.
    */
-  alloc(key: Uint8Array, ks: number, kl: number, flags: number, exptime: number, nbytes: number): number {
+  alloc(key: Uint8Array, ks: number, kl: number, flags: number, exptime: number, nbytes: number, ready = nbytes): number {
     const hdr = this.hdr;
     if (!this.itemSizeOk(kl, nbytes)) return NIL;
     // our header is smaller than memcached's, so what passed the check above fits
     const total = hdr.headerSize + kl + nbytes;
     const largest = this.slabs.largest;
     const chained = total > this.slabs.size[largest];
-    const h = chained ? this.allocator.allocChained(kl, nbytes) : this.allocator.allocChunk(this.slabs.clsid(total));
+    const h = chained ? this.allocator.allocChained(kl, nbytes, ready) : this.allocator.allocChunk(this.slabs.clsid(total));
     if (h === NIL) return NIL;
     hdr.set(h, W_NEXT, NIL);
     hdr.set(h, W_PREV, NIL);
@@ -397,9 +401,11 @@ export class Cache {
     hdr.set(h, W_FLAGS, flags >>> 0);
     hdr.set(h, W_NBYTES, nbytes);
     // a chained head came with its nkey and chain link set (allocChained)
-    hdr.setMeta(h, kl, chained ? ITEM_CHAINED : 0, 0);
+    const upload = ready < nbytes;
+    hdr.setMeta(h, kl, (chained ? ITEM_CHAINED : 0) | (upload ? ITEM_UPLOADING : 0), 0);
     hdr.setCas(h, 0);
     copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
+    if (upload) this.uploadBytes += this.chunkBytes(h);
     return h;
   }
 
@@ -407,12 +413,14 @@ export class Cache {
    * Copies src[s, e) into the value of unlinked item h at byte `offset`. A value
    * filled in pieces passes the upload's cursor, so that a chained value continues
    * from where the last piece ended; without one each write walks from the head.
+   * False when an upload's next chunk could not be had (no memory even after
+   * evicting): the caller answers and releases h.
    */
-  writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number, cur: ValueCursor | null = null): void {
+  writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number, cur: ValueCursor | null = null): boolean {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
       copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s);
-      return;
+      return true;
     }
     let part: number;
     let partStart: number;
@@ -423,13 +431,25 @@ export class Cache {
       part = h;
       partStart = 0;
     }
+    let ok = true;
     while (s < e) {
       let len = this.partLength(h, part);
       while (offset >= partStart + len) {
+        let next = this.valuePartNext(h, part);
+        if (next === NIL) {
+          // an upload's next chunk, allocated as its bytes arrive
+          next = this.allocator.extend(h, part, partStart + len);
+          if (next === NIL) {
+            ok = false;
+            break;
+          }
+          this.uploadBytes += this.slabs.size[this.slabs.classOf(next)];
+        }
         partStart += len;
-        part = this.valuePartNext(h, part);
+        part = next;
         len = this.partLength(h, part);
       }
+      if (!ok) break;
       const within = offset - partStart;
       const n = Math.min(e - s, len - within);
       this.partU8(part).set(src.subarray(s, s + n), this.partStart(h, part) + within);
@@ -441,10 +461,29 @@ export class Cache {
       cur.part = part;
       cur.partStart = partStart;
     }
+    return ok;
+  }
+
+  /** Chunk bytes item h holds (its head and every continuation chunk allocated so far). */
+  private chunkBytes(h: number): number {
+    const slabs = this.slabs;
+    let n = slabs.size[slabs.classOf(h)];
+    if (this.hdr.itFlags(h) & ITEM_CHAINED) {
+      for (let c = this.hdr.chainFirst(h); c !== NIL; c = this.hdr.get(c, W_NEXT)) n += slabs.size[slabs.classOf(c)];
+    }
+    return n;
+  }
+
+  /** An upload is over (stored or dropped): its memory no longer counts as uploading. */
+  private uploadDone(h: number): void {
+    if ((this.hdr.itFlags(h) & ITEM_UPLOADING) === 0) return;
+    this.uploadBytes -= this.chunkBytes(h);
+    this.hdr.clearItFlags(h, ITEM_UPLOADING);
   }
 
   /** Frees an item from alloc() that will not be stored (bad data chunk, client gone). */
   release(h: number): void {
+    this.uploadDone(h);
     this.freeItem(h);
   }
 
@@ -481,6 +520,7 @@ export class Cache {
 
   private storeItem(h: number, mode: StoreMode, cas: number, res: StoreResult | null): Status {
     const hdr = this.hdr;
+    this.uploadDone(h);
     const pu8 = hdr.pageU8(h);
     const ks = hdr.keyByte(h);
     const kl = hdr.nkey(h);

@@ -26,28 +26,28 @@ export class ItemAllocator {
   }
 
   /**
-   * Head chunk plus continuation chunks for a value past slab_chunk_max. The head
-   * comes back with its key length and its link to the first continuation set.
+   * Head chunk plus the continuation chunks that hold the first `ready` value bytes
+   * of a value past slab_chunk_max; extend() adds the rest as bytes arrive, as
+   * memcached's read_into_chunked_item does, so an upload that stalls holds only
+   * what it has sent. The head comes back with its key length and chain link set.
    */
-  allocChained(nkey: number, nbytes: number): number {
+  allocChained(nkey: number, nbytes: number, ready = nbytes): number {
     const slabs = this.slabs;
     const hdr = this.hdr;
     const largest = slabs.largest;
-    const chunkMax = slabs.size[largest];
     const head = this.allocChunk(largest);
     if (head === NIL) return NIL;
     // the head is not an item yet: keep the LRU walk off it while we allocate
     // (its nkey places the chain link, set below)
     hdr.setMeta(head, nkey, ITEM_CHUNK, 1);
-    let remaining = nbytes - (chunkMax - hdr.chainedHeadOverhead(nkey));
-    let first = NIL;
-    let prev = NIL;
-    while (remaining > 0) {
-      const piece = Math.min(remaining, chunkMax - CHUNK_HEADER_SIZE);
-      const cls = piece === chunkMax - CHUNK_HEADER_SIZE ? largest : slabs.clsid(piece + CHUNK_HEADER_SIZE);
-      const c = this.allocChunk(cls);
+    hdr.set(head, W_NBYTES, nbytes);
+    hdr.setChainFirst(head, NIL);
+    let covered = this.headCapacity(nkey);
+    let last = head;
+    while (covered < ready) {
+      const c = this.extend(head, last, covered);
       if (c === NIL) {
-        for (let x = first; x !== NIL;) {
+        for (let x = hdr.chainFirst(head); x !== NIL;) {
           const next = hdr.get(x, W_NEXT);
           slabs.free(slabs.classOf(x), x);
           x = next;
@@ -55,17 +55,33 @@ export class ItemAllocator {
         slabs.free(largest, head);
         return NIL;
       }
-      hdr.set(c, W_NEXT, NIL);
-      hdr.set(c, W_PREV, head);
-      hdr.set(c, W_NBYTES, piece);
-      hdr.setMeta(c, 0, ITEM_CHUNK, 0);
-      if (prev === NIL) first = c;
-      else hdr.set(prev, W_NEXT, c);
-      prev = c;
-      remaining -= piece;
+      covered += hdr.get(c, W_NBYTES);
+      last = c;
     }
-    hdr.setChainFirst(head, first);
     return head;
+  }
+
+  /**
+   * The continuation chunk after part `last` of chained item h, whose parts so far
+   * hold `covered` value bytes (W_NBYTES of h is the whole value's length). NIL
+   * when no memory can be had.
+   */
+  extend(h: number, last: number, covered: number): number {
+    const slabs = this.slabs;
+    const hdr = this.hdr;
+    const largest = slabs.largest;
+    const chunkMax = slabs.size[largest];
+    const piece = Math.min(hdr.get(h, W_NBYTES) - covered, chunkMax - CHUNK_HEADER_SIZE);
+    const cls = piece === chunkMax - CHUNK_HEADER_SIZE ? largest : slabs.clsid(piece + CHUNK_HEADER_SIZE);
+    const c = this.allocChunk(cls);
+    if (c === NIL) return NIL;
+    hdr.set(c, W_NEXT, NIL);
+    hdr.set(c, W_PREV, h);
+    hdr.set(c, W_NBYTES, piece);
+    hdr.setMeta(c, 0, ITEM_CHUNK, 0);
+    if (last === h) hdr.setChainFirst(h, c);
+    else hdr.set(last, W_NEXT, c);
+    return c;
   }
 
   /**
@@ -73,10 +89,15 @@ export class ItemAllocator {
    * tails, then (unless -M) eviction of the coldest unpinned item.
    */
   allocChunk(cls: number): number {
+    const largest = this.slabs.largest;
     for (let tries = 0; tries < ALLOC_TRIES; tries++) {
       const h = this.slabs.alloc(cls);
       if (h !== NIL) return h;
-      if (!this.policy.pullTail(cls)) break;
+      if (this.policy.pullTail(cls)) continue;
+      // the last chunk of a chained value comes from a smaller class whose LRU holds
+      // no items (chained items live in the largest class's): evicting a chained
+      // item frees its chunks, and so maybe one of this class
+      if (cls === largest || !this.policy.pullTail(largest)) break;
     }
     this.cc.outofmemory[cls]++;
     return NIL;

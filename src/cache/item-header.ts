@@ -54,6 +54,8 @@ export const ITEM_STALE = 64;
 export const ITEM_TOKEN_SENT = 128;
 /** meta: the key was sent base64 (`b`), so `k` and `me` print it base64 */
 export const ITEM_KEY_BINARY = 1024;
+/** an upload in progress: its chunks count in Cache.uploadBytes until store() or release() */
+export const ITEM_UPLOADING = 2048;
 /** LRU segment in bits 8-9 of it_flags */
 export const SEG_SHIFT = 8;
 export const SEG_MASK = 3 << SEG_SHIFT;

@@ -123,5 +123,5 @@ export const EXT_OPTIONS: readonly ExtSpec[] = [
   { name: 'ext_*', arg: '...', help: 'extstore (items on flash) is not supported; every ext_* key is refused' },
   { name: 'metrics_port', arg: '<port>', help: 'slabcache: serve Prometheus metrics (memcached_exporter\'s names) at http://metrics_addr:<port>/metrics (default: 0, off)' },
   { name: 'metrics_addr', arg: '<addr>', help: 'slabcache: address the metrics endpoint listens on (default: 127.0.0.1)' },
-  { name: 'max_output_bytes', arg: '<bytes>', help: 'slabcache: output queued for one slow client before we stop reading from it; k/m/g suffix ok (default: 4m)' },
+  { name: 'max_output_bytes', arg: '<bytes>', help: 'slabcache: output queued for one slow client before we stop reading from it; k/m/g suffix ok (default: 64k)' },
 ];

@@ -144,21 +144,22 @@ const AUTH_FAILURE = Buffer.from('CLIENT_ERROR authentication failure\r\n');
  * a read goes out. So, within one batch, a new auth reply replaces the previous
  * one; `authReplies` remembers where that one sits in conn.out.
  */
-const authReplies = new WeakMap<ProtoConn, { start: number; end: number }>();
+const authReplies = new WeakMap<ProtoConn, { buf: Buffer; start: number; end: number }>();
 
 function replyStart(conn: ProtoConn): ProtoConn['out'] {
   const out = conn.out;
   const last = authReplies.get(conn);
-  // still the last bytes of this batch (a flush resets len, so a later batch never matches)
-  if (last !== undefined && last.end === out.len && last.end > last.start) out.len = last.start;
+  // still the last bytes of this batch, in the same chunk and not yet flushed
+  if (last !== undefined && last.buf === out.buf && last.end === out.len && last.start >= out.batchStart &&
+    last.end > last.start) out.len = last.start;
   return out;
 }
 
 function reply(conn: ProtoConn, line: Buffer): void {
   const out = replyStart(conn);
-  const start = out.len;
+  const start = out.mark();
   out.bytes(line);
-  authReplies.set(conn, { start, end: out.len });
+  authReplies.set(conn, { buf: out.buf, start, end: out.len });
 }
 
 /** The words of buf[start, end) as strings: a cold path, until the client authenticates. */

@@ -14,7 +14,7 @@ import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED } from '../cache/status.
 import { ArithResult } from '../cache/arith.js';
 import { StoreResult, ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
-import type { Protocol, ProtoConn, ServerContext } from './context.js';
+import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import {
   CMD_ADD, CMD_APPEND, CMD_PREPEND, CMD_REPLACE, CMD_SASL_AUTH, CMD_SASL_STEP, CMD_SET,
   HEADER_LEN, MAX_SASL_MECH_LEN, PROTOCOL_BINARY_REQ, QUIET_OF, RESPONSE_E2BIG, RESPONSE_ENOMEM,
@@ -50,6 +50,8 @@ export class BinaryProtocol implements Protocol, Request {
   private readonly stored = new StoreResult();
   readonly arithRes = new ArithResult();
   private saslStarted = false;
+  /** end of the bytes at hand for the request being handled */
+  private bufEnd = 0;
   /** stopped at -R requests with bytes left: the server calls again next tick */
   yielded = false;
   // the request being handled (Request fields, read by binary-ops)
@@ -81,7 +83,17 @@ export class BinaryProtocol implements Protocol, Request {
       }
       if (this.state === S_NREAD) {
         const n = Math.min(end - pos, this.remaining);
-        if (n > 0) this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n, this.cursor);
+        if (n > 0 && !this.ctx.cache.writeValue(this.item, this.offset, buf, pos, pos + n, this.cursor)) {
+          // memcached's conn_nread when a chunk can't be had: answer, drop the rest
+          this.ctx.cache.release(this.item);
+          this.item = NIL;
+          this.ctx.counters.store_no_memory++;
+          errorReply(this.conn.out, this.opcode, RESPONSE_ENOMEM, this.opaque);
+          this.state = S_HEADER;
+          this.swallow(this.remaining - n);
+          pos += n;
+          continue;
+        }
         pos += n;
         this.offset += n;
         this.remaining -= n;
@@ -95,13 +107,20 @@ export class BinaryProtocol implements Protocol, Request {
         conn.closeAfterWrite();
         break;
       }
-      if (reqs >= maxReqs) {
+      // -R, or as much output waiting as one client may have: other clients first
+      if (reqs >= maxReqs || conn.out.full) {
         this.ctx.counters.conn_yields++;
         this.yielded = true;
         break;
       }
       const keylen = buf.readUInt16BE(pos + 2);
       const extlen = buf[pos + 4];
+      if (HEADER_LEN + extlen + keylen > READ_BUFFER_SIZE) {
+        // memcached waits for header, extras and key in its 16 KiB read buffer; these
+        // never fit, so once it is full it closes, unanswered (we keep no more)
+        if (end - pos >= READ_BUFFER_SIZE) conn.closeAfterWrite();
+        break;
+      }
       if (end - pos < HEADER_LEN + extlen + keylen) break;
       const bodylen = buf.readUInt32BE(pos + 8);
       const opcode = buf[pos + 1];
@@ -114,6 +133,7 @@ export class BinaryProtocol implements Protocol, Request {
       this.bodylen = bodylen;
       this.opaque = buf.readUInt32BE(pos + 12);
       this.cas = readCas(buf, pos + 16);
+      this.bufEnd = end;
       pos = this.request(buf, pos, end);
       reqs++;
     }
@@ -128,7 +148,10 @@ export class BinaryProtocol implements Protocol, Request {
 
   /** Drop n more bytes of input (memcached's conn_swallow). */
   swallow(n: number): void {
-    if (n > 0) {
+    // memcached keeps the count in an int: a body length of 2^31 or more comes out
+    // negative and nothing is swallowed, so it answers the bytes after the header as
+    // the next request. We do the same rather than go silent for up to 4 GB.
+    if ((n | 0) > 0) {
       this.state = S_SWALLOW;
       this.remaining = n;
     }
@@ -207,7 +230,8 @@ export class BinaryProtocol implements Protocol, Request {
     const flags = isAppend ? 0 : buf.readUInt32BE(es);
     const exptime = isAppend ? 0 : buf.readUInt32BE(es + 4);
     recordSet(this.ctx, buf, ks, keylen);
-    const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen);
+    // only what is here gets memory now: a stalled upload must not hold the rest
+    const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen, Math.min(vlen, Math.max(0, this.bufEnd - ks - keylen)));
     if (h === NIL) {
       const tooLarge = !cache.itemSizeOk(keylen, vlen);
       if (tooLarge) this.ctx.counters.store_too_large++;

@@ -10,6 +10,12 @@ import type { Output } from './output.js';
 
 export { ServerCounters, type ConnInfo, type ServerContext } from '../server-context.js';
 
+/**
+ * memcached's READ_BUFFER_SIZE: a request's line (text, unless a multiget) or its
+ * header, extras and key (binary) must fit in it, or memcached closes the connection.
+ */
+export const READ_BUFFER_SIZE = 16 * 1024;
+
 /** The connection as a protocol sees it: id, transport and addresses, plus its output. */
 export interface ProtoConn extends ConnInfo {
   /** replies for the current read go here */

@@ -88,7 +88,7 @@ export function metaArith(m: MetaCommands): void {
     }
   }
 
-  const mark = out.len;
+  const mark = out.mark();
   const words = line.n;
   if (h === NIL) {
     out.bytes(miss ?? NF);

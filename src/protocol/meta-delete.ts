@@ -30,7 +30,7 @@ export function metaDelete(m: MetaCommands): void {
   const ks = of.keyStart;
   const kl = of.keyLen;
   // memcached writes the flags first and the two status letters over a reserved gap
-  const mark = out.len;
+  const mark = out.mark();
   out.reserve(2);
   out.len += 2;
   if (!metaEchoOpaqueKey(out, line, of, mark)) return;

@@ -46,7 +46,7 @@ export function metaGet(m: MetaCommands): void {
     created = h !== NIL;
   }
 
-  const mark = out.len;
+  const mark = out.mark();
   if (h === NIL) {
     counters.get_misses++;
     counters.get_cmds++;

@@ -149,7 +149,7 @@ export function metaSet(m: MetaCommands, next: number, end: number): number {
 
   const res = m.stored;
   const st = metaStore(cache, res, h, mode, of.reqCas, of.setStale && mode === NREAD_CAS, of.hasCasIn, of.casIn, key, ks, kl);
-  const mark = out.len;
+  const mark = out.mark();
   switch (st) {
     case STORED: out.bytes(HD); break;
     case EXISTS: out.bytes(EX); break;

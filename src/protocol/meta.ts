@@ -23,13 +23,24 @@ import { StoreResult, ValueCursor } from '../cache/results.js';
 import { Words } from './text-parse.js';
 
 const MN = Buffer.from('MN\r\n');
+const NO_MEMORY_READ = Buffer.from('SERVER_ERROR Out of memory during read\r\n');
+
+/**
+ * Scratch refilled for every line, shared by all connections: a line is handled
+ * start to end before another connection's is, and what must outlive a line (a
+ * streamed ms) is kept per connection below. An idle connection then costs only
+ * its own state, as memcached's does.
+ */
+const sharedFlags = new MetaFlags();
+const sharedStored = new StoreResult();
+const sharedArith = new ArithResult();
 
 export class MetaCommands {
-  /** per-connection scratch, refilled for every line: nothing allocated per request */
-  readonly flags = new MetaFlags();
+  /** scratch refilled for every line (shared, see above): nothing allocated per request */
+  readonly flags = sharedFlags;
   /** what ms and ma get back from the engine besides a status */
-  readonly stored = new StoreResult();
-  readonly arithRes = new ArithResult();
+  readonly stored = sharedStored;
+  readonly arithRes = sharedArith;
   /** where the streamed ms block's last piece ended */
   private readonly cursor = new ValueCursor();
   /** bytes of a rejected ms data block still to discard (streaming callers only) */
@@ -84,7 +95,8 @@ export class MetaCommands {
   beginStream(buf: Buffer, next: number, end: number, vlen: number): number {
     const of = this.flags;
     const cache = this.ctx.cache;
-    const h = cache.alloc(of.keyBuf, of.keyStart, of.keyLen, of.clientFlags, 0, vlen);
+    // only what is here gets memory now: a stalled upload must not hold the rest
+    const h = cache.alloc(of.keyBuf, of.keyStart, of.keyLen, of.clientFlags, 0, vlen, Math.min(vlen, end - next));
     if (h === NIL) return -1;
     const n = this.lineEol - this.lineStart;
     if (this.pendLine.length < n) this.pendLine = Buffer.allocUnsafe(Math.max(n, 256));
@@ -103,7 +115,14 @@ export class MetaCommands {
     const h = this.pendItem;
     if (this.pendOff < this.pendLen) {
       const n = Math.min(end - pos, this.pendLen - this.pendOff);
-      cache.writeValue(h, this.pendOff, buf, pos, pos + n, this.cursor);
+      if (!cache.writeValue(h, this.pendOff, buf, pos, pos + n, this.cursor)) {
+        // memcached's conn_nread when a chunk can't be had: answer, drop the rest
+        cache.release(h);
+        this.pendItem = NIL;
+        this.ctx.counters.store_no_memory++;
+        this.conn.out.bytes(NO_MEMORY_READ);
+        return this.swallow(pos + (this.pendLen - this.pendOff) + 2, end);
+      }
       this.pendOff += n;
       pos += n;
     }

@@ -3,53 +3,124 @@
  * here, and the server writes it with one write (or one corked burst when large
  * values ride along as views of the arena).
  *
+ * Bytes are written into fixed-size chunks from the shared pool (output-pool.ts):
+ * when a reply does not fit in what is left of a chunk, the filled part is queued
+ * and the next chunk taken, so a batch never grows by copying itself. A chunk is
+ * used on across batches until it is full, then handed back with the flush whose
+ * write last used it; when everything written has left the process the
+ * connection gives its chunk back too (idle()), so an idle connection holds none.
+ *
  * Small values are copied in. Values of at least PIN_MIN bytes are not copied: the
  * item is pinned (engine refcount) and a view of its arena bytes is queued; the
  * server unpins once the socket has written them, so an overwrite or eviction in
  * the meantime cannot change bytes the kernel has not taken yet.
+ *
+ * The writing itself (bytes, decimals, text) is the one ByteWriter's; this class
+ * only changes where its room comes from (reserve()).
+ *
+ * NOTE: code that rewinds (`out.len = mark`) takes its mark with mark(), which
+ * keeps MARK_ROOM bytes in the current chunk, and writes less than that before
+ * rewinding: a mark does not survive a change of chunk.
  */
 import type { Cache } from '../cache/engine.js';
 import { ByteWriter } from '../cache/byte-writer.js';
 import { putDecimal } from '../cache/numeric.js';
+import { giveChunk, takeChunk } from './output-pool.js';
 
 /** Values this large are written from the arena instead of copied. */
 export const PIN_MIN = 16 * 1024;
-/**
- * A batch starts small (most replies are a few hundred bytes, and -c may allow
- * thousands of connections) and doubles as needed; one that grew past KEEP_MAX is
- * dropped after its flush so a single large multiget doesn't pin memory forever.
- */
-const INITIAL_SIZE = 4 * 1024;
-const KEEP_MAX = 256 * 1024;
+/** Room mark() keeps: more than any meta reply header written before a rewind. */
+const MARK_ROOM = 4096;
+const EMPTY = Buffer.alloc(0);
+
+/** What one flush handed to the socket and must outlive its write. */
+export interface Sent {
+  /** chunks filled by this batch, for the pool once written */
+  chunks: Buffer[];
+  /** items pinned by arena views in this batch */
+  pins: number[];
+}
 
 export class Output extends ByteWriter {
-  /** buffers queued before buf[sealed, len): slices of buf and arena views */
+  /** buffers queued before buf[sealed, len): chunk slices and arena views */
   parts: Buffer[] = [];
   /** items pinned by the queued parts, to unpin once written */
   pins: number[] = [];
+  /** chunks filled in this batch (their bytes are in parts) */
+  private spent: Buffer[] = [];
+  /** bytes in parts, and how many of them are arena views */
+  private queued = 0;
+  private viewed = 0;
   private sealed = 0;
+  /** pending bytes and pins at the last commit() of this batch */
+  private committedBytes = 0;
+  private committedPins = 0;
   /**
-   * Where response units start, as offsets into this batch's
-   * bytes, on a connection that frames replies by unit (UDP: memcached sends each
-   * command's reply, and each key of a get, as its own framed message); null
-   * elsewhere. The reader clears it after each flush.
+   * Where response units start, as offsets into this batch's bytes, on a
+   * connection that frames replies by unit (UDP: memcached sends each command's
+   * reply, and each key of a get, as its own framed message); null elsewhere.
+   * The reader clears it after each flush.
    */
   units: number[] | null = null;
 
-  constructor(private readonly cache: Cache) {
-    super(INITIAL_SIZE);
+  /**
+   * `limit`: the batch counts as full() past this many bytes, and protocols stop
+   * taking requests until it is written (the connection's -o max_output_bytes).
+   */
+  constructor(private readonly cache: Cache, private readonly limit = Infinity) {
+    super(0);
+    // no chunk until the first reply (EMPTY until then)
+    this.buf = EMPTY;
   }
 
   /** A new response unit starts here (memcached's resp_start()); no-op unless `units`. */
   unit(): void {
-    if (this.units === null) return;
-    let n = this.len - this.sealed;
-    for (const p of this.parts) n += p.length;
-    this.units.push(n);
+    if (this.units !== null) this.units.push(this.pending);
+  }
+
+  /** Where this batch's bytes start in buf: what is before it may be in the socket's hands. */
+  get batchStart(): number {
+    return this.sealed;
+  }
+
+  /** Bytes waiting in this batch. */
+  get pending(): number {
+    return this.queued + this.len - this.sealed;
+  }
+
+  /**
+   * The batch holds as many copied bytes as one client may have waiting: take no
+   * more requests. Arena views of large values cost no memory of ours, and a reply
+   * made of them is left whole (a graceful stop sends what was asked in full).
+   */
+  get full(): boolean {
+    return this.queued - this.viewed + this.len - this.sealed >= this.limit;
   }
 
   isEmpty(): boolean {
     return this.len === this.sealed && this.parts.length === 0;
+  }
+
+  /** Room for n more bytes: past the chunk's end, the filled part is queued and a new chunk taken. */
+  override reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    this.seal();
+    const old = this.buf;
+    // a chunk nothing was written to goes straight back; a used one is spent
+    // once the write of its last bytes completes
+    if (old !== EMPTY) {
+      if (this.len > 0) this.spent.push(old);
+      else giveChunk(old);
+    }
+    this.buf = takeChunk(n);
+    this.len = 0;
+    this.sealed = 0;
+  }
+
+  /** out.len now, with room to write up to MARK_ROOM bytes and rewind to it. */
+  mark(): number {
+    this.reserve(MARK_ROOM);
+    return this.len;
   }
 
   /**
@@ -103,54 +174,128 @@ export class Output extends ByteWriter {
     for (let p = cache.valuePartFirst(h); p !== 0; p = cache.valuePartNext(h, p)) {
       const u8 = cache.partU8(p);
       const s = cache.partStart(h, p);
-      this.parts.push(Buffer.from(u8.buffer, u8.byteOffset + s, cache.partLength(h, p)));
+      const n = cache.partLength(h, p);
+      this.parts.push(Buffer.from(u8.buffer, u8.byteOffset + s, n));
+      this.queued += n;
+      this.viewed += n;
     }
     this.pins.push(h);
   }
 
+  /**
+   * What is in the batch now would go out even if the connection closes before the
+   * batch is flushed: memcached writes its replies out after every get and mn, and
+   * drops only what came after when it hangs up (dropUncommitted()).
+   */
+  commit(): void {
+    this.committedBytes = this.queued + this.len - this.sealed;
+    this.committedPins = this.pins.length;
+  }
+
+  /** The batch holds replies that came after its last commit(). */
+  get uncommitted(): boolean {
+    return this.pending > this.committedBytes;
+  }
+
+  /** Drops what the batch gained since its last commit(), releasing those pins. */
+  dropUncommitted(): void {
+    const keep = this.committedBytes;
+    for (let i = this.committedPins; i < this.pins.length; i++) this.cache.unpin(this.pins[i]);
+    this.pins.length = this.committedPins;
+    if (keep >= this.queued) {
+      this.len = this.sealed + (keep - this.queued);
+      return;
+    }
+    let n = 0;
+    let i = 0;
+    for (; i < this.parts.length && n + this.parts[i].length <= keep; i++) n += this.parts[i].length;
+    if (n < keep) {
+      this.parts[i] = this.parts[i].subarray(0, keep - n);
+      i++;
+    }
+    this.parts.length = i;
+    this.queued = keep;
+    this.viewed = Math.min(this.viewed, keep);
+    this.len = this.sealed;
+  }
+
   /** Moves buf[sealed, len) into parts so arena views can follow it in order. */
   private seal(): void {
-    if (this.len > this.sealed) this.parts.push(this.buf.subarray(this.sealed, this.len));
+    if (this.len > this.sealed) {
+      this.parts.push(this.buf.subarray(this.sealed, this.len));
+      this.queued += this.len - this.sealed;
+    }
     this.sealed = this.len;
   }
 
   /**
-   * Hands everything to `write` in order and resets. Returns the pins the caller
-   * must release (via release()) once the last buffer is written, or null.
-   * `reuse` false: the socket kept a reference to buf (write not done at once), so
-   * the next batch gets a fresh buffer.
+   * Hands everything to `write` in order and starts the next batch after it, in the
+   * same chunk. Returns what must outlive the write, for release() once the socket
+   * has written the last buffer (or closed), or null when nothing does.
    */
-  flush(write: (b: Buffer) => void): number[] | null {
+  flush(write: (b: Buffer) => void): Sent | null {
     if (this.parts.length === 0) {
-      if (this.len > 0) write(this.buf.subarray(0, this.len));
+      if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
     } else {
       for (const p of this.parts) write(p);
       if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
+      this.parts = [];
+      this.queued = 0;
+      this.viewed = 0;
     }
-    const pins = this.pins.length > 0 ? this.pins : null;
-    if (pins) this.pins = [];
-    if (this.parts.length > 0) this.parts = [];
+    this.sealed = this.len;
+    this.committedBytes = 0;
+    this.committedPins = 0;
+    if (this.pins.length === 0 && this.spent.length === 0) return null;
+    const sent: Sent = { chunks: this.spent, pins: this.pins };
+    if (this.spent.length > 0) this.spent = [];
+    if (this.pins.length > 0) this.pins = [];
+    return sent;
+  }
+
+  /** The socket has written (or dropped) what flush() returned. */
+  release(sent: Sent): void {
+    for (const h of sent.pins) this.cache.unpin(h);
+    for (const c of sent.chunks) giveChunk(c);
+    sent.pins.length = 0;
+    sent.chunks.length = 0;
+  }
+
+  /**
+   * Nothing of this connection's is waiting to be written (the caller knows the
+   * socket's queue is empty): give the chunk back, so an idle connection holds none.
+   */
+  idle(): void {
+    if (!this.isEmpty() || this.spent.length > 0) return;
+    if (this.buf !== EMPTY) giveChunk(this.buf);
+    this.buf = EMPTY;
     this.len = 0;
     this.sealed = 0;
-    if (this.buf.length > KEEP_MAX) this.buf = Buffer.allocUnsafe(INITIAL_SIZE);
-    return pins;
   }
 
-  /** The socket still holds buf: start the next batch in a new buffer. */
-  detach(): void {
-    this.restart(INITIAL_SIZE);
-  }
-
-  release(pins: number[]): void {
-    for (const h of pins) this.cache.unpin(h);
-  }
-
-  /** Drops everything unsent (connection closing) and releases pins. */
+  /**
+   * Drops what this batch has not handed to the socket yet and releases its pins.
+   * Chunks that may hold bytes already written stay until close().
+   */
   discard(): void {
     if (this.units !== null) this.units.length = 0;
-    this.release(this.pins);
+    for (const h of this.pins) this.cache.unpin(h);
     this.pins = [];
     this.parts = [];
+    this.queued = 0;
+    this.viewed = 0;
+    this.len = this.sealed;
+    this.committedBytes = 0;
+    this.committedPins = 0;
+  }
+
+  /** The connection is gone and its socket closed: everything goes back. */
+  close(): void {
+    this.discard();
+    for (const c of this.spent) giveChunk(c);
+    this.spent = [];
+    if (this.buf !== EMPTY) giveChunk(this.buf);
+    this.buf = EMPTY;
     this.len = 0;
     this.sealed = 0;
   }

@@ -46,6 +46,9 @@ export class Words {
       if (i >= stop) break;
       if (n === MAX_WORDS) {
         this.rest = i;
+        // the unsplit rest is a C string to memcached too: a NUL ends the line there
+        const z = buf.indexOf(0, i);
+        if (z >= 0 && z < stop) stop = z;
         break;
       }
       const ws = i;

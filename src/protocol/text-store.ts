@@ -35,6 +35,7 @@ export const STORE_REPLY: readonly Buffer[] = [
 ];
 export const BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');
 const BAD_CHUNK = Buffer.from('CLIENT_ERROR bad data chunk\r\n');
+const NO_MEMORY_READ = Buffer.from('SERVER_ERROR Out of memory during read\r\n');
 
 /** What the connection is doing with the bytes after a storage command line. */
 const IDLE = 0;
@@ -93,7 +94,8 @@ export class TextStore {
     const ctx = this.ctx;
     const cache = ctx.cache;
     if (ctx.settings.detailEnabled) recordSet(ctx, buf, ks, kl);
-    const h = cache.alloc(buf, ks, kl, flags, exptime, vlen);
+    // only what is here gets memory now: a stalled upload must not hold the rest
+    const h = cache.alloc(buf, ks, kl, flags, exptime, vlen, Math.min(vlen, end - next));
     if (h === NIL) {
       const tooLarge = !cache.itemSizeOk(kl, vlen);
       if (tooLarge) ctx.counters.store_too_large++;
@@ -141,7 +143,15 @@ export class TextStore {
     const cache = this.ctx.cache;
     if (this.got < this.vlen) {
       const n = Math.min(this.vlen - this.got, end - pos);
-      cache.writeValue(this.item, this.got, buf, pos, pos + n, this.cursor);
+      if (!cache.writeValue(this.item, this.got, buf, pos, pos + n, this.cursor)) {
+        // memcached's conn_nread when a chunk can't be had: answer, drop the rest
+        cache.release(this.item);
+        this.item = NIL;
+        this.ctx.counters.store_no_memory++;
+        if (!this.noreply) this.conn.out.bytes(NO_MEMORY_READ);
+        this.state = IDLE;
+        return this.swallow(this.vlen - this.got - n + 2, pos + n, end);
+      }
       this.got += n;
       pos += n;
     }

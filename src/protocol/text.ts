@@ -19,7 +19,7 @@ import { recordDelete, recordGet, statsReport } from '../stats/report.js';
 import { adminCommand } from './text-jobs.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
-import type { Protocol, ProtoConn, ServerContext } from './context.js';
+import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
 import { Words } from './text-parse.js';
 import { NOT_INT32, NOT_U64, strtol32, strtoullU64 } from '../cache/numeric.js';
@@ -63,10 +63,14 @@ const LINE_NO_NEWLINE_MAX = 2048;
 /** memcached lets multiget lines grow without bound; we stop at this. */
 const MULTIGET_LINE_MAX = 16 * MB;
 
+/** Scratch refilled for every line, shared by all connections (a line is handled whole). */
+const sharedWords = new Words();
+const sharedArith = new ArithResult();
+
 export class TextProtocol implements Protocol {
-  private readonly w = new Words();
+  private readonly w = sharedWords;
   /** incr/decr's answer from the engine, reused */
-  private readonly arithRes = new ArithResult();
+  private readonly arithRes = sharedArith;
   private readonly store: TextStore;
   private meta: MetaCommands | null = null;
   private readonly authRequired: boolean;
@@ -76,12 +80,8 @@ export class TextProtocol implements Protocol {
   private scanned = 0;
   /** the last process() stopped at the -R limit with requests left */
   yielded = false;
-  /**
-   * conn.out's size when a get or mn last ended: memcached writes its replies out
-   * at once (conn_mwrite), so a `watch` after them is not "pipelined"; -1 for none.
-   */
-  private sentLen = -1;
-  private sentParts = -1;
+  /** a multiget stopped with its batch full goes on this far into its line (0: none) */
+  private getResume = 0;
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
     this.store = new TextStore(ctx, conn);
@@ -95,7 +95,6 @@ export class TextProtocol implements Protocol {
     let pos = start;
     let reqs = 0;
     this.yielded = false;
-    this.sentLen = -1;
     while (pos < end && !conn.closing) {
       if (store.active) {
         pos = store.feed(buf, pos, end);
@@ -105,7 +104,8 @@ export class TextProtocol implements Protocol {
         pos = this.meta.feed(buf, pos, end); // an ms data block streamed or swallowed
         continue;
       }
-      if (reqs >= maxReqs) {
+      // -R, or as much output waiting as one client may have: other clients first
+      if (reqs >= maxReqs || conn.out.full) {
         this.yielded = true;
         this.ctx.counters.conn_yields++;
         break;
@@ -115,10 +115,17 @@ export class TextProtocol implements Protocol {
       let nl = buf.indexOf(0x0a, pos + this.scanned);
       this.scanned = 0;
       if (nl >= end) nl = -1;
-      if (nl < 0) {
-        if (end - pos > LINE_NO_NEWLINE_MAX && !this.multigetMayGrow(buf, pos, end)) this.kill();
-        else this.scanned = end - pos;
-        break;
+      if (nl < 0 || nl - pos >= READ_BUFFER_SIZE) {
+        // memcached reads into a 16 KiB buffer: a longer line never has its \n there
+        const whole = nl >= 0;
+        if ((whole || end - pos > LINE_NO_NEWLINE_MAX) && !this.multigetMayGrow(buf, pos, whole ? nl : end)) {
+          this.hangUp();
+          break;
+        }
+        if (!whole) {
+          this.scanned = end - pos;
+          break;
+        }
       }
       const next = nl + 1;
       if (this.authRequired && !conn.authenticated) {
@@ -164,6 +171,16 @@ export class TextProtocol implements Protocol {
     this.conn.closeAfterWrite();
   }
 
+  /**
+   * A line memcached will not read (too long, or an HTTP request): it closes. What
+   * it had written out by then goes: the replies up to the last get or mn before
+   * the line in this read (see Output.commit).
+   */
+  private hangUp(): void {
+    this.conn.out.dropUncommitted();
+    this.conn.closeAfterWrite();
+  }
+
   private reply(r: Buffer): void {
     if (this.noreply) {
       this.noreply = false;
@@ -190,18 +207,20 @@ export class TextProtocol implements Protocol {
         if (w.len(0) === 2) {
           if (this.meta === null) this.meta = new MetaCommands(this.ctx, this.conn, true, w);
           const r = this.meta.dispatch(s, eol, next, end);
-          if (buf[s + 1] === 0x6e) this.markSent(); // mn: memcached flushes its replies here
+          if (buf[s + 1] === 0x6e && r >= 0) out.commit(); // mn: memcached writes out here
           return r;
         }
         break;
       case 0x67: // g
         if (nt < 3) break;
-        if (w.is(buf, 0, W_GET)) this.get(buf, false, false);
-        else if (w.is(buf, 0, W_GETS)) this.get(buf, true, false);
-        else if (w.is(buf, 0, W_GAT)) this.get(buf, false, true);
-        else if (w.is(buf, 0, W_GATS)) this.get(buf, true, true);
+        let whole: boolean;
+        if (w.is(buf, 0, W_GET)) whole = this.get(buf, s, false, false);
+        else if (w.is(buf, 0, W_GETS)) whole = this.get(buf, s, true, false);
+        else if (w.is(buf, 0, W_GAT)) whole = this.get(buf, s, false, true);
+        else if (w.is(buf, 0, W_GATS)) whole = this.get(buf, s, true, true);
         else break;
-        this.markSent();
+        if (!whole) return this.resumeLater(s, next);
+        out.commit(); // memcached writes out after every get
         return next;
       case 0x73: // s
         if (w.is(buf, 0, W_SET)) {
@@ -245,8 +264,8 @@ export class TextProtocol implements Protocol {
         else if (w.is(buf, 0, W_PREPEND)) mode = NREAD_PREPEND;
         else if (w.is(buf, 0, W_BGET)) {
           if (nt < 3) break;
-          this.get(buf, false, false);
-          this.markSent();
+          if (!this.get(buf, s, false, false)) return this.resumeLater(s, next);
+          out.commit();
         } else if (w.is(buf, 0, W_FLUSH)) {
           if (nt > 4) break;
           this.flushAll(buf);
@@ -265,7 +284,7 @@ export class TextProtocol implements Protocol {
         } else {
           // an HTTP request line: memcached hangs up without a word
           const li = w.n - 1;
-          if (w.len(li) >= 5 && buf.compare(HTTP, 0, 5, w.s[li], w.s[li] + 5) === 0) this.kill();
+          if (w.len(li) >= 5 && buf.compare(HTTP, 0, 5, w.s[li], w.s[li] + 5) === 0) this.hangUp();
           else out.bytes(ERROR);
           return next;
         }
@@ -276,8 +295,24 @@ export class TextProtocol implements Protocol {
     return next;
   }
 
-  /** get/gets/gat/gats/bget: every key on the line, then END. */
-  private get(buf: Buffer, withCas: boolean, touch: boolean): void {
+  /**
+   * A multiget stopped with its output batch full: the line stays unconsumed and
+   * is taken up again, from the key after the last one answered, once the batch
+   * is written (as -R does), so one long line cannot hold the loop or queue
+   * without bound.
+   */
+  private resumeLater(lineStart: number, next: number): number {
+    this.scanned = next - 1 - lineStart; // the \n is known: don't search the line again
+    this.yielded = true;
+    this.ctx.counters.conn_yields++;
+    return -1;
+  }
+
+  /**
+   * get/gets/gat/gats/bget: every key on the line, then END. False when it stopped
+   * early with the output batch full; getResume then says where to go on.
+   */
+  private get(buf: Buffer, lineStart: number, withCas: boolean, touch: boolean): boolean {
     const w = this.w;
     const ctx = this.ctx;
     const cache = ctx.cache;
@@ -288,19 +323,24 @@ export class TextProtocol implements Protocol {
       exptime = strtol32(buf, w.s[1], w.e[1]);
       if (exptime === NOT_INT32) {
         out.bytes(BAD_EXPTIME);
-        return;
+        return true;
       }
       p = w.e[1];
     }
     const end = w.end;
-    // memcached drops the values it queued when a key is too long: check first
-    for (let q = p; q < end;) {
-      while (q < end && buf[q] === 0x20) q++;
-      const ks = q;
-      while (q < end && buf[q] !== 0x20) q++;
-      if (q - ks > KEY_MAX_LENGTH) {
-        out.bytes(BAD_FORMAT);
-        return;
+    if (this.getResume > 0) {
+      p = lineStart + this.getResume;
+      this.getResume = 0;
+    } else {
+      // memcached drops the values it queued when a key is too long: check first
+      for (let q = p; q < end;) {
+        while (q < end && buf[q] === 0x20) q++;
+        const ks = q;
+        while (q < end && buf[q] !== 0x20) q++;
+        if (q - ks > KEY_MAX_LENGTH) {
+          out.bytes(BAD_FORMAT);
+          return true;
+        }
       }
     }
     const detail = ctx.settings.detailEnabled;
@@ -320,8 +360,13 @@ export class TextProtocol implements Protocol {
       out.valueLine(buf, ks, p, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
       out.value(h);
       out.bytes(CRLF);
+      if (out.full && p < end) {
+        this.getResume = p - lineStart;
+        return false;
+      }
     }
     out.bytes(END);
+    return true;
   }
 
   private touch(buf: Buffer): void {
@@ -412,15 +457,12 @@ export class TextProtocol implements Protocol {
     out.bytes(END);
   }
 
-  private markSent(): void {
-    this.sentLen = this.conn.out.len;
-    this.sentParts = this.conn.out.parts.length;
-  }
-
-  /** memcached's resp_has_stack(): replies queued that it would not have written out yet. */
+  /**
+   * memcached's resp_has_stack(): replies queued that it would not have written out
+   * yet (it writes out after every get and mn, where out.commit() is called).
+   */
   private get queued(): boolean {
-    const out = this.conn.out;
-    return !out.isEmpty() && !(out.len === this.sentLen && out.parts.length === this.sentParts);
+    return this.conn.out.uncommitted;
   }
 
   private watch(buf: Buffer): void {

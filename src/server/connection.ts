@@ -29,7 +29,7 @@
  */
 import type net from 'node:net';
 import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
-import { Output } from '../protocol/output.js';
+import { Output, type Sent } from '../protocol/output.js';
 import { detectProtocol } from '../protocol/detect.js';
 import type { Logger } from '../log.js';
 import { traceBytes, traceWrites } from './trace.js';
@@ -89,8 +89,8 @@ export class Connection implements ProtoConn {
   private readonly toBatch = (b: Buffer): void => {
     this.batch[this.batchLen++] = b;
   };
-  /** pin lists handed to writes that have not completed */
-  private readonly inFlight = new Set<number[]>();
+  /** what flushes handed to writes that have not completed (pins, spent chunks) */
+  private readonly inFlight = new Set<Sent>();
   private readonly onTick = (): void => {
     this.scheduled = false;
     this.drive();
@@ -122,7 +122,7 @@ export class Connection implements ProtoConn {
     readonly local?: string,
   ) {
     const ctx = host.ctx;
-    this.out = new Output(ctx.cache);
+    this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
     this.lastCmd = ctx.cache.clock.now;
     // TLS keeps the stream path: its reads come decrypted from the TLS layer
     const fast = transport === 'tls' ? null : adopt(accepted, this.onRead);
@@ -221,6 +221,7 @@ export class Connection implements ProtoConn {
       this.append(chunk, n);
     }
     if (!this.scheduled) this.drive();
+    else this.hold(true); // its turn is coming: read no more until then
   }
 
   /** Moves the tail out of the shared read buffer into one this connection owns. */
@@ -309,23 +310,23 @@ export class Connection implements ProtoConn {
       this.tail = null;
     }
     const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);
-    if (again) {
-      if (!this.scheduled) {
-        // -R: let other connections have a turn before the rest of this batch
-        this.scheduled = true;
-        setImmediate(this.onTick);
-      }
-      // and read nothing more until the batch is done, as memcached reads only when
-      // its buffer holds no whole request: a client pipelining faster than we parse
-      // would otherwise grow the tail without bound
-      if (!this.held) {
-        this.held = true;
-        this.socket.pause();
-      }
-    } else if (this.held) {
-      this.held = false;
-      if (!this.paused && this.producer === null) this.socket.resume();
+    // -R: read nothing more until the batch is done, as memcached reads only when its
+    // buffer holds no whole request: a client pipelining faster than we parse would
+    // otherwise grow the tail without bound
+    this.hold(again);
+    if (again && !this.scheduled) {
+      // -R: let other connections have a turn before the rest of this batch
+      this.scheduled = true;
+      setImmediate(this.onTick);
     }
+  }
+
+  /** Stops or restarts reading while requests already read wait for their -R turn. */
+  private hold(on: boolean): void {
+    if (on === this.held) return;
+    this.held = on;
+    if (on) this.socket.pause();
+    else if (!this.paused && this.producer === null) this.socket.resume();
   }
 
   /** One write (or one corked burst) for everything in conn.out. */
@@ -334,14 +335,14 @@ export class Connection implements ProtoConn {
     if (out.isEmpty()) return;
     const sock = this.socket;
     const batch = this.batch;
-    const pins = out.flush(this.toBatch);
+    const sent = out.flush(this.toBatch);
     const n = this.batchLen;
     this.batchLen = 0;
     if (this.tracing) traceWrites(this.host.log!, this.id, batch.slice(0, n));
     const ctx = this.host.ctx;
     if (sock.destroyed) {
       batch.fill(EMPTY, 0, n);
-      if (pins) out.release(pins);
+      if (sent) out.release(sent);
       return;
     }
     const many = n > 1;
@@ -353,17 +354,17 @@ export class Connection implements ProtoConn {
       batch[i] = EMPTY; // the socket holds what it still needs
     }
     ctx.counters.bytes_written += batch[last].length;
-    if (pins) {
-      this.inFlight.add(pins);
-      sock.write(batch[last], () => this.unpin(pins));
+    if (sent) {
+      this.inFlight.add(sent);
+      sock.write(batch[last], () => this.written(sent));
     } else {
       sock.write(batch[last]);
     }
     batch[last] = EMPTY;
     if (many) sock.uncork();
     const pending = sock.writableLength;
-    // the socket still holds our buffer: the next batch needs a fresh one
-    if (pending > 0) out.detach();
+    // everything went to the kernel: the chunk is free until the next reply
+    if (pending === 0 && this.inFlight.size === 0) out.idle();
     // only once the socket wants a 'drain': under its high-water mark (16 KiB) it would
     // never send one, and a -o max_output_bytes below that would pause us for good
     if (pending > ctx.settings.maxOutputBytes && sock.writableNeedDrain && !this.paused) {
@@ -423,13 +424,22 @@ export class Connection implements ProtoConn {
     p?.abort();
   }
 
-  private unpin(pins: number[]): void {
-    if (!this.inFlight.delete(pins)) return;
-    this.out.release(pins);
+  /** A flush's last write is done: its pins and spent chunks go back. */
+  private written(sent: Sent): void {
+    if (!this.inFlight.delete(sent)) return;
+    this.out.release(sent);
+    this.idleOut();
+  }
+
+  /** Gives the output chunk back once nothing of ours waits in the socket. */
+  private idleOut(): void {
+    if (this.inFlight.size === 0 && !this.parsing && this.socket.writableLength === 0) this.out.idle();
   }
 
   private onDrain(): void {
-    if (!this.paused || this.dead) return;
+    if (this.dead) return;
+    this.idleOut();
+    if (!this.paused) return;
     this.paused = false;
     if (this.producer !== null) {
       // reading stays paused until the streamed reply ends
@@ -461,10 +471,10 @@ export class Connection implements ProtoConn {
     this.spare = null;
     this.stopStream();
     this.proto?.closed();
-    this.out.discard();
     // writes cut short by the close never reported done: their bytes are no longer read
-    for (const pins of this.inFlight) this.out.release(pins);
+    for (const sent of this.inFlight) this.out.release(sent);
     this.inFlight.clear();
+    this.out.close();
     this.host.removed(this);
   }
 }

@@ -26,6 +26,7 @@ import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/
 import { daemonState } from '../server-context.js';
 import { TextProtocol } from '../protocol/text.js';
 import { BinaryProtocol } from '../protocol/binary.js';
+import { outputMemory } from '../protocol/output-pool.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
 import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
@@ -164,6 +165,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     connections(): Iterable<Connection> {
       return conns;
     },
+    outputMemory,
     refreshCerts(): string | null {
       try {
         const options = tlsServerOptions(settings);

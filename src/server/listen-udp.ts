@@ -101,7 +101,7 @@ export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string)
       if (used === 0 || !proto.yielded) break;
     }
   } finally {
-    conn.out.discard();
+    conn.out.close();
     proto.closed();
   }
   return out;
@@ -144,8 +144,9 @@ function serveBinary(msg: Buffer, proto: Protocol, conn: UdpConn, requestId: num
 function take(out: Output): Buffer {
   if (out.isEmpty()) return Buffer.alloc(0);
   const parts: Buffer[] = [];
-  const pins = out.flush((b) => parts.push(b));
+  const sent = out.flush((b) => parts.push(b));
   const all = Buffer.concat(parts); // copies, so the arena views may be unpinned now
-  if (pins) out.release(pins);
+  if (sent) out.release(sent);
+  out.idle();
   return all;
 }

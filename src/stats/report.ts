@@ -54,9 +54,27 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
       return sizesEnable(ctx);
     case 'sizes_disable':
       return sizesDisable(ctx);
+    case 'memory':
+      return memoryStats(ctx);
     default:
       return 'ERROR';
   }
+}
+
+/**
+ * `stats memory` (slabcache's own): memory clients hold outside the item counts.
+ * upload_bytes: item chunks held by values still arriving; response_bytes and
+ * response_chunks: reply buffers held by connections until their client reads;
+ * response_pool_bytes: free reply buffers kept for reuse.
+ */
+function memoryStats(ctx: ServerContext): Pairs {
+  const out = ctx.outputMemory?.() ?? { held: 0, chunks: 0, pooled: 0 };
+  return [
+    ['upload_bytes', String(ctx.cache.uploadBytes)],
+    ['response_bytes', String(out.held)],
+    ['response_chunks', String(out.chunks)],
+    ['response_pool_bytes', String(out.pooled)],
+  ];
 }
 
 function detail(ctx: ServerContext, what: string | undefined): string {

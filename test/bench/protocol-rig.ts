@@ -57,7 +57,9 @@ export function run(bufs: Buffer[]): number {
   for (const b of bufs) {
     const used = proto.process(b, 0, b.length);
     if (used !== b.length) throw new Error(`consumed ${used} of ${b.length}`);
-    out.flush(() => {});
+    const sent = out.flush(() => {});
+    if (sent) out.release(sent);
+    out.idle();
   }
   return N / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
