@@ -84,6 +84,8 @@ export interface Settings {
   lruSegmented: boolean;   // HOT/WARM/COLD split (lru_maintainer turns it on, no_lru_maintainer off)
   readBufMemLimit: number; // bytes for all connection buffers, 0 = unlimited (-o read_buf_mem_limit is in MB)
   napiIds: number;         // -N, 0 = not set
+  /** flags given that have no mechanism here (-t, -N, drop_privileges, sock_cookie_id): each is named at startup */
+  noEffect: string[];
   slabSizes: number[] | null; // -o slab_sizes=a-b-c, explicit chunk sizes
   /** -o keys that were given, in order, for `stats settings` and logs */
   extraOptions: Record<string, string>;
@@ -117,7 +119,7 @@ export function defaultSettings(): Settings {
     ssl_chain_cert: null, ssl_key: null, ssl_ca_cert: null, ssl_verify_mode: 0,
     ssl_keyformat: 1, ssl_ciphers: null, ssl_min_version: 2, ssl_session_cache: false,
     ssl_wbuf_size: 16 * 1024, ssl_kernel_tls: false, maxconnsFast: true, hashAlgorithm: 'murmur3',
-    lruSegmented: true, readBufMemLimit: 0, napiIds: 0, slabSizes: null,
+    lruSegmented: true, readBufMemLimit: 0, napiIds: 0, noEffect: [], slabSizes: null,
     extraOptions: {},
     inheritedFds: [],
   };

@@ -122,4 +122,8 @@ test('-r and -k: a clear warning that Node cannot do it', (t) => {
   t.is(w.length, 2);
   t.regex(w[0], /^warning: -r /);
   t.regex(w[1], /^warning: -k /);
+  const given = unsupportedFlagWarnings({ ...none, noEffect: ['-t', '-N', '-t', '-o drop_privileges', '-o sock_cookie_id'] });
+  t.deepEqual(given.map((l) => l.split(' accepted')[0]),
+    ['warning: -t', 'warning: -N', 'warning: -o drop_privileges', 'warning: -o sock_cookie_id']);
+  t.true(given.every((l) => / accepted for compatibility, no effect here: \S/.test(l)));
 });

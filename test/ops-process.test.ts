@@ -123,15 +123,18 @@ test('shutdown: refused without -A, exits 0 with -A (plain and graceful)', async
   }
 });
 
-test('-r and -k start the daemon with a warning instead of failing', async (t) => {
+test('-r, -k, -t, -N and the no-effect -o keys start the daemon with one warning line each', async (t) => {
   const port = await freePort();
-  const p = runProc(t, process.execPath, [SLABCACHE_BIN, ...AS_ROOT_ARGS, '-r', '-k', '-p', String(port), '-l', '127.0.0.1']);
+  const p = runProc(t, process.execPath, [SLABCACHE_BIN, ...AS_ROOT_ARGS, '-r', '-k', '-t', '2', '-N', '1',
+    '-o', 'drop_privileges,sock_cookie_id=7', '-p', String(port), '-l', '127.0.0.1']);
   await waitUntil('the daemon to listen', async () => {
     if (!p.running()) throw new Error(`exited: ${p.output()}`);
     return canConnect({ host: '127.0.0.1', port });
   });
-  t.regex(p.output(), /-r /);
-  t.regex(p.output(), /-k /);
+  const lines = p.output().split('\n');
+  for (const flag of ['-r', '-k', '-t', '-N', '-o drop_privileges', '-o sock_cookie_id']) {
+    t.is(lines.filter((l) => l.startsWith(`warning: ${flag} `)).length, 1, `one line for ${flag}: ${p.output()}`);
+  }
   p.child.kill('SIGTERM');
   t.is((await p.exited).code, 0);
 });

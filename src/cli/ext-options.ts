@@ -158,8 +158,9 @@ function applySubopt(st: ParseState, f: FlagSpec, item: string, key: string, val
       s.lruCrawler = false;
       s.lruMaintainer = false;
       return;
-    case 'drop_privileges': case 'no_drop_privileges': noValue(); return;
-    case 'sock_cookie_id': int(0, U32, 'sock_cookie_id must be a whole number'); return;
+    case 'drop_privileges': noValue(); s.noEffect.push('-o drop_privileges'); return;
+    case 'no_drop_privileges': noValue(); return; // asks for what happens here anyway
+    case 'sock_cookie_id': int(0, U32, 'sock_cookie_id must be a whole number'); s.noEffect.push('-o sock_cookie_id'); return;
     case 'ssl_chain_cert': s.ssl_chain_cert = need(); return;
     case 'ssl_key': s.ssl_key = need(); return;
     case 'ssl_ca_cert': s.ssl_ca_cert = need(); return;

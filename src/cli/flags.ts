@@ -186,6 +186,7 @@ function applyFlag(st: ParseState, f: FlagSpec, values: string[], rawParsed: unk
     case 'c': s.maxconns = positiveInt(f, raw, 'Maximum connections must be greater than 0'); break;
     case 't': {
       s.numThreads = positiveInt(f, raw, 'Number of threads must be greater than 0');
+      s.noEffect.push('-t');
       if (s.numThreads > 64) {
         st.warnings.push('WARNING: Setting a high number of worker threads is not recommended. Set this value to the number of cores in your machine or less.');
       }
@@ -224,7 +225,10 @@ function applyFlag(st: ParseState, f: FlagSpec, values: string[], rawParsed: unk
     case 'I': s.itemSizeMax = itemSize(f, raw); break;
     case 'Y': s.authFile = nonEmpty(f, raw, 'a file of user:password lines'); break;
     case 'e': s.memoryFile = nonEmpty(f, raw, 'a file to keep item memory in'); break;
-    case 'N': s.napiIds = positiveInt(f, raw, 'Maximum number of NAPI IDs must be greater than 0'); break;
+    case 'N':
+      s.napiIds = positiveInt(f, raw, 'Maximum number of NAPI IDs must be greater than 0');
+      s.noEffect.push('-N');
+      break;
     default: throw new Error(`unhandled flag -${f.short}`);
   }
 }

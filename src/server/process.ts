@@ -99,15 +99,24 @@ export function snapshotDirWarning(file: string, user: TargetUser): string | nul
 
 // ---- -r, -k ------------------------------------------------------------------
 
+/** Why each flag in Settings.noEffect does nothing here. */
+const NO_EFFECT_WHY: Record<string, string> = {
+  '-t': 'one event loop serves every connection; run one daemon per core (docs/scale-out.md)',
+  '-N': 'there are no worker threads to bind to NAPI ids',
+  '-o drop_privileges': 'no seccomp sandbox; use the systemd unit\'s hardening',
+  '-o sock_cookie_id': 'Node cannot set SO_MARK on its sockets',
+};
+
 /**
  * Warnings for flags accepted without effect. Node has no setrlimit() or mlockall():
  * operators get the same effect from systemd (LimitCORE=, LimitMEMLOCK= plus swap off)
  * or the shell (ulimit -c unlimited). The others have no mechanism here to act on.
  */
 export function unsupportedFlagWarnings(s: {
-  maxCore: boolean; lockMemory: boolean; readBufMemLimit: number;
+  maxCore: boolean; lockMemory: boolean; readBufMemLimit: number; noEffect?: readonly string[];
 }): string[] {
   const w: string[] = [];
+  for (const name of new Set(s.noEffect ?? [])) w.push(`warning: ${name} accepted for compatibility, no effect here: ${NO_EFFECT_WHY[name]}`);
   if (s.readBufMemLimit !== 0) {
     // memcached draws read buffers from a per-thread pool this caps; here each connection
     // owns its buffer, bounded by the line and item limits and by max_output_bytes
