@@ -19,7 +19,7 @@ export type SlabCounter = (typeof SLAB_CLASS_COUNTERS)[number];
 export type ClassCounters = Record<ItemCounter | SlabCounter, Float64Array>;
 
 /**
- * Built in one go by Object.fromEntries: adding ~30 properties one keyed store at a
+ * Built in one go by Object.fromEntries: adding 20 or more properties one keyed store at a
  * time turns the object into a dictionary, and every hit, store and LRU move then
  * looks its counter up through a generic IC instead of a fixed field offset.
  */
