@@ -136,7 +136,19 @@ export function errorReply(out: Output, opcode: number, status: number, opaque: 
   if (text !== undefined) out.bytes(text);
 }
 
+/**
+ * Big-endian fields of a request whose bytes the caller has checked are there. Byte
+ * loads: a Buffer read method is a generic property load and a call per field, and
+ * range-checks what the caller already did.
+ */
+export function u16At(buf: Uint8Array, p: number): number {
+  return (buf[p] << 8) | buf[p + 1];
+}
+export function u32At(buf: Uint8Array, p: number): number {
+  return ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
+}
+
 /** The 64-bit CAS in buf at p as a Number (exact below 2^53, which engine CAS stays under). */
 export function readCas(buf: Buffer, p: number): number {
-  return buf.readUInt32BE(p) * TWO32 + buf.readUInt32BE(p + 4);
+  return u32At(buf, p) * TWO32 + u32At(buf, p + 4);
 }

@@ -16,7 +16,7 @@ import {
   CMD_ADD, CMD_DECREMENT, CMD_DELETE, CMD_FLUSH, CMD_GAT, CMD_GATK, CMD_GET, CMD_GETK,
   CMD_INCREMENT, CMD_NOOP, CMD_QUIT, CMD_REPLACE, CMD_STAT, CMD_TOUCH, CMD_VERSION,
   RESPONSE_AUTH_ERROR, RESPONSE_DELTA_BADVAL, RESPONSE_EINVAL, RESPONSE_ENOMEM, RESPONSE_KEY_EEXISTS,
-  RESPONSE_KEY_ENOENT, RESPONSE_NOT_STORED, RESPONSE_UNKNOWN_COMMAND, errorReply, header,
+  RESPONSE_KEY_ENOENT, RESPONSE_NOT_STORED, RESPONSE_UNKNOWN_COMMAND, errorReply, header, u32At,
 } from './binary-codes.js';
 import { PROTOCOL_VERSION } from './text.js';
 import { u64FromHalves } from '../cache/numeric.js';
@@ -122,7 +122,7 @@ function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, 
   const touch = cmd !== CMD_GET && cmd !== CMD_GETK;
   const withKey = cmd === CMD_GETK || cmd === CMD_GATK;
   // memcached's binary GAT is item_touch: it counts as a touch, not a get
-  const h = touch ? cache.touch(buf, ks, kl, buf.readUInt32BE(es)) : cache.get(buf, ks, kl);
+  const h = touch ? cache.touch(buf, ks, kl, u32At(buf, es)) : cache.get(buf, ks, kl);
   recordGet(ctx, buf, ks, kl, h !== NIL);
   if (h === NIL) {
     if (req.noreply) return;

@@ -18,7 +18,7 @@ import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } f
 import {
   CMD_ADD, CMD_APPEND, CMD_PREPEND, CMD_REPLACE, CMD_SASL_AUTH, CMD_SASL_STEP, CMD_SET,
   HEADER_LEN, MAX_SASL_MECH_LEN, PROTOCOL_BINARY_REQ, QUIET_OF, RESPONSE_E2BIG, RESPONSE_ENOMEM,
-  RESPONSE_EINVAL, RESPONSE_UNKNOWN_COMMAND, RESPONSE_AUTH_ERROR, errorReply, header, readCas,
+  RESPONSE_EINVAL, RESPONSE_UNKNOWN_COMMAND, RESPONSE_AUTH_ERROR, errorReply, header, readCas, u16At, u32At,
 } from './binary-codes.js';
 import { dispatch, storeReply, type Request } from './binary-ops.js';
 import { SASL_CONTINUE, SASL_MECHS, SASL_OK, SASL_AUTHENTICATED, saslExchange } from './auth.js';
@@ -113,7 +113,7 @@ export class BinaryProtocol implements Protocol, Request {
         this.yielded = true;
         break;
       }
-      const keylen = buf.readUInt16BE(pos + 2);
+      const keylen = u16At(buf, pos + 2);
       const extlen = buf[pos + 4];
       if (HEADER_LEN + extlen + keylen > READ_BUFFER_SIZE) {
         // memcached waits for header, extras and key in its 16 KiB read buffer; these
@@ -122,7 +122,7 @@ export class BinaryProtocol implements Protocol, Request {
         break;
       }
       if (end - pos < HEADER_LEN + extlen + keylen) break;
-      const bodylen = buf.readUInt32BE(pos + 8);
+      const bodylen = u32At(buf, pos + 8);
       const opcode = buf[pos + 1];
       // SASL data is read whole before the exchange (memcached reads it into an item)
       if ((opcode === CMD_SASL_AUTH || opcode === CMD_SASL_STEP) && this.saslBodyWanted(keylen, extlen, bodylen) &&
@@ -131,7 +131,7 @@ export class BinaryProtocol implements Protocol, Request {
       this.keylen = keylen;
       this.extlen = extlen;
       this.bodylen = bodylen;
-      this.opaque = buf.readUInt32BE(pos + 12);
+      this.opaque = u32At(buf, pos + 12);
       this.cas = readCas(buf, pos + 16);
       this.bufEnd = end;
       pos = this.request(buf, pos, end);
@@ -227,8 +227,8 @@ export class BinaryProtocol implements Protocol, Request {
     const cache = this.ctx.cache;
     const { keylen, extlen, bodylen } = this;
     const vlen = bodylen - keylen - extlen;
-    const flags = isAppend ? 0 : buf.readUInt32BE(es);
-    const exptime = isAppend ? 0 : buf.readUInt32BE(es + 4);
+    const flags = isAppend ? 0 : u32At(buf, es);
+    const exptime = isAppend ? 0 : u32At(buf, es + 4);
     recordSet(this.ctx, buf, ks, keylen);
     // only what is here gets memory now: a stalled upload must not hold the rest
     const h = cache.alloc(buf, ks, keylen, flags, exptime, vlen, Math.min(vlen, Math.max(0, this.bufEnd - ks - keylen)));

@@ -155,10 +155,16 @@ export class Output extends ByteWriter {
     this.len += 2;
   }
 
+  /** Byte stores: writeUInt32BE is a generic property load, a call and a range check. */
   u32(v: number): void {
     this.reserve(4);
-    this.buf.writeUInt32BE(v >>> 0, this.len);
-    this.len += 4;
+    const b = this.buf;
+    const p = this.len;
+    b[p] = v >>> 24;
+    b[p + 1] = v >>> 16;
+    b[p + 2] = v >>> 8;
+    b[p + 3] = v;
+    this.len = p + 4;
   }
 
   /** The value of item h: copied if small, else pinned and queued as arena views. */

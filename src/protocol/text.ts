@@ -314,8 +314,6 @@ export class TextProtocol implements Protocol {
    */
   private get(buf: Buffer, lineStart: number, withCas: boolean, touch: boolean): boolean {
     const w = this.w;
-    const ctx = this.ctx;
-    const cache = ctx.cache;
     const out = this.conn.out;
     let exptime = 0;
     let p = w.s[1];
@@ -326,6 +324,29 @@ export class TextProtocol implements Protocol {
         return true;
       }
       p = w.e[1];
+    }
+    if (w.rest < 0 && this.getResume === 0) {
+      // every key is a word split already: no second pass over the key bytes
+      const first = touch ? 2 : 1;
+      // memcached drops the values it queued when a key is too long: check first
+      for (let i = first; i < w.n; i++) {
+        if (w.e[i] - w.s[i] > KEY_MAX_LENGTH) {
+          out.bytes(BAD_FORMAT);
+          return true;
+        }
+      }
+      for (let i = first; i < w.n; i++) {
+        // memcached starts a response object per key (END joins the last one's)
+        if (i > first) out.unit();
+        this.getKey(buf, w.s[i], w.e[i], withCas, touch, exptime);
+        if (out.full && i + 1 < w.n) {
+          // the batch holds what one client may have waiting: the rest next turn
+          this.getResume = w.s[i + 1] - lineStart;
+          return false;
+        }
+      }
+      out.bytes(END);
+      return true;
     }
     const end = w.end;
     if (this.getResume > 0) {
@@ -343,30 +364,37 @@ export class TextProtocol implements Protocol {
         }
       }
     }
-    const detail = ctx.settings.detailEnabled;
     let more = false;
     while (p < end) {
       while (p < end && buf[p] === 0x20) p++;
       if (p >= end) break;
-      // memcached starts a response object per key (END joins the last one's)
       if (more) out.unit();
       more = true;
       const ks = p;
       while (p < end && buf[p] !== 0x20) p++;
-      const kl = p - ks;
-      const h = touch ? cache.gat(buf, ks, kl, exptime) : cache.get(buf, ks, kl);
-      if (detail) recordGet(ctx, buf, ks, kl, h !== NIL);
-      if (h === NIL) continue;
-      out.valueLine(buf, ks, p, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
-      out.value(h);
-      out.bytes(CRLF);
-      if (out.full && p < end) {
+      this.getKey(buf, ks, p, withCas, touch, exptime);
+      if (this.conn.out.full && p < end) {
+        // the batch holds what one client may have waiting: the rest of the line next turn
         this.getResume = p - lineStart;
         return false;
       }
     }
     out.bytes(END);
     return true;
+  }
+
+  /** One key of a get line: its VALUE reply if it is there. */
+  private getKey(buf: Buffer, ks: number, ke: number, withCas: boolean, touch: boolean, exptime: number): void {
+    const ctx = this.ctx;
+    const cache = ctx.cache;
+    const out = this.conn.out;
+    const kl = ke - ks;
+    const h = touch ? cache.gat(buf, ks, kl, exptime) : cache.get(buf, ks, kl);
+    if (ctx.settings.detailEnabled) recordGet(ctx, buf, ks, kl, h !== NIL);
+    if (h === NIL) return;
+    out.valueLine(buf, ks, ke, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
+    out.value(h);
+    out.bytes(CRLF);
   }
 
   private touch(buf: Buffer): void {
