@@ -119,6 +119,18 @@ test('a long multiget is answered in turns of max_output_bytes, whole and in ord
   t.true(d.ctx.counters.conn_yields - yieldsBefore >= 100, 'the line was answered in many turns');
 });
 
+test('a short multiget (its keys split as words) is answered in turns too, whole and in order', async (t) => {
+  const d = await daemon(t, { maxOutputBytes: 16 * 1024 });
+  const c = await telnet(t, d.port);
+  const v = 'w'.repeat(5000);
+  const keys = Array.from({ length: 20 }, (_, i) => `s${i}`);
+  await c.says(keys.map((k) => `set ${k} 0 0 ${v.length}\r\n${v}\r\n`).join(''), 'STORED\r\n'.repeat(keys.length));
+  const yieldsBefore = d.ctx.counters.conn_yields;
+  // 20 keys, 100 KB of copied values: the batch fills after a few, the rest come next turns
+  await c.says(`get ${keys.join(' ')} nope\r\n`, keys.map((k) => `VALUE ${k} 0 ${v.length}\r\n${v}\r\n`).join('') + 'END\r\n');
+  t.true(d.ctx.counters.conn_yields - yieldsBefore >= 3, 'the line was answered in several turns');
+});
+
 test('backpressure: a client that never reads stops being read; output stays bounded; others are served', async (t) => {
   const maxOutputBytes = 256 * 1024;
   const d = await daemon(t, { maxOutputBytes, reqsPerEvent: 4 });
