@@ -8,6 +8,7 @@
  * and backpressure really stops the handle's reads.
  */
 import test from 'ava';
+import { drainPaused } from './helpers/batches.js';
 import net from 'node:net';
 import path from 'node:path';
 import { RawClient, telnet } from './helpers/telnet.js';
@@ -150,16 +151,7 @@ test('backpressure stops the handle\'s reads, and they start again once the clie
   await c.says('mn\r\n', 'MN\r\n');
   t.is(conn.socket.bytesRead, readAtPause);
   const want = 2 * gets * (`VALUE big 0 ${v.length}\r\n`.length + v.length + 2 + 5);
-  let got = 0;
-  const done = new Promise<void>((resolve) => {
-    sink.on('data', (b: Buffer) => {
-      got += b.length;
-      if (got >= want) resolve();
-    });
-  });
-  sink.resume();
-  await done;
-  t.is(got, want);
+  t.is(await drainPaused(sink, want), want);
   t.true(handleReading(conn.socket), 'reading again once drained');
 });
 

@@ -5,6 +5,7 @@
  * original bytes while the key is overwritten and evicted meanwhile).
  */
 import test from 'ava';
+import { drainPaused } from './helpers/batches.js';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { RawClient, telnet } from './helpers/telnet.js';
@@ -150,17 +151,8 @@ test('backpressure: a client that never reads stops being read; output stays bou
   t.true(pending <= maxOutputBytes + 4 * (v.length + 64), `pending ${pending}`);
   await c.says('mn\r\n', 'MN\r\n');
   // reading again drains everything, in order and complete
-  let got = 0;
   const want = gets * (`VALUE big 0 ${v.length}\r\n`.length + v.length + 2 + 5);
-  const done = new Promise<void>((resolve) => {
-    sink.on('data', (b: Buffer) => {
-      got += b.length;
-      if (got >= want) resolve();
-    });
-  });
-  sink.resume();
-  await done;
-  t.is(got, want);
+  t.is(await drainPaused(sink, want), want);
   // every pin taken for those replies was released once written
   const key = Buffer.from('big');
   await until(() => d.cache.hdr.refcount(d.cache.peek(key, 0, key.length)) === 0, 'pins to be released');

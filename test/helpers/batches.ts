@@ -33,3 +33,16 @@ export function runBatches(sock: net.Socket, req: Buffer, count: number, replyLe
     sock.write(req);
   });
 }
+
+/** Resumes a paused socket and resolves with the byte count once at least `want` bytes have come. */
+export function drainPaused(sock: net.Socket, want: number): Promise<number> {
+  let got = 0;
+  const done = new Promise<number>((resolve) => {
+    sock.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got >= want) resolve(got);
+    });
+  });
+  sock.resume();
+  return done;
+}
