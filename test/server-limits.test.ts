@@ -4,7 +4,7 @@
  * replies never read freed memory (a slow reader of a large value gets the
  * original bytes while the key is overwritten and evicted meanwhile).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { drainPaused } from './helpers/batches.js';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -20,14 +20,20 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
   }
 }
 
-test('-c: over the limit a client gets memcached\'s error and is closed; a freed slot is reused', async (t) => {
-  const d = await daemon(t, { maxconns: 3 });
+/** n clients, each answered once, so every one holds a connection slot. */
+async function connected(t: ExecutionContext, port: number, n: number): Promise<Awaited<ReturnType<typeof telnet>>[]> {
   const open = [];
-  for (let i = 0; i < 3; i++) {
-    const c = await telnet(t, d.port);
+  for (let i = 0; i < n; i++) {
+    const c = await telnet(t, port);
     await c.says('mn\r\n', 'MN\r\n');
     open.push(c);
   }
+  return open;
+}
+
+test('-c: over the limit a client gets memcached\'s error and is closed; a freed slot is reused', async (t) => {
+  const d = await daemon(t, { maxconns: 3 });
+  const open = await connected(t, d.port, 3);
   const over = await telnet(t, d.port);
   await over.expectClosed('ERROR Too many open connections\r\n');
   t.is(d.ctx.counters.rejected_connections, 1);
@@ -40,12 +46,7 @@ test('-c: over the limit a client gets memcached\'s error and is closed; a freed
 
 test('-c with no_maxconns_fast: a client over the limit waits unanswered until a slot frees', async (t) => {
   const d = await daemon(t, { maxconns: 3, maxconnsFast: false });
-  const open = [];
-  for (let i = 0; i < 3; i++) {
-    const c = await telnet(t, d.port);
-    await c.says('mn\r\n', 'MN\r\n');
-    open.push(c);
-  }
+  const open = await connected(t, d.port, 3);
   const over = await telnet(t, d.port);
   await over.send('mn\r\n');
   await until(() => d.ctx.counters.listen_disabled_num === 1, 'the daemon to stop accepting');
