@@ -326,7 +326,16 @@ export class Connection implements ProtoConn {
     if (on === this.held) return;
     this.held = on;
     if (on) this.socket.pause();
-    else if (!this.paused && this.producer === null) this.socket.resume();
+    else this.resumeReading();
+  }
+
+  /**
+   * Reads again, unless something else still holds them: a batch waiting its -R turn
+   * (held), backpressure (paused) or a streamed reply (producer). The one place that
+   * resumes, so each holder lets go without knowing of the others.
+   */
+  private resumeReading(): void {
+    if (!this.held && !this.paused && this.producer === null) this.socket.resume();
   }
 
   /** One write (or one corked burst) for everything in conn.out. */
@@ -364,7 +373,7 @@ export class Connection implements ProtoConn {
     if (many) sock.uncork();
     const pending = sock.writableLength;
     // everything went to the kernel: the chunk is free until the next reply
-    if (pending === 0 && this.inFlight.size === 0) out.idle();
+    if (pending === 0) this.idleOut();
     // only once the socket wants a 'drain': under its high-water mark (16 KiB) it would
     // never send one, and a -o max_output_bytes below that would pause us for good
     if (pending > ctx.settings.maxOutputBytes && sock.writableNeedDrain && !this.paused) {
@@ -401,7 +410,7 @@ export class Connection implements ProtoConn {
       this.producer = null;
       this.closing = false;
       this.lastCmd = this.host.ctx.cache.clock.now; // idle_timeout counts from END, not from the request
-      if (!this.held) sock.resume();
+      this.resumeReading();
       if (!this.scheduled) this.drive(); // requests that came after the streamed one
       return;
     }
@@ -446,7 +455,7 @@ export class Connection implements ProtoConn {
       if (this.pulling === null) this.pulling = setImmediate(this.onPull);
       return;
     }
-    if (!this.held) this.socket.resume();
+    this.resumeReading();
     if (!this.scheduled) this.drive();
   }
 
