@@ -809,8 +809,13 @@ export class Cache {
     this.mem.limitPages = Math.max(1, Math.floor(bytes / PAGE_SIZE));
   }
 
-  /** Background step (timers, idle loop): hash expansion. True if work remains. */
+  /** Background step (timers, idle loop): hash expansion, under the engine lock. True if work remains. */
   maintain(): boolean {
-    return this.index.maintain(256);
+    this.lock.enter();
+    try {
+      return this.index.maintain(256);
+    } finally {
+      this.lock.exit();
+    }
   }
 }

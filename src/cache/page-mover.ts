@@ -96,7 +96,15 @@ export class PageMover {
   /** Starts slab_automove's once-a-second check (it reads settings.slabAutomove live). */
   start(): void {
     if (this.automoveTimer) return;
-    this.automoveTimer = setInterval(() => this.automoveTick(), 1000);
+    this.automoveTimer = setInterval(() => {
+      const lock = this.cache.lock;
+      lock.enter();
+      try {
+        this.automoveTick();
+      } finally {
+        lock.exit();
+      }
+    }, 1000);
     this.automoveTimer.unref();
   }
 
@@ -366,7 +374,16 @@ export class PageMover {
       this.timer = null;
       this.immediate = null;
       const loops = this.busyLoops;
-      if (this.step()) this.scheduleSlice(this.busyLoops !== loops);
+      // a slice runs from a timer: it holds the engine lock like any request
+      const lock = this.cache.lock;
+      lock.enter();
+      let more: boolean;
+      try {
+        more = this.step();
+      } finally {
+        lock.exit();
+      }
+      if (more) this.scheduleSlice(this.busyLoops !== loops);
     };
     if (afterBusy) {
       this.timer = setTimeout(run, this.busyLoops > BUSY_LOOPS_BEFORE_SLOW ? BUSY_RETRY_SLOW_MS : BUSY_RETRY_MS);
