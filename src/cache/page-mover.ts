@@ -136,7 +136,8 @@ export class PageMover {
   /** `slabs reassign src dst`: starts moving one page; the move finishes in the background. */
   reassign(src: number, dst: number): ReassignResult {
     const slabs = this.cache.slabs;
-    if (this.running) return REASSIGN_RUNNING;
+    // slab_reassign_running is shared: a move started from another thread's mover counts too
+    if (this.running || this.cache.counters.slab_reassign_running !== 0) return REASSIGN_RUNNING;
     if (src === dst) return REASSIGN_SRC_DST_SAME;
     if (src === -1) src = this.pickAny(dst);
     if (src < SLAB_GLOBAL_PAGE_POOL || src > slabs.largest || dst < SLAB_GLOBAL_PAGE_POOL || dst > slabs.largest) {
