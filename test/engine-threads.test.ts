@@ -27,11 +27,17 @@ function runAll(cache: Cache, kind: EngineJob['kind'], rounds: number, extra: Pa
   return Promise.all([0, 1, 2, 3].map((id) => run({ shared: cache.shared, kind, id, rounds, workers: 4, ...extra })));
 }
 
-test('an attached engine sees what the creating thread stored, and the reverse', async (t) => {
-  const { cache } = makeCache();
+test('an attached engine sees what the creating thread stored, its clock and tunables, and the reverse', async (t) => {
+  const { cache, clock } = makeCache();
   setS(cache, NREAD_SET, 'counter', '5');
-  const [tally] = await Promise.all([run({ shared: cache.shared, kind: 'incr', id: 0, rounds: 3 })]);
+  clock.advance(1000);
+  cache.opts.hotLruPct = 37;
+  const tally = await run({ shared: cache.shared, kind: 'incr', id: 0, rounds: 3 });
   t.is(tally.ok, 3);
+  t.is(tally.now, clock.now, 'the attached clock reads the creating thread\'s time');
+  t.is(tally.hotLruPct, 37, 'lru tune settings are shared');
+  t.is(tally.casId, 4, 'one CAS counter: a set here, three incr there');
+  t.is(cache.casId, 4);
   t.is(getS(cache, 'counter'), '8');
   t.is(cache.counters.incr_misses, 0);
   t.is(cache.classCounters.incr_hits.reduce((a, b) => a + b, 0), 3, 'per-class counters are shared');

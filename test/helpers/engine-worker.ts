@@ -28,6 +28,10 @@ export interface EngineTally {
   hits: number;
   misses: number;
   errors: string[];
+  /** what this thread's engine reads, when done: the clock, a tunable, the CAS counter */
+  now?: number;
+  hotLruPct?: number;
+  casId?: number;
 }
 
 const job = workerData as EngineJob;
@@ -146,4 +150,9 @@ function selfCheck(): void {
 if (job.kind === 'incr') incr();
 else if (job.kind === 'cas') casLoop();
 else selfCheck();
+lock.enter();
+tally.now = cache.clock.now;
+tally.hotLruPct = cache.opts.hotLruPct;
+tally.casId = cache.casId;
+lock.exit();
 parentPort!.postMessage(tally);
