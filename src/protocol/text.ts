@@ -71,7 +71,8 @@ export class TextProtocol implements Protocol {
   private readonly w = sharedWords;
   /** incr/decr's answer from the engine, reused */
   private readonly arithRes = sharedArith;
-  private readonly store: TextStore;
+  /** made at the first storage command: a connection that only reads holds none */
+  private store: TextStore | null = null;
   private meta: MetaCommands | null = null;
   private readonly authRequired: boolean;
   /** set_noreply_maybe() for the command being handled */
@@ -84,19 +85,18 @@ export class TextProtocol implements Protocol {
   private getResume = 0;
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
-    this.store = new TextStore(ctx, conn);
     this.authRequired = textAuthRequired(ctx);
   }
 
   process(buf: Buffer, start: number, end: number): number {
     const conn = this.conn;
-    const store = this.store;
     const maxReqs = this.ctx.settings.reqsPerEvent;
     let pos = start;
     let reqs = 0;
     this.yielded = false;
     while (pos < end && !conn.closing) {
-      if (store.active) {
+      const store = this.store;
+      if (store !== null && store.active) {
         pos = store.feed(buf, pos, end);
         continue;
       }
@@ -147,12 +147,16 @@ export class TextProtocol implements Protocol {
   }
 
   closed(): void {
-    this.store.closed();
+    this.store?.closed();
     this.meta?.closed();
   }
 
   get connState(): string | undefined {
-    return this.store.connState;
+    return this.store?.connState;
+  }
+
+  private storage(): TextStore {
+    return this.store ?? (this.store = new TextStore(this.ctx, this.conn));
   }
 
   /** memcached: over 2048 bytes without \n is fine only as `get `/`gets ` (after <= 100 spaces). */
@@ -239,7 +243,7 @@ export class TextProtocol implements Protocol {
       case 0x63: // c
         if (w.is(buf, 0, W_CAS)) {
           if (nt !== 7 && nt !== 8) break;
-          return this.store.command(buf, w, NREAD_CAS, next, end);
+          return this.storage().command(buf, w, NREAD_CAS, next, end);
         }
         if (w.is(buf, 0, W_MEMLIMIT) && (nt === 3 || nt === 4)) {
           this.memlimit(buf);
@@ -290,7 +294,7 @@ export class TextProtocol implements Protocol {
         }
         if (mode === 0) return next;
     }
-    if (mode !== 0 && (nt === 6 || nt === 7)) return this.store.command(buf, w, mode, next, end);
+    if (mode !== 0 && (nt === 6 || nt === 7)) return this.storage().command(buf, w, mode, next, end);
     out.bytes(ERROR);
     return next;
   }
