@@ -156,7 +156,12 @@ test('100 uploads stalled halfway through a 1 MB set do not make another client\
   t.is((await stats(c, 'memory')).get('upload_bytes'), '0');
 });
 
-test('1,000 idle connections cost a few KB each', async (t) => {
+// The bound is Node's, not ours: measured this way (test/bench/idle-conns.mjs), a
+// bare Node server that keeps the same sockets through the same onread re-wrap grows
+// by 3-7 KB per connection (V8 pages the accepted sockets' garbage spreads over),
+// while slabcache's own objects retain about 0.5 KB of heap per idle connection.
+// Under 2 KB is typical here; 4 KB leaves room for the heap's own swings.
+test('1,000 idle connections cost under 4 KB each', async (t) => {
   const sc = await startSlabcache(t, ['-m', '64', '-c', '4096']);
   const c = await telnet(t, sc.port);
   const crowd = async (n: number): Promise<net.Socket[]> => {
@@ -181,6 +186,6 @@ test('1,000 idle connections cost a few KB each', async (t) => {
   await until('1,000 connections', async () => Number((await stats(c)).get('curr_connections')) >= 1001);
   const per = (rss(sc.pid) - base) / 1000;
   t.log(`${(per / KB).toFixed(2)} KB of RSS per idle connection`);
-  t.true(per <= 6 * KB, `${(per / KB).toFixed(2)} KB per idle connection`);
+  t.true(per <= 4 * KB, `${(per / KB).toFixed(2)} KB per idle connection`);
   t.is((await stats(c, 'memory')).get('response_bytes'), '0', 'idle connections hold no reply buffer');
 });

@@ -32,6 +32,13 @@ export const PIN_MIN = 16 * 1024;
 /** Room mark() keeps: more than any meta reply header written before a rewind. */
 const MARK_ROOM = 4096;
 const EMPTY = Buffer.alloc(0);
+/**
+ * What parts, pins and spent hold until first used: an idle connection keeps no
+ * arrays of its own (a thousand idle connections, 96 KB). Frozen, so a push that
+ * forgot to make its own array throws instead of writing into every connection's.
+ */
+const NO_BUFFERS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+const NO_PINS: number[] = Object.freeze([]) as unknown as number[];
 
 /** What one flush handed to the socket and must outlive its write. */
 export interface Sent {
@@ -43,11 +50,11 @@ export interface Sent {
 
 export class Output extends ByteWriter {
   /** buffers queued before buf[sealed, len): chunk slices and arena views */
-  parts: Buffer[] = [];
+  parts: Buffer[] = NO_BUFFERS;
   /** items pinned by the queued parts, to unpin once written */
-  pins: number[] = [];
+  pins: number[] = NO_PINS;
   /** chunks filled in this batch (their bytes are in parts) */
-  private spent: Buffer[] = [];
+  private spent: Buffer[] = NO_BUFFERS;
   /** bytes in parts, and how many of them are arena views */
   private queued = 0;
   private viewed = 0;
@@ -109,7 +116,10 @@ export class Output extends ByteWriter {
     // a chunk nothing was written to goes straight back; a used one is spent
     // once the write of its last bytes completes
     if (old !== EMPTY) {
-      if (this.len > 0) this.spent.push(old);
+      if (this.len > 0) {
+        if (this.spent === NO_BUFFERS) this.spent = [];
+        this.spent.push(old);
+      }
       else giveChunk(old);
     }
     this.buf = takeChunk(n);
@@ -177,6 +187,7 @@ export class Output extends ByteWriter {
       return;
     }
     this.seal();
+    if (this.parts === NO_BUFFERS) this.parts = [];
     for (let p = cache.valuePartFirst(h); p !== 0; p = cache.valuePartNext(h, p)) {
       const u8 = cache.partU8(p);
       const s = cache.partStart(h, p);
@@ -185,6 +196,7 @@ export class Output extends ByteWriter {
       this.queued += n;
       this.viewed += n;
     }
+    if (this.pins === NO_PINS) this.pins = [];
     this.pins.push(h);
   }
 
@@ -207,7 +219,7 @@ export class Output extends ByteWriter {
   dropUncommitted(): void {
     const keep = this.committedBytes;
     for (let i = this.committedPins; i < this.pins.length; i++) this.cache.unpin(this.pins[i]);
-    this.pins.length = this.committedPins;
+    if (this.pins.length !== this.committedPins) this.pins.length = this.committedPins;
     if (keep >= this.queued) {
       this.len = this.sealed + (keep - this.queued);
       return;
@@ -219,7 +231,7 @@ export class Output extends ByteWriter {
       this.parts[i] = this.parts[i].subarray(0, keep - n);
       i++;
     }
-    this.parts.length = i;
+    if (this.parts.length !== i) this.parts.length = i;
     this.queued = keep;
     this.viewed = Math.min(this.viewed, keep);
     this.len = this.sealed;
@@ -228,6 +240,7 @@ export class Output extends ByteWriter {
   /** Moves buf[sealed, len) into parts so arena views can follow it in order. */
   private seal(): void {
     if (this.len > this.sealed) {
+      if (this.parts === NO_BUFFERS) this.parts = [];
       this.parts.push(this.buf.subarray(this.sealed, this.len));
       this.queued += this.len - this.sealed;
     }
@@ -245,7 +258,7 @@ export class Output extends ByteWriter {
     } else {
       for (const p of this.parts) write(p);
       if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
-      this.parts = [];
+      this.parts = NO_BUFFERS;
       this.queued = 0;
       this.viewed = 0;
     }
@@ -254,8 +267,8 @@ export class Output extends ByteWriter {
     this.committedPins = 0;
     if (this.pins.length === 0 && this.spent.length === 0) return null;
     const sent: Sent = { chunks: this.spent, pins: this.pins };
-    if (this.spent.length > 0) this.spent = [];
-    if (this.pins.length > 0) this.pins = [];
+    this.spent = NO_BUFFERS;
+    this.pins = NO_PINS;
     return sent;
   }
 
@@ -263,8 +276,8 @@ export class Output extends ByteWriter {
   release(sent: Sent): void {
     for (const h of sent.pins) this.cache.unpin(h);
     for (const c of sent.chunks) giveChunk(c);
-    sent.pins.length = 0;
-    sent.chunks.length = 0;
+    if (sent.pins.length > 0) sent.pins.length = 0;
+    if (sent.chunks.length > 0) sent.chunks.length = 0;
   }
 
   /**
@@ -286,8 +299,8 @@ export class Output extends ByteWriter {
   discard(): void {
     if (this.units !== null) this.units.length = 0;
     for (const h of this.pins) this.cache.unpin(h);
-    this.pins = [];
-    this.parts = [];
+    this.pins = NO_PINS;
+    this.parts = NO_BUFFERS;
     this.queued = 0;
     this.viewed = 0;
     this.len = this.sealed;
@@ -299,7 +312,7 @@ export class Output extends ByteWriter {
   close(): void {
     this.discard();
     for (const c of this.spent) giveChunk(c);
-    this.spent = [];
+    this.spent = NO_BUFFERS;
     if (this.buf !== EMPTY) giveChunk(this.buf);
     this.buf = EMPTY;
     this.len = 0;

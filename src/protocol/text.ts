@@ -1,42 +1,36 @@
 /**
  * memcached's classic text protocol (doc/protocol.txt), byte for byte as 1.6.18
  * answers it, errors included. Meta commands go to meta.ts, `stats` and the
- * crawler/slab admin commands to stats/, storage commands to text-store.ts.
+ * crawler/slab admin commands to stats/, storage commands to text-store.ts,
+ * retrievals to text-get.ts, touch/incr/decr/delete to text-keys.ts.
  *
  * Requests are parsed straight from the connection's read buffer: find \n with
  * indexOf, split words into a reused Int32Array, compare words byte by byte, hand
  * keys to the engine as (buf, start, length). Replies are preallocated Buffers
  * or bytes appended to the connection's output batch.
  */
-import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
-import { ArithResult } from '../cache/arith.js';
 import {
-  DELETED, NON_NUMERIC, NOT_FOUND, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND,
-  NREAD_REPLACE, NREAD_SET, OK, StoreMode,
+  NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND,
+  NREAD_REPLACE, NREAD_SET, StoreMode,
 } from '../cache/status.js';
 import { MB } from '../config.js';
-import { recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { statsReport } from '../stats/report.js';
 import { adminCommand } from './text-jobs.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import { MetaCommands } from './meta.js';
 import { Words } from './text-parse.js';
-import { NOT_INT32, NOT_U64, strtol32, strtoullU64 } from '../cache/numeric.js';
-import { BAD_FORMAT, TextStore } from './text-store.js';
+import { TextStore } from './text-store.js';
 import {
-  BAD_EXPTIME, flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
+  flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
 } from './text-admin.js';
 import { watchCommand } from './text-watch.js';
-import { CRLF, END, ERROR, NOT_FOUND as NOT_FOUND_R, OK as OK_R } from './wire.js';
+import { textGet } from './text-get.js';
+import { textArith, textDelete, textTouch } from './text-keys.js';
+import { END, ERROR, OK as OK_R } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-const TOUCHED = b('TOUCHED\r\n');
-const DELETED_R = b('DELETED\r\n');
-const BAD_DELTA = b('CLIENT_ERROR invalid numeric delta argument\r\n');
-const NON_NUMERIC_R = b('CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
-const ARITH_OOM = b('SERVER_ERROR out of memory\r\n');
-const DELETE_USAGE = b('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n');
 /**
  * The memcached version whose text protocol we speak. Clients and test tools
  * (memccapable) pick behaviours by the number in `VERSION`, so it leads; ours follows.
@@ -53,7 +47,7 @@ const W_MEMLIMIT = b('cache_memlimit'), W_INCR = b('incr'), W_DECR = b('decr');
 const W_DELETE = b('delete'), W_TOUCH = b('touch'), W_FLUSH = b('flush_all');
 const W_VERSION = b('version'), W_QUIT = b('quit'), W_LRU_CRAWLER = b('lru_crawler');
 const W_WATCH = b('watch'), W_VERBOSITY = b('verbosity'), W_LRU = b('lru');
-const W_ZERO = b('0'), HTTP = b('HTTP/'), W_REFRESH_CERTS = b('refresh_certs');
+const HTTP = b('HTTP/'), W_REFRESH_CERTS = b('refresh_certs');
 
 /**
  * A line longer than this without its \n must be a large multiget (`get`/`gets`);
@@ -65,13 +59,11 @@ const MULTIGET_LINE_MAX = 16 * MB;
 
 /** Scratch refilled for every line, shared by all connections (a line is handled whole). */
 const sharedWords = new Words();
-const sharedArith = new ArithResult();
 
 export class TextProtocol implements Protocol {
   private readonly w = sharedWords;
-  /** incr/decr's answer from the engine, reused */
-  private readonly arithRes = sharedArith;
-  private readonly store: TextStore;
+  /** made at the first storage command: a connection that only reads holds none */
+  private store: TextStore | null = null;
   private meta: MetaCommands | null = null;
   private readonly authRequired: boolean;
   /** set_noreply_maybe() for the command being handled */
@@ -84,19 +76,18 @@ export class TextProtocol implements Protocol {
   private getResume = 0;
 
   constructor(private readonly ctx: ServerContext, private readonly conn: ProtoConn) {
-    this.store = new TextStore(ctx, conn);
     this.authRequired = textAuthRequired(ctx);
   }
 
   process(buf: Buffer, start: number, end: number): number {
     const conn = this.conn;
-    const store = this.store;
     const maxReqs = this.ctx.settings.reqsPerEvent;
     let pos = start;
     let reqs = 0;
     this.yielded = false;
     while (pos < end && !conn.closing) {
-      if (store.active) {
+      const store = this.store;
+      if (store !== null && store.active) {
         pos = store.feed(buf, pos, end);
         continue;
       }
@@ -147,12 +138,22 @@ export class TextProtocol implements Protocol {
   }
 
   closed(): void {
-    this.store.closed();
+    this.store?.closed();
     this.meta?.closed();
   }
 
   get connState(): string | undefined {
-    return this.store.connState;
+    return this.store?.connState;
+  }
+
+  private storage(): TextStore {
+    return this.store ?? (this.store = new TextStore(this.ctx, this.conn));
+  }
+
+  /** A get line: false when it stopped with the batch full (getResume says where it goes on). */
+  private get(buf: Buffer, lineStart: number, withCas: boolean, touch: boolean): boolean {
+    this.getResume = textGet(this.ctx, this.conn.out, this.w, buf, lineStart, withCas, touch, this.getResume);
+    return this.getResume === 0;
   }
 
   /** memcached: over 2048 bytes without \n is fine only as `get `/`gets ` (after <= 100 spaces). */
@@ -239,7 +240,7 @@ export class TextProtocol implements Protocol {
       case 0x63: // c
         if (w.is(buf, 0, W_CAS)) {
           if (nt !== 7 && nt !== 8) break;
-          return this.store.command(buf, w, NREAD_CAS, next, end);
+          return this.storage().command(buf, w, NREAD_CAS, next, end);
         }
         if (w.is(buf, 0, W_MEMLIMIT) && (nt === 3 || nt === 4)) {
           this.memlimit(buf);
@@ -290,7 +291,7 @@ export class TextProtocol implements Protocol {
         }
         if (mode === 0) return next;
     }
-    if (mode !== 0 && (nt === 6 || nt === 7)) return this.store.command(buf, w, mode, next, end);
+    if (mode !== 0 && (nt === 6 || nt === 7)) return this.storage().command(buf, w, mode, next, end);
     out.bytes(ERROR);
     return next;
   }
@@ -308,141 +309,21 @@ export class TextProtocol implements Protocol {
     return -1;
   }
 
-  /**
-   * get/gets/gat/gats/bget: every key on the line, then END. False when it stopped
-   * early with the output batch full; getResume then says where to go on.
-   */
-  private get(buf: Buffer, lineStart: number, withCas: boolean, touch: boolean): boolean {
-    const w = this.w;
-    const out = this.conn.out;
-    let exptime = 0;
-    let p = w.s[1];
-    if (touch) {
-      exptime = strtol32(buf, w.s[1], w.e[1]);
-      if (exptime === NOT_INT32) {
-        out.bytes(BAD_EXPTIME);
-        return true;
-      }
-      p = w.e[1];
-    }
-    if (w.rest < 0 && this.getResume === 0) {
-      // every key is a word split already: no second pass over the key bytes
-      const first = touch ? 2 : 1;
-      // memcached drops the values it queued when a key is too long: check first
-      for (let i = first; i < w.n; i++) {
-        if (w.e[i] - w.s[i] > KEY_MAX_LENGTH) {
-          out.bytes(BAD_FORMAT);
-          return true;
-        }
-      }
-      for (let i = first; i < w.n; i++) {
-        // memcached starts a response object per key (END joins the last one's)
-        if (i > first) out.unit();
-        this.getKey(buf, w.s[i], w.e[i], withCas, touch, exptime);
-        if (out.full && i + 1 < w.n) {
-          // the batch holds what one client may have waiting: the rest next turn
-          this.getResume = w.s[i + 1] - lineStart;
-          return false;
-        }
-      }
-      out.bytes(END);
-      return true;
-    }
-    const end = w.end;
-    if (this.getResume > 0) {
-      p = lineStart + this.getResume;
-      this.getResume = 0;
-    } else {
-      // memcached drops the values it queued when a key is too long: check first
-      for (let q = p; q < end;) {
-        while (q < end && buf[q] === 0x20) q++;
-        const ks = q;
-        while (q < end && buf[q] !== 0x20) q++;
-        if (q - ks > KEY_MAX_LENGTH) {
-          out.bytes(BAD_FORMAT);
-          return true;
-        }
-      }
-    }
-    let more = false;
-    while (p < end) {
-      while (p < end && buf[p] === 0x20) p++;
-      if (p >= end) break;
-      if (more) out.unit();
-      more = true;
-      const ks = p;
-      while (p < end && buf[p] !== 0x20) p++;
-      this.getKey(buf, ks, p, withCas, touch, exptime);
-      if (this.conn.out.full && p < end) {
-        // the batch holds what one client may have waiting: the rest of the line next turn
-        this.getResume = p - lineStart;
-        return false;
-      }
-    }
-    out.bytes(END);
-    return true;
-  }
-
-  /** One key of a get line: its VALUE reply if it is there. */
-  private getKey(buf: Buffer, ks: number, ke: number, withCas: boolean, touch: boolean, exptime: number): void {
-    const ctx = this.ctx;
-    const cache = ctx.cache;
-    const out = this.conn.out;
-    const kl = ke - ks;
-    const h = touch ? cache.gat(buf, ks, kl, exptime) : cache.get(buf, ks, kl);
-    if (ctx.settings.detailEnabled) recordGet(ctx, buf, ks, kl, h !== NIL);
-    if (h === NIL) return;
-    out.valueLine(buf, ks, ke, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
-    out.value(h);
-    out.bytes(CRLF);
-  }
-
   private touch(buf: Buffer): void {
-    const w = this.w;
-    this.noreply = w.noreply(buf);
-    if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
-    const exptime = strtol32(buf, w.s[2], w.e[2]);
-    if (exptime === NOT_INT32) return this.reply(BAD_EXPTIME);
-    const h = this.ctx.cache.touch(buf, w.s[1], w.len(1), exptime);
-    this.reply(h === NIL ? NOT_FOUND_R : TOUCHED);
+    this.noreply = this.w.noreply(buf);
+    this.reply(textTouch(this.ctx, this.w, buf));
   }
 
   private arith(buf: Buffer, incr: boolean): void {
-    const w = this.w;
-    this.noreply = w.noreply(buf);
-    if (w.len(1) > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
-    const delta = strtoullU64(buf, w.s[2], w.e[2]); // a Number unless >= 2^53
-    if (delta === NOT_U64) return this.reply(BAD_DELTA);
-    const cache = this.ctx.cache;
-    const r = this.arithRes;
-    const st = cache.arith(buf, w.s[1], w.len(1), incr, delta, r);
-    if (st === OK) {
-      if (this.noreply) {
-        this.noreply = false;
-        return;
-      }
-      const out = this.conn.out;
-      out.range(r.digits, 0, r.len);
-      out.bytes(CRLF);
-    } else if (st === NON_NUMERIC) this.reply(NON_NUMERIC_R);
-    else if (st === NOT_FOUND) this.reply(NOT_FOUND_R);
-    else this.reply(ARITH_OOM);
+    this.noreply = this.w.noreply(buf);
+    const r = textArith(this.ctx, this.conn.out, this.w, buf, incr, this.noreply);
+    if (r === null) this.noreply = false;
+    else this.reply(r);
   }
 
   private delete(buf: Buffer): void {
-    const w = this.w;
-    if (w.n > 2) {
-      const holdIsZero = w.is(buf, 2, W_ZERO);
-      this.noreply = w.noreply(buf);
-      const valid = (w.n === 3 && (holdIsZero || this.noreply)) || (w.n === 4 && holdIsZero && this.noreply);
-      if (!valid) return this.reply(DELETE_USAGE);
-    }
-    const ks = w.s[1];
-    const kl = w.len(1);
-    if (kl > KEY_MAX_LENGTH) return this.reply(BAD_FORMAT);
-    const ctx = this.ctx;
-    if (ctx.settings.detailEnabled) recordDelete(ctx, buf, ks, kl);
-    this.reply(ctx.cache.delete(buf, ks, kl) === DELETED ? DELETED_R : NOT_FOUND_R);
+    if (this.w.n > 2) this.noreply = this.w.noreply(buf);
+    this.reply(textDelete(this.ctx, this.w, buf, this.noreply));
   }
 
   private flushAll(buf: Buffer): void {

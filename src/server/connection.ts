@@ -43,6 +43,24 @@ const TAIL_MIN = 16 * 1024;
 const SPARE_MAX = 64 * 1024;
 /** what a used batch slot holds, so the batch keeps no buffer alive after its flush */
 const EMPTY = Buffer.alloc(0);
+/**
+ * The buffers of one flush: batch[0, batchLen). One list for the process, as a
+ * flush fills and empties it before it returns. A count, not `batch.length = 0`,
+ * which is a runtime call on every read.
+ */
+const batch: Buffer[] = [];
+let batchLen = 0;
+const toBatch = (b: Buffer): void => {
+  batch[batchLen++] = b;
+};
+
+/**
+ * The connection a socket serves. The socket's listeners are shared by every
+ * connection and find theirs here through `this` (an idle connection holding
+ * five closures of its own cost 400 bytes).
+ */
+const CONN = Symbol('connection');
+type Served = net.Socket & { [CONN]: Connection };
 
 export interface ConnectionHost {
   readonly ctx: ServerContext;
@@ -80,34 +98,16 @@ export class Connection implements ProtoConn {
   private held = false;
   private dead = false;
   /**
-   * reused list of buffers for one flush: batch[0, batchLen). A count, not
-   * `batch.length = 0`, which is a runtime call on every read.
+   * what flushes handed to writes that have not completed (pins, spent chunks);
+   * made by the first such flush
    */
-  private readonly batch: Buffer[] = [];
-  private batchLen = 0;
-  /** made once: a closure per flush would be garbage on every read */
-  private readonly toBatch = (b: Buffer): void => {
-    this.batch[this.batchLen++] = b;
-  };
-  /** what flushes handed to writes that have not completed (pins, spent chunks) */
-  private readonly inFlight = new Set<Sent>();
-  private readonly onTick = (): void => {
-    this.scheduled = false;
-    this.drive();
-  };
+  private inFlight: Set<Sent> | null = null;
+  /** made at first use, then kept: a closure per turn would be garbage on every one */
+  private onTick: (() => void) | null = null;
   /** a streamed reply still running (closing reads true meanwhile), and its next pull */
   private producer: Producer | null = null;
   private pulling: NodeJS.Immediate | null = null;
-  private readonly onPull = (): void => {
-    this.pulling = null;
-    this.pull();
-  };
-  /** made once: the onread callback for every read of this connection */
-  private readonly onRead = (n: number, buf: Buffer): void => {
-    this.received(buf, n);
-    // the next read overwrites buf: what is left of it moves to a buffer we own
-    if (this.tail === buf) this.keep();
-  };
+  private onPull: (() => void) | null = null;
   /** after `watch`: the socket belongs to the log stream, and what the client sends is dropped */
   private watcher: Watcher | null = null;
   /** why the connection ends, for watch's conn_close line (memcached's close_reason) */
@@ -125,23 +125,46 @@ export class Connection implements ProtoConn {
     this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
     this.lastCmd = ctx.cache.clock.now;
     // TLS keeps the stream path: its reads come decrypted from the TLS layer
-    const fast = transport === 'tls' ? null : adopt(accepted, this.onRead);
+    const fast = transport === 'tls' ? null : adopt(accepted, Connection.on.read);
     const socket = fast ?? accepted;
     this.socket = socket;
+    (socket as Served)[CONN] = this;
     this.fastRead = fast !== null;
     socket.setNoDelay(true);
-    if (fast === null) socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length));
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', () => {
-      this.closeReason = 'error'; // 'close' follows and cleans up
-    });
-    socket.on('close', () => this.onClose());
+    const on = Connection.on;
+    if (fast === null) socket.on('data', on.data);
+    socket.on('drain', on.drain);
+    socket.on('error', on.error);
+    socket.on('close', on.close);
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
     // listeners pause on connect (so the handle can change hands before any read)
     if (fast === null) socket.resume();
     const logs = ctx.logs;
     if (logs !== undefined && logs.watching) this.logConn(null);
   }
+
+  /** The socket's listeners, shared by every connection: `this` is the socket. */
+  private static readonly on = {
+    /** onread (fast-read.ts): buf[0, n) is the shared read buffer */
+    read(this: Served, n: number, buf: Buffer): void {
+      const c = this[CONN];
+      c.received(buf, n);
+      // the next read overwrites buf: what is left of it moves to a buffer we own
+      if (c.tail === buf) c.keep();
+    },
+    data(this: Served, chunk: Buffer): void {
+      this[CONN].received(chunk, chunk.length);
+    },
+    drain(this: Served): void {
+      this[CONN].onDrain();
+    },
+    error(this: Served): void {
+      this[CONN].closeReason = 'error'; // 'close' follows and cleans up
+    },
+    close(this: Served): void {
+      this[CONN].onClose();
+    },
+  };
 
   /** watch's conn_new / conn_close line: memcached names unix sockets "local", with rip "unix". */
   private logConn(reason: CloseReason | null): void {
@@ -317,7 +340,10 @@ export class Connection implements ProtoConn {
     if (again && !this.scheduled) {
       // -R: let other connections have a turn before the rest of this batch
       this.scheduled = true;
-      setImmediate(this.onTick);
+      setImmediate(this.onTick ?? (this.onTick = (): void => {
+        this.scheduled = false;
+        this.drive();
+      }));
     }
   }
 
@@ -343,10 +369,9 @@ export class Connection implements ProtoConn {
     const out = this.out;
     if (out.isEmpty()) return;
     const sock = this.socket;
-    const batch = this.batch;
-    const sent = out.flush(this.toBatch);
-    const n = this.batchLen;
-    this.batchLen = 0;
+    const sent = out.flush(toBatch);
+    const n = batchLen;
+    batchLen = 0;
     if (this.tracing) traceWrites(this.host.log!, this.id, batch.slice(0, n));
     const ctx = this.host.ctx;
     if (sock.destroyed) {
@@ -364,7 +389,7 @@ export class Connection implements ProtoConn {
     }
     ctx.counters.bytes_written += batch[last].length;
     if (sent) {
-      this.inFlight.add(sent);
+      (this.inFlight ?? (this.inFlight = new Set())).add(sent);
       sock.write(batch[last], () => this.written(sent));
     } else {
       sock.write(batch[last]);
@@ -392,7 +417,14 @@ export class Connection implements ProtoConn {
     this.closing = true; // the protocol stops parsing after this request
     // like memcached's event_del: read nothing more until the end (bounds input too)
     this.socket.pause();
-    if (this.pulling === null) this.pulling = setImmediate(this.onPull);
+    if (this.pulling === null) this.pulling = setImmediate(this.puller());
+  }
+
+  private puller(): () => void {
+    return this.onPull ?? (this.onPull = (): void => {
+      this.pulling = null;
+      this.pull();
+    });
   }
 
   /** One slice per turn, so other connections are served between slices. */
@@ -421,7 +453,7 @@ export class Connection implements ProtoConn {
     }
     // over the bound: wait for 'drain', which pulls again (see flush() for writableNeedDrain)
     if (sock.writableLength > this.host.ctx.settings.maxOutputBytes && sock.writableNeedDrain) this.paused = true;
-    else this.pulling = setImmediate(this.onPull);
+    else this.pulling = setImmediate(this.puller());
   }
 
   /** Ends a streamed reply before its end: the producer lets go of what it holds. */
@@ -435,14 +467,14 @@ export class Connection implements ProtoConn {
 
   /** A flush's last write is done: its pins and spent chunks go back. */
   private written(sent: Sent): void {
-    if (!this.inFlight.delete(sent)) return;
+    if (this.inFlight === null || !this.inFlight.delete(sent)) return;
     this.out.release(sent);
     this.idleOut();
   }
 
   /** Gives the output chunk back once nothing of ours waits in the socket. */
   private idleOut(): void {
-    if (this.inFlight.size === 0 && !this.parsing && this.socket.writableLength === 0) this.out.idle();
+    if ((this.inFlight === null || this.inFlight.size === 0) && !this.parsing && this.socket.writableLength === 0) this.out.idle();
   }
 
   private onDrain(): void {
@@ -452,7 +484,7 @@ export class Connection implements ProtoConn {
     this.paused = false;
     if (this.producer !== null) {
       // reading stays paused until the streamed reply ends
-      if (this.pulling === null) this.pulling = setImmediate(this.onPull);
+      if (this.pulling === null) this.pulling = setImmediate(this.puller());
       return;
     }
     this.resumeReading();
@@ -481,8 +513,10 @@ export class Connection implements ProtoConn {
     this.stopStream();
     this.proto?.closed();
     // writes cut short by the close never reported done: their bytes are no longer read
-    for (const sent of this.inFlight) this.out.release(sent);
-    this.inFlight.clear();
+    if (this.inFlight !== null) {
+      for (const sent of this.inFlight) this.out.release(sent);
+      this.inFlight = null;
+    }
     this.out.close();
     this.host.removed(this);
   }

@@ -42,7 +42,11 @@ interface AcceptedSocket {
 
 /**
  * Called with the bytes of one read: buf[0, n), valid only until it returns. The
- * connection must copy whatever it keeps.
+ * connection must copy whatever it keeps. Node calls it as a method of the socket
+ * (Node 20 and 24: `stream[kBufferCb](nread, buf)`), so one function serves every
+ * connection and finds its own through `this`, where a closure per connection
+ * would cost each idle one its 56 bytes and a context. Not documented either: a
+ * Node that changed it fails every read, and test/fast-read.test.ts with them.
  */
 export type OnRead = (n: number, buf: Buffer) => void;
 
