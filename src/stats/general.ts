@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SERVER_COUNTERS, type ServerContext } from '../server-context.js';
-import { globalPoolPages, hashTableStats } from '../cache/inspect.js';
+import { ENGINE_COUNTERS, globalPoolPages, hashTableStats } from '../cache/inspect.js';
 import { num, Pairs, rusage, sum, u } from './util.js';
 
 /**
@@ -179,8 +179,8 @@ export function resetStats(ctx: ServerContext): void {
   for (const c of ctx.threadCounters ?? [ctx.counters]) {
     for (const k of SERVER_COUNTERS) if (!SERVER_GAUGES.has(k)) c[k] = 0;
   }
-  const ec = ctx.cache.counters as unknown as Record<string, unknown>;
-  for (const k of Object.keys(ec)) if (typeof ec[k] === 'number' && !ENGINE_GAUGES.has(k)) ec[k] = 0;
+  const ec = ctx.cache.counters;
+  for (const k of ENGINE_COUNTERS) if (!ENGINE_GAUGES.has(k)) ec[k] = 0;
   const cc = ctx.cache.classCounters;
   for (const k of Object.keys(cc) as Array<keyof typeof cc>) if (k !== 'mem_requested') cc[k].fill(0);
 }
