@@ -37,7 +37,7 @@ import { adopt } from './fast-read.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
 import type { Watcher } from '../log-stream/watcher.js';
-import { lockOf, type EngineLockLike } from './engine-shim.js';
+import type { EngineLock } from '../cache/engine-lock.js';
 
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
@@ -114,7 +114,7 @@ export class Connection implements ProtoConn {
    * requests and their replies, unpinning written values, a streamed slice, the
    * release of what a closed connection held). Re-entrant, uncontended at -t 1.
    */
-  private readonly lock: EngineLockLike;
+  private readonly lock: EngineLock;
   /** after `watch`: the socket belongs to the log stream, and what the client sends is dropped */
   private watcher: Watcher | null = null;
   /** why the connection ends, for watch's conn_close line (memcached's close_reason) */
@@ -129,7 +129,7 @@ export class Connection implements ProtoConn {
     readonly local?: string,
   ) {
     const ctx = host.ctx;
-    this.lock = lockOf(ctx.cache);
+    this.lock = ctx.cache.lock;
     this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
     this.lastCmd = ctx.cache.clock.now;
     // TLS keeps the stream path: its reads come decrypted from the TLS layer

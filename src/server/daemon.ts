@@ -15,7 +15,7 @@ import type dgram from 'node:dgram';
 import type tls from 'node:tls';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Cache } from '../cache/engine.js';
+import { Cache } from '../cache/engine.js';
 import { consumeSnapshot, loadSnapshot } from '../cache/snapshot-read.js';
 import { SystemClock } from '../cache/clock.js';
 import type { Settings } from '../config.js';
@@ -35,7 +35,6 @@ import { listenUdp } from './listen-udp.js';
 import { bindFailure, bindListeners } from './bind.js';
 import { Front, newControl, nextId } from './front.js';
 import { WorkerPool } from './workers.js';
-import { lockOf, newCache, sharedOf } from './engine-shim.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
 import { LogHub } from '../log-stream/log-hub.js';
 
@@ -102,7 +101,7 @@ function checkSnapshotDir(file: string): void {
 
 export async function startDaemon(settings: Settings, opts: DaemonOptions = {}): Promise<Daemon> {
   const clock = new SystemClock();
-  const makeCache = (): Cache => newCache({
+  const makeCache = (): Cache => new Cache({
     maxbytes: settings.maxbytes,
     itemSizeMax: settings.itemSizeMax,
     growthFactor: settings.growthFactor,
@@ -147,7 +146,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const listeners: Listener[] = [];
   const tlsServers: tls.Server[] = [];
   const newId = (): number => nextId(ctl);
-  const lock = lockOf(cache);
+  const lock = cache.lock;
   let front: Front | null = null;
   let pool: WorkerPool | null = null;
 
@@ -210,7 +209,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (threads) {
       // the workers bind and serve every stream listener; this thread serves none
       pool = await WorkerPool.start({
-        settings, shared: sharedOf(cache), ctl, counters: countersBuf!, log: opts.log,
+        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log,
         main: {
           shutdown: (graceful) => ctx.shutdown(graceful),
           settingsChanged: (patch) => {

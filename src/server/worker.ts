@@ -6,7 +6,7 @@
  * goes to the main thread as a message (workers.ts).
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
-import { SystemClock } from '../cache/clock.js';
+import { Cache } from '../cache/engine.js';
 import { createLogger, levelFor } from '../log.js';
 import {
   counterSlots, ServerCounters, type ConnRow, type RemoteCalls, type ServerContext,
@@ -16,7 +16,6 @@ import { LogHub } from '../log-stream/log-hub.js';
 import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
 import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
-import { attachCache, lockOf } from './engine-shim.js';
 import { Front } from './front.js';
 import { drainAndClose, FatalError } from './process.js';
 import { tlsServerOptions } from './listen-tls.js';
@@ -28,16 +27,16 @@ const port = parentPort!;
 const settings = data.settings;
 const send = (m: ToMain): void => port.postMessage(m);
 
-const clock = new SystemClock();
-clock.start();
-const cache = attachCache(data.shared, clock);
+// the same engine as every thread's: its clock reads the time the main thread keeps
+const cache = Cache.attach(data.shared);
+const clock = cache.clock;
 const all = counterSlots(settings.numThreads + 1, data.counters).map((s) => new ServerCounters(s));
 const counters = all[data.index];
 const log = createLogger(data.verbose);
 const logs = new LogHub(cache, counters, {
   workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
 });
-const lock = lockOf(cache);
+const lock = cache.lock;
 
 // calls the main thread answers: each waits for its `answer`
 let nextCall = 0;
@@ -119,17 +118,7 @@ port.on('message', (m: ToWorker) => {
       Object.assign(settings, m.patch);
       sent = settingsPatch(settings);
       if (m.patch.verbose !== undefined) log.level = levelFor(settings.verbose);
-      // the engine reads its LRU options live
-      lock.enter();
-      try {
-        if (m.patch.hotLruPct !== undefined) cache.opts.hotLruPct = settings.hotLruPct;
-        if (m.patch.warmLruPct !== undefined) cache.opts.warmLruPct = settings.warmLruPct;
-        if (m.patch.hotMaxFactor !== undefined) cache.opts.hotMaxFactor = settings.hotMaxFactor;
-        if (m.patch.warmMaxFactor !== undefined) cache.opts.warmMaxFactor = settings.warmMaxFactor;
-        if (m.patch.lruSegmented !== undefined) cache.opts.lruSegmented = settings.lruSegmented;
-      } finally {
-        lock.exit();
-      }
+      // the engine's own tunables (lru tune, mode) are in its shared block already
       return;
     }
     case 'refresh_certs':
@@ -146,7 +135,6 @@ port.on('message', (m: ToWorker) => {
       return;
     case 'close': {
       const sockets = front.stop();
-      clock.stop();
       void drainAndClose(bound.map((b) => b.server), sockets, m.drainMs).then(() => {
         slots.close();
         send({ type: 'closed' });

@@ -16,12 +16,12 @@ import type { Logger } from '../log.js';
 import type { ConnRow } from '../server-context.js';
 import type { ListenSpec } from './bind.js';
 import { FatalError } from './process.js';
-import type { SharedEngineLike } from './engine-shim.js';
+import type { SharedEngine } from '../cache/engine.js';
 
 /** What every worker gets at start (structured-clonable). */
 export interface WorkerData {
   settings: Settings;
-  shared: SharedEngineLike;
+  shared: SharedEngine;
   /** the control block (front.ts CTL_*) */
   ctl: Int32Array;
   /** every thread's counter slots (server-context.ts), workers first, main last */
@@ -84,7 +84,7 @@ export interface MainSide {
 
 export interface PoolOptions {
   settings: Settings;
-  shared: SharedEngineLike;
+  shared: SharedEngine;
   ctl: Int32Array;
   counters: SharedArrayBuffer;
   log?: Logger;
