@@ -64,6 +64,8 @@ export const SERVER_COUNTERS = [
   'store_too_large', 'store_no_memory', 'unexpected_napi_ids', 'round_robin_fallback',
   /** the log stream behind `watch` (log-stream/) */
   'log_worker_dropped', 'log_worker_written', 'log_watcher_skipped', 'log_watcher_sent', 'log_watchers',
+  /** connections read through onread (fast-read.ts), not in `stats`: tests check the fast path is in use */
+  'conns_onread',
 ] as const;
 export type ServerCounterName = typeof SERVER_COUNTERS[number];
 

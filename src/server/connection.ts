@@ -137,6 +137,7 @@ export class Connection implements ProtoConn {
     const socket = fast ?? accepted;
     this.socket = socket;
     this.fastRead = fast !== null;
+    if (fast !== null) ctx.counters.conns_onread++;
     socket.setNoDelay(true);
     if (fast === null) socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
