@@ -154,6 +154,9 @@ export class WorkerPool {
         });
       }));
     }
+    // a failure rejects bindDone or Promise.all below: these must not also count as unhandled
+    for (const r of ready) r.catch(() => {});
+    bindDone.catch(() => {});
     try {
       pool.specs = await bindDone;
       if (oldMask !== null) process.umask(oldMask);
