@@ -34,6 +34,8 @@ import { listenAddresses, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { bindFailure, bindListeners } from './bind.js';
 import { Front, newControl, nextId } from './front.js';
+import { LogChannel } from './log-fanout.js';
+import { randomUUID } from 'node:crypto';
 import { WorkerPool } from './workers.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
 import { LogHub } from '../log-stream/log-hub.js';
@@ -136,7 +138,9 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   }
   clock.start();
   const threads = settings.numThreads > 1;
-  const ctl = newControl(threads);
+  const ctl = newControl(threads ? settings.numThreads + 1 : 1);
+  // names the channels the threads talk on (-c slots freed, watch lines)
+  const channel = `slabcache:${process.pid}:${randomUUID()}`;
   // one counter slot per serving thread: at -t N the workers' and, last, the main
   // thread's (UDP, listeners); `stats` sums them
   const countersBuf = threads ? new SharedArrayBuffer(counterBytes(settings.numThreads + 1)) : null;
@@ -153,6 +157,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const logs = new LogHub(cache, counters, {
     workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
   });
+  // the background jobs' events (slab moves, evictions they make) reach watchers on the workers
+  const logChannel = threads ? new LogChannel(logs, ctl, `${channel}:log`, settings.numThreads, settings.numThreads + 1) : null;
 
   const refreshCerts = (): string | null => {
     try {
@@ -209,7 +215,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (threads) {
       // the workers bind and serve every stream listener; this thread serves none
       pool = await WorkerPool.start({
-        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log,
+        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel,
         main: {
           shutdown: (graceful) => ctx.shutdown(graceful),
           settingsChanged: (patch) => {
@@ -330,7 +336,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       closing = Promise.all([
         pool?.close(drainMs),
         drainAndClose(listeners.map((l) => l.closable), sockets, drainMs),
-      ]).then(() => undefined);
+      ]).then(() => logChannel?.close());
       return closing;
     },
   };

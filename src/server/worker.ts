@@ -17,6 +17,7 @@ import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
 import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
 import { Front } from './front.js';
+import { LogChannel } from './log-fanout.js';
 import { drainAndClose, FatalError } from './process.js';
 import { tlsServerOptions } from './listen-tls.js';
 import { settingsPatch, type ToMain, type ToWorker, type WorkerData } from './workers.js';
@@ -37,6 +38,8 @@ const logs = new LogHub(cache, counters, {
   workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
 });
 const lock = cache.lock;
+// a watcher here sees every thread's events, and watchers elsewhere see ours
+const logChannel = new LogChannel(logs, data.ctl, `${data.channel}:log`, data.index, settings.numThreads + 1);
 
 // calls the main thread answers: each waits for its `answer`
 let nextCall = 0;
@@ -137,6 +140,7 @@ port.on('message', (m: ToWorker) => {
       const sockets = front.stop();
       void drainAndClose(bound.map((b) => b.server), sockets, m.drainMs).then(() => {
         slots.close();
+        logChannel.close();
         send({ type: 'closed' });
         port.close();
       });

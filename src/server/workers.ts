@@ -10,7 +10,6 @@
  * every thread accepts on it, as memcached's threads do).
  */
 import { Worker } from 'node:worker_threads';
-import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ConnRow } from '../server-context.js';
@@ -88,6 +87,8 @@ export interface PoolOptions {
   ctl: Int32Array;
   counters: SharedArrayBuffer;
   log?: Logger;
+  /** names the BroadcastChannels the threads share */
+  channel: string;
   main: MainSide;
 }
 
@@ -109,7 +110,7 @@ export class WorkerPool {
   static async start(o: PoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(o);
     const n = o.settings.numThreads;
-    const channel = `slabcache:${process.pid}:${randomUUID()}`;
+    const channel = o.channel;
     const ready: Promise<void>[] = [];
     let bound!: (specs: ListenSpec[]) => void;
     let failed!: (e: Error) => void;
