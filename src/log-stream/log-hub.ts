@@ -57,6 +57,8 @@ export interface LogFanout {
   send(entries: Uint8Array): void;
   /** the next event number, over all threads */
   nextGid(): number;
+  /** adds `delta` to the watchers of all threads (WATCHER_LIMIT is for all): the count before */
+  countWatchers(delta: number): number;
 }
 
 export interface LogHubOptions {
@@ -102,7 +104,12 @@ export class LogHub implements ItemLog {
    * remove() when it closes.
    */
   add(sock: WatchSocket, flags: number): { status: number; watcher: Watcher | null } {
-    if (this.watchers.length >= WATCHER_LIMIT) return { status: WATCHER_TOO_MANY, watcher: null };
+    const fan = this.fanout;
+    const before = fan === null ? this.watchers.length : fan.countWatchers(1);
+    if (before >= WATCHER_LIMIT) {
+      fan?.countWatchers(-1);
+      return { status: WATCHER_TOO_MANY, watcher: null };
+    }
     const w = new Watcher(sock, flags, this.nextGid(), this.opts.watcherBufSize, this.counters);
     w.greet(OK);
     this.watchers.push(w);
@@ -117,6 +124,7 @@ export class LogHub implements ItemLog {
     if (i < 0) return;
     w.closed = true;
     this.watchers.splice(i, 1);
+    this.fanout?.countWatchers(-1);
     this.counters.log_watchers = this.watchers.length;
     this.setFlags();
   }
@@ -240,7 +248,8 @@ export class LogHub implements ItemLog {
     this.staged = 0;
     // other threads' watchers want some of these: they get a copy of the round
     const fan = this.fanout;
-    if (fan !== null && end > 0 && fan.remoteFlags() !== 0) fan.send(st.subarray(0, end));
+    // a copy of just this round: a view would send the whole staging buffer
+    if (fan !== null && end > 0 && fan.remoteFlags() !== 0) fan.send(Uint8Array.prototype.slice.call(st, 0, end));
     this.offerAll(st, end);
   }
 

@@ -264,7 +264,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
 
   // serving from here: the snapshot is spent, whatever came of it (memcached removes
   // its .meta); a start that failed to bind above left it for the next attempt
-  if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
+  // (with workers, the one that binds spends it as soon as it has: clients may come at once)
+  if (settings.memoryFile !== null && !threads) consumeSnapshot(settings.memoryFile);
 
   // -o metrics_port: imported only when on, so without it nothing listens and
   // prom-client is never loaded

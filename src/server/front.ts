@@ -27,8 +27,10 @@ export const CTL_CONNS = 0;
 export const CTL_NEXT_ID = 1;
 /** the last `watch` event number (log-fanout.ts) */
 export const CTL_GID = 2;
+/** `watch` connections on all threads (log-fanout.ts) */
+export const CTL_WATCHERS = 3;
 /** from here, one word per thread: what its watchers ask for (log-fanout.ts) */
-export const CTL_WATCH = 3;
+export const CTL_WATCH = 4;
 
 /** A control block for one daemon with `threads` threads (shared when more than one). */
 export function newControl(threads: number): Int32Array {

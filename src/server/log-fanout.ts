@@ -9,7 +9,7 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import type { LogFanout, LogHub } from '../log-stream/log-hub.js';
-import { CTL_GID, CTL_WATCH } from './front.js';
+import { CTL_GID, CTL_WATCH, CTL_WATCHERS } from './front.js';
 
 type Message = { kind: 'flags' } | { kind: 'lines'; data: Uint8Array };
 
@@ -46,6 +46,10 @@ export class LogChannel implements LogFanout {
 
   nextGid(): number {
     return Atomics.add(this.ctl, CTL_GID, 1) + 1;
+  }
+
+  countWatchers(delta: number): number {
+    return Atomics.add(this.ctl, CTL_WATCHERS, delta);
   }
 
   close(): void {

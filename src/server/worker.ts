@@ -7,6 +7,7 @@
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { Cache } from '../cache/engine.js';
+import { consumeSnapshot } from '../cache/snapshot-read.js';
 import { createLogger, levelFor } from '../log.js';
 import {
   counterSlots, ServerCounters, type ConnRow, type RemoteCalls, type ServerContext,
@@ -153,6 +154,8 @@ port.on('message', (m: ToWorker) => {
 if (data.binder) {
   bindListeners(settings, front.accept, false).then((b) => {
     bound = b;
+    // serving from here: the -e snapshot is spent, whatever came of it (daemon.ts)
+    if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
     send({ type: 'bound', specs: b.map(({ server: _s, ...spec }) => spec) });
     send({ type: 'ready' });
   }, (e: Error) => {
