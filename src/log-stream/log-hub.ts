@@ -53,8 +53,11 @@ export interface LogFanout {
   remoteFlags(): number;
   /** this thread's watchers now ask for `flags` (others then call remoteChanged()) */
   publish(flags: number): void;
-  /** staged entries (ENTRY_HEAD + line each) for the other threads' watchers */
-  send(entries: Uint8Array): void;
+  /**
+   * Staged entries (ENTRY_HEAD + line each) for the other threads' watchers that
+   * want some of `flags`; the fanout owns `entries` from here.
+   */
+  send(entries: Uint8Array, flags: number): void;
   /** the next event number, over all threads */
   nextGid(): number;
   /** adds `delta` to the watchers of all threads (WATCHER_LIMIT is for all): the count before */
@@ -248,8 +251,12 @@ export class LogHub implements ItemLog {
     this.staged = 0;
     // other threads' watchers want some of these: they get a copy of the round
     const fan = this.fanout;
-    // a copy of just this round: a view would send the whole staging buffer
-    if (fan !== null && end > 0 && fan.remoteFlags() !== 0) fan.send(Uint8Array.prototype.slice.call(st, 0, end));
+    if (fan !== null && end > 0 && fan.remoteFlags() !== 0) {
+      let kinds = 0;
+      for (let p = 0; p < end; p = p + ENTRY_HEAD + st.readUInt16LE(p + 2)) kinds |= st.readUInt16LE(p);
+      // a copy of just this round: a view would send the whole staging buffer
+      fan.send(Uint8Array.prototype.slice.call(st, 0, end), kinds);
+    }
     this.offerAll(st, end);
   }
 

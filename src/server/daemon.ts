@@ -34,7 +34,7 @@ import { listenAddresses, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { bindFailure, bindListeners } from './bind.js';
 import { Front, newControl, nextId } from './front.js';
-import { LogChannel } from './log-fanout.js';
+import { LogChannel, peerPorts } from './log-fanout.js';
 import { randomUUID } from 'node:crypto';
 import { WorkerPool } from './workers.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
@@ -158,7 +158,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
   });
   // the background jobs' events (slab moves, evictions they make) reach watchers on the workers
-  const logChannel = threads ? new LogChannel(logs, ctl, `${channel}:log`, settings.numThreads, settings.numThreads + 1) : null;
+  const peers = threads ? peerPorts(settings.numThreads + 1) : [];
+  const logChannel = threads ? new LogChannel(logs, ctl, settings.numThreads, peers[settings.numThreads]) : null;
 
   const refreshCerts = (): string | null => {
     try {
@@ -215,7 +216,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (threads) {
       // the workers bind and serve every stream listener; this thread serves none
       pool = await WorkerPool.start({
-        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel,
+        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel, peers,
         main: {
           shutdown: (graceful) => ctx.shutdown(graceful),
           settingsChanged: (patch) => {
@@ -226,6 +227,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
             return r ?? 'ERROR';
           },
           connRows: () => connRows(ctx),
+          detailRows: () => ctx.stats.prefix.entries(),
+          reset: () => ctx.stats.prefix.clear(),
           refreshCerts: () => void refreshCerts(),
         },
       });

@@ -16,6 +16,7 @@ import { daemonState } from '../server-context.js';
 import { LogHub } from '../log-stream/log-hub.js';
 import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
+import type { PrefixEntry } from '../stats/detail.js';
 import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
 import { Front } from './front.js';
 import { LogChannel } from './log-fanout.js';
@@ -40,12 +41,12 @@ const logs = new LogHub(cache, counters, {
 });
 const lock = cache.lock;
 // a watcher here sees every thread's events, and watchers elsewhere see ours
-const logChannel = new LogChannel(logs, data.ctl, `${data.channel}:log`, data.index, settings.numThreads + 1);
+const logChannel = new LogChannel(logs, data.ctl, data.index, data.peers);
 
 // calls the main thread answers: each waits for its `answer`
 let nextCall = 0;
 const calls = new Map<number, (value: unknown) => void>();
-const call = <T>(op: 'admin' | 'conns', words?: string[]): Promise<T> => new Promise<T>((resolve) => {
+const call = <T>(op: 'admin' | 'conns' | 'detail', words?: string[]): Promise<T> => new Promise<T>((resolve) => {
   const id = ++nextCall;
   calls.set(id, resolve as (value: unknown) => void);
   send({ type: 'call', id, op, words });
@@ -53,6 +54,8 @@ const call = <T>(op: 'admin' | 'conns', words?: string[]): Promise<T> => new Pro
 const remote: RemoteCalls = {
   admin: (words) => call<string>('admin', words),
   conns: () => call<ConnRow[]>('conns'),
+  detail: () => call<PrefixEntry[]>('detail'),
+  reset: () => send({ type: 'reset' }),
 };
 
 let bound: Bound[] = [];
@@ -135,7 +138,10 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'rows?':
-      send({ type: 'rows', id: m.id, rows: connRows(ctx) });
+      send({ type: 'rows', id: m.id, rows: m.what === 'conns' ? connRows(ctx) : ctx.stats.prefix.entries() });
+      return;
+    case 'reset':
+      ctx.stats.prefix.clear();
       return;
     case 'close': {
       const sockets = front.stop();
