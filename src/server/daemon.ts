@@ -62,6 +62,11 @@ export interface DaemonOptions {
   onVerbosity?: (level: number) => void;
   /** How long close() lets connections finish writing before cutting them. */
   drainMs?: number;
+  /**
+   * Accept but serve no connection until Daemon.open(): the caller has something to
+   * do first that clients must not see undone (drop root's privileges).
+   */
+  hold?: boolean;
 }
 
 interface Listener {
@@ -82,6 +87,8 @@ export interface Daemon {
   readonly metricsPort: number;
   /** Open client connections. */
   connections(): Iterable<Connection>;
+  /** Starts serving the connections held since the start (DaemonOptions.hold). */
+  open(): void;
   /** Stops listening, ends every connection (after its queued replies), stops timers. */
   close(): Promise<void>;
 }
@@ -232,7 +239,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       await bindUdp();
       // the workers bind and serve every stream listener; this thread serves none
       pool = await WorkerPool.start({
-        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel, peers,
+        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel, peers, hold: opts.hold === true,
         main: {
           shutdown: (graceful) => ctx.shutdown(graceful),
           settingsChanged: (patch) => {
@@ -255,6 +262,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     } else {
       const f = new Front({ ctx, log: opts.log, ctl, listeners: () => listeners.length });
       front = f;
+      if (opts.hold === true) f.hold();
       for (const b of await bindListeners(settings, f.accept, newId)) {
         if (b.transport === 'tls') tlsServers.push(b.server as tls.Server);
         addListener(b.server, b.transport, b.addr, b.id);
@@ -331,6 +339,10 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     port: ports[0] ?? 0,
     metricsPort: metrics?.port ?? 0,
     connections: () => front?.conns ?? [],
+    open(): void {
+      front?.open();
+      pool?.broadcast({ type: 'open' });
+    },
     close(): Promise<void> {
       if (closing) return closing;
       void metrics?.close();

@@ -67,6 +67,11 @@ export class Front {
   private readonly held: Array<{ transport: string; socket: net.Socket }> = [];
   private disabledSince = 0n;
   private idle: NodeJS.Timeout | null = null;
+  /**
+   * Until open(): connections are accepted (the kernel does so once the socket
+   * listens) and kept paused, unserved, e.g. while the process still runs as root.
+   */
+  private waiting: Array<{ transport: string; socket: net.Socket }> | null = null;
 
   constructor(private readonly o: FrontOptions) {
     this.settings = o.ctx.settings;
@@ -88,6 +93,18 @@ export class Front {
     }
   }
 
+  /** Keeps new connections unserved until open(). */
+  hold(): void {
+    if (this.waiting === null) this.waiting = [];
+  }
+
+  /** Serves the connections held since hold(), and every new one. */
+  open(): void {
+    const w = this.waiting;
+    this.waiting = null;
+    for (const c of w ?? []) if (!c.socket.destroyed) this.accept(c.transport, c.socket);
+  }
+
   /** A slot may have freed on another thread: admit held clients while there is room. */
   admitHeld(): void {
     const c = this.o.ctx.counters;
@@ -106,6 +123,11 @@ export class Front {
 
   /** A listener accepted `socket` (paused): serve it, hold it or turn it away under -c. */
   readonly accept = (transport: string, socket: net.Socket): void => {
+    if (this.waiting !== null) {
+      socket.on('error', () => {});
+      this.waiting.push({ transport, socket });
+      return;
+    }
     const { ctx } = this.o;
     const counters = ctx.counters;
     const s = this.settings;
@@ -167,6 +189,7 @@ export class Front {
     this.idle = null;
     for (const c of this.conns) c.closeAfterWrite();
     for (const h of this.held) h.socket.destroy();
+    for (const h of this.waiting ?? []) h.socket.destroy();
     return [...this.conns].map((c) => c.socket);
   }
 }

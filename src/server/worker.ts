@@ -111,6 +111,8 @@ const front = new Front({
   slotFreed: settings.maxconnsFast ? undefined : () => slots.postMessage(0),
 });
 
+if (data.hold) front.hold();
+
 async function listen(specs: ListenSpec[]): Promise<void> {
   bound = await listenShared(specs, settings, front.accept);
   send({ type: 'ready' });
@@ -130,6 +132,9 @@ port.on('message', (m: ToWorker) => {
     }
     case 'refresh_certs':
       refreshLocal();
+      return;
+    case 'open':
+      front.open();
       return;
     case 'answer': {
       const done = calls.get(m.id);

@@ -34,6 +34,8 @@ export interface WorkerData {
   channel: string;
   /** the process log's level (-v), for -vv traces in the worker */
   verbose: number;
+  /** serve nothing until the main thread says `open` (it drops privileges first) */
+  hold: boolean;
   /** this worker's ports to every other thread's log hub (log-fanout.ts), by thread */
   peers: Array<MessagePort | undefined>;
 }
@@ -53,6 +55,7 @@ export type ToMain =
 
 export type ToWorker =
   | { type: 'listen'; specs: ListenSpec[] }
+  | { type: 'open' }
   | { type: 'close'; drainMs: number }
   | { type: 'settings'; patch: Partial<Settings> }
   | { type: 'refresh_certs' }
@@ -100,6 +103,8 @@ export interface PoolOptions {
   channel: string;
   /** peerPorts() over the workers and, last, the main thread */
   peers: MessagePort[][];
+  /** workers serve nothing until open() */
+  hold: boolean;
   main: MainSide;
 }
 
@@ -136,7 +141,7 @@ export class WorkerPool {
     for (let i = 0; i < n; i++) {
       const data: WorkerData = {
         settings: o.settings, shared: o.shared, ctl: o.ctl, counters: o.counters, index: i,
-        binder: i === 0, channel, verbose: o.settings.verbose, peers: o.peers[i],
+        binder: i === 0, channel, verbose: o.settings.verbose, peers: o.peers[i], hold: o.hold,
       };
       const w = new Worker(new URL('./worker.js', import.meta.url), {
         workerData: data, transferList: o.peers[i].filter((p): p is MessagePort => p !== undefined),
