@@ -54,10 +54,10 @@ export interface LogFanout {
   /** this thread's watchers now ask for `flags` (others then call remoteChanged()) */
   publish(flags: number): void;
   /**
-   * Staged entries (ENTRY_HEAD + line each) for the other threads' watchers that
-   * want some of `flags`; the fanout owns `entries` from here.
+   * Staged entries (ENTRY_HEAD + line each), stage[0, end), for the other threads'
+   * watchers that want some of `flags`.
    */
-  send(entries: Uint8Array, flags: number): void;
+  send(stage: Uint8Array, end: number, flags: number): void;
   /** the next event number, over all threads */
   nextGid(): number;
   /** adds `delta` to the watchers of all threads (WATCHER_LIMIT is for all): the count before */
@@ -254,17 +254,16 @@ export class LogHub implements ItemLog {
     if (fan !== null && end > 0 && fan.remoteFlags() !== 0) {
       let kinds = 0;
       for (let p = 0; p < end; p = p + ENTRY_HEAD + st.readUInt16LE(p + 2)) kinds |= st.readUInt16LE(p);
-      // a copy of just this round: a view would send the whole staging buffer
-      fan.send(Uint8Array.prototype.slice.call(st, 0, end), kinds);
+      fan.send(st, end, kinds);
     }
     this.offerAll(st, end);
   }
 
   /** Lines another thread staged: to this thread's watchers that want them. */
-  receive(entries: Uint8Array): void {
+  receive(entries: Uint8Array, end: number): void {
     if (this.watchers.length === 0) return;
     const b = Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength);
-    this.offerAll(b, b.length);
+    this.offerAll(b, end);
   }
 
   private offerAll(st: Buffer, end: number): void {

@@ -4,7 +4,9 @@
  * watchers ask for is a word of the shared control block (one per thread), so a
  * hub knows whether anyone elsewhere watches without a message per event; a change
  * of those words is announced to every peer, and each round of lines goes, as one
- * transferred buffer, only to the threads whose watchers want some of them. Event
+ * transferred buffer, only to the threads whose watchers want some of them; the
+ * receiver moves the buffer back once offered, so a steady stream of lines makes
+ * no garbage (a stalled watcher must not make the daemon churn memory). Event
  * numbers come from one Atomics counter, so "events after the watcher started"
  * means the same on every thread. Nothing here runs while nobody watches.
  */
@@ -12,7 +14,10 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { LogFanout, LogHub } from '../log-stream/log-hub.js';
 import { CTL_GID, CTL_WATCH, CTL_WATCHERS } from './front.js';
 
-type Message = { kind: 'flags' } | { kind: 'lines'; flags: number; data: Uint8Array };
+type Message = { kind: 'flags' } | { kind: 'lines'; end: number; data: Uint8Array } | { kind: 'back'; data: Uint8Array };
+
+/** Spare round buffers kept for reuse; more in flight are made and dropped. */
+const SPARES = 8;
 
 /**
  * The ports joining `threads` threads pairwise: ports[i][j] is thread i's end
@@ -31,6 +36,7 @@ export function peerPorts(threads: number): MessagePort[][] {
 }
 
 export class LogChannel implements LogFanout {
+  private readonly spares: Uint8Array[] = [];
   /**
    * `me`: this thread's word among the threads (workers 0..N-1, the main thread N);
    * `peers[j]`: the port to thread j.
@@ -41,7 +47,11 @@ export class LogChannel implements LogFanout {
       if (p === undefined) continue;
       p.on('message', (m: Message) => {
         if (m.kind === 'flags') hub.remoteChanged();
-        else hub.receive(m.data);
+        else if (m.kind === 'back') this.spare(m.data);
+        else {
+          hub.receive(m.data, m.end);
+          p.postMessage({ kind: 'back', data: m.data } satisfies Message, [m.data.buffer as ArrayBuffer]);
+        }
       });
       p.unref();
     }
@@ -59,17 +69,19 @@ export class LogChannel implements LogFanout {
     for (const p of this.peers) p?.postMessage({ kind: 'flags' } satisfies Message);
   }
 
-  send(entries: Uint8Array, flags: number): void {
-    const to: MessagePort[] = [];
+  send(stage: Uint8Array, end: number, flags: number): void {
     for (let i = 0; i < this.peers.length; i++) {
       const p = this.peers[i];
-      if (p !== undefined && (Atomics.load(this.ctl, CTL_WATCH + i) & flags) !== 0) to.push(p);
+      if (p === undefined || (Atomics.load(this.ctl, CTL_WATCH + i) & flags) === 0) continue;
+      let data = this.spares.pop();
+      if (data === undefined || data.length < end) data = new Uint8Array(stage.length);
+      data.set(stage.subarray(0, end));
+      p.postMessage({ kind: 'lines', end, data } satisfies Message, [data.buffer as ArrayBuffer]);
     }
-    for (let k = 0; k < to.length; k++) {
-      // the last one gets the buffer itself, moved rather than copied
-      const data = k === to.length - 1 ? entries : entries.slice();
-      to[k].postMessage({ kind: 'lines', flags, data } satisfies Message, [data.buffer as ArrayBuffer]);
-    }
+  }
+
+  private spare(b: Uint8Array): void {
+    if (this.spares.length < SPARES) this.spares.push(b);
   }
 
   nextGid(): number {
