@@ -43,6 +43,16 @@ test('an attached engine sees what the creating thread stored, its clock and tun
   t.is(cache.classCounters.incr_hits.reduce((a, b) => a + b, 0), 3, 'per-class counters are shared');
 });
 
+test('attach needs the options the engine was made with: other sizes are refused, not misread', (t) => {
+  const { cache } = makeCache();
+  const shared = cache.shared;
+  t.throws(() => Cache.attach({ ...shared, options: { ...shared.options, maxbytes: 128 * MB } }), { message: /attached with other options/ });
+  t.throws(() => Cache.attach({ ...shared, options: { ...shared.options, growthFactor: 2 } }), { message: /attached with other options/ });
+  // the same options: one more view of the same items
+  setS(cache, NREAD_SET, 'x', 'y');
+  t.is(getS(Cache.attach(structuredClone(shared)), 'x'), 'y');
+});
+
 test('4 threads x 10,000 incr of one key under the lock end at 40,000', async (t) => {
   const { cache } = makeCache();
   setS(cache, NREAD_SET, 'counter', '0');

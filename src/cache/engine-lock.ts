@@ -15,10 +15,14 @@
 
 /** Int32 slots of the lock's shared array. */
 const STATE = 0;
-/** Acquisitions and contended acquisitions, as two u32 halves each (low, high). */
-const ACQ_LO = 1;
-const CONT_LO = 3;
-export const ENGINE_LOCK_WORDS = 5;
+/**
+ * Acquisitions and contended acquisitions, as two u32 halves each (low, high), 64
+ * bytes past the lock word: on a cache line of their own, the holder's counting does
+ * not disturb the threads spinning on the lock word.
+ */
+const ACQ_LO = 16;
+const CONT_LO = 18;
+export const ENGINE_LOCK_WORDS = 20;
 
 const FREE = 0;
 const HELD = 1;

@@ -105,6 +105,10 @@ export class Memory {
   get reservedBytes(): number {
     return this.m[M_RESERVED_BYTES];
   }
+  /** Page ids counted as reserved so far: 1..reservedPages can hold items. */
+  get reservedPages(): number {
+    return this.m[M_RESERVED_PAGES];
+  }
   /** Pages handed out to slab classes (memcached's mem_malloced / PAGE_SIZE). */
   get pagesInUse(): number {
     return this.m[M_IN_USE];

@@ -240,7 +240,7 @@ export class MetadumpJob {
   private bitBytes(): number {
     // pages are numbered from 1 up to what memory has handed out; more may come meanwhile
     // (not with >>>: past 4 GiB of cache the handle count passes 2^32)
-    const handles = (this.cache.slabs.mem.u8.length + 1) * (PAGE_UNIT_MASK + 1);
+    const handles = (this.cache.slabs.mem.reservedPages + 2) * (PAGE_UNIT_MASK + 1);
     return Math.floor(handles / (8 << this.shift)) + 1;
   }
 
