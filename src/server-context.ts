@@ -47,6 +47,8 @@ export interface RemoteCalls {
   conns(): Promise<ConnRow[]>;
   /** every thread's `stats detail` prefix counters */
   detail(): Promise<PrefixEntry[]>;
+  /** every thread's reply memory (`stats memory`), one entry per thread */
+  memory(): Promise<Array<{ held: number; chunks: number; pooled: number }>>;
   /** `stats reset` ran here: the other threads clear their prefix counters too */
   reset(): void;
 }

@@ -78,9 +78,10 @@ async function warmed(t: Parameters<typeof telnet>[0], args: string[]): Promise<
   const sc = await startSlabcache(t, ['-m', '64', ...args]);
   const c = await telnet(t, sc.port);
   await c.says(`set k 0 0 1024\r\n${'v'.repeat(1024)}\r\n`, 'STORED\r\n');
-  // one round of the same traffic first, so code, heap and buffer pool are warm
-  const warm = await nonReaders(t, sc.port, 2);
-  await until('2 warm-up clients to stall', async () => (await stalledWriters(c)) >= 2);
+  // one round of the same traffic first, so code, heap and buffer pool are warm: enough
+  // clients that each worker thread (each with its own heap and pool) likely gets some
+  const warm = await nonReaders(t, sc.port, 8);
+  await until('8 warm-up clients to stall', async () => (await stalledWriters(c)) >= 8);
   for (const s of warm) s.destroy();
   await until('warm-up clients to leave', async () => (await stalledWriters(c)) === 0);
   return { pid: sc.pid, port: sc.port, c };

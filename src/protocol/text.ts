@@ -15,7 +15,7 @@ import {
   NREAD_REPLACE, NREAD_SET, OK, StoreMode,
 } from '../cache/status.js';
 import { MB } from '../config.js';
-import { recordDelete, recordGet, statsReport } from '../stats/report.js';
+import { memoryStats, recordDelete, recordGet, statsReport } from '../stats/report.js';
 import { adminCommand } from './text-jobs.js';
 import { formatConns } from '../stats/conns.js';
 import { dumpOf } from '../stats/detail.js';
@@ -487,6 +487,12 @@ export class TextProtocol implements Protocol {
     if (remote !== undefined && args.length === 1 && args[0] === 'conns' && this.conn.defer !== undefined) {
       // every thread's connections: the other threads answer later
       this.conn.defer(remote.conns().then((rows) => statsBytes(formatConns(rows))));
+      return;
+    }
+    if (remote !== undefined && args.length === 1 && args[0] === 'memory' && this.conn.defer !== undefined) {
+      // reply buffers are pooled per thread
+      const ctx = this.ctx;
+      this.conn.defer(remote.memory().then((m) => statsBytes(memoryStats(ctx, m))));
       return;
     }
     if (remote !== undefined && args.length === 2 && args[0] === 'detail' && args[1] === 'dump' && this.conn.defer !== undefined) {

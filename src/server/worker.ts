@@ -46,7 +46,7 @@ const logChannel = new LogChannel(logs, data.ctl, data.index, data.peers);
 // calls the main thread answers: each waits for its `answer`
 let nextCall = 0;
 const calls = new Map<number, (value: unknown) => void>();
-const call = <T>(op: 'admin' | 'conns' | 'detail', words?: string[]): Promise<T> => new Promise<T>((resolve) => {
+const call = <T>(op: 'admin' | 'conns' | 'detail' | 'memory', words?: string[]): Promise<T> => new Promise<T>((resolve) => {
   const id = ++nextCall;
   calls.set(id, resolve as (value: unknown) => void);
   send({ type: 'call', id, op, words });
@@ -55,6 +55,7 @@ const remote: RemoteCalls = {
   admin: (words) => call<string>('admin', words),
   conns: () => call<ConnRow[]>('conns'),
   detail: () => call<PrefixEntry[]>('detail'),
+  memory: () => call<Array<{ held: number; chunks: number; pooled: number }>>('memory'),
   reset: () => send({ type: 'reset' }),
 };
 
@@ -143,7 +144,10 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'rows?':
-      send({ type: 'rows', id: m.id, rows: m.what === 'conns' ? connRows(ctx) : ctx.stats.prefix.entries() });
+      send({
+        type: 'rows', id: m.id,
+        rows: m.what === 'conns' ? connRows(ctx) : m.what === 'detail' ? ctx.stats.prefix.entries() : [outputMemory()],
+      });
       return;
     case 'reset':
       ctx.stats.prefix.clear();

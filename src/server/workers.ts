@@ -49,7 +49,7 @@ export type ToMain =
   | { type: 'shutdown'; graceful: boolean }
   | { type: 'settings'; patch: Partial<Settings> }
   | { type: 'refresh_certs' }
-  | { type: 'call'; id: number; op: 'admin' | 'conns' | 'detail'; words?: string[] }
+  | { type: 'call'; id: number; op: 'admin' | 'conns' | 'detail' | 'memory'; words?: string[] }
   | { type: 'rows'; id: number; rows: unknown[] }
   | { type: 'reset' };
 
@@ -60,7 +60,7 @@ export type ToWorker =
   | { type: 'settings'; patch: Partial<Settings> }
   | { type: 'refresh_certs' }
   | { type: 'answer'; id: number; value: unknown }
-  | { type: 'rows?'; id: number; what: 'conns' | 'detail' }
+  | { type: 'rows?'; id: number; what: 'conns' | 'detail' | 'memory' }
   | { type: 'reset' };
 
 /** Run-time settings a command may change on one thread, which every thread then takes. */
@@ -252,9 +252,9 @@ export class WorkerPool {
   }
 
   /** Every thread's `stats conns` rows or `stats detail` counters: the main thread's and each worker's. */
-  private allRows(what: 'conns' | 'detail'): Promise<unknown[]> {
+  private allRows(what: 'conns' | 'detail' | 'memory'): Promise<unknown[]> {
     const id = ++this.nextCall;
-    const mine = what === 'conns' ? this.o.main.connRows() : this.o.main.detailRows();
+    const mine = what === 'conns' ? this.o.main.connRows() : what === 'detail' ? this.o.main.detailRows() : [];
     return new Promise((done) => {
       this.gathering.set(id, { rows: mine, left: this.workers.length, done });
       this.broadcast({ type: 'rows?', id, what });

@@ -70,8 +70,15 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
  * response_chunks: reply buffers held by connections until their client reads;
  * response_pool_bytes: free reply buffers kept for reuse.
  */
-function memoryStats(ctx: ServerContext): Pairs {
-  const out = ctx.outputMemory?.() ?? { held: 0, chunks: 0, pooled: 0 };
+export function memoryStats(ctx: ServerContext,
+  threads: ReadonlyArray<{ held: number; chunks: number; pooled: number }> = [ctx.outputMemory?.() ?? { held: 0, chunks: 0, pooled: 0 }]): Pairs {
+  // reply buffers are pooled per thread: the sums over threads
+  const out = { held: 0, chunks: 0, pooled: 0 };
+  for (const m of threads) {
+    out.held += m.held;
+    out.chunks += m.chunks;
+    out.pooled += m.pooled;
+  }
   return [
     ['upload_bytes', String(ctx.cache.uploadBytes)],
     ['response_bytes', String(out.held)],
