@@ -53,8 +53,11 @@ const M_ARENA_END = 4;
 const M_RESERVED_PAGES = 5;
 const M_SPARE = 6;
 const M_SLOTS = 7;
-/** Pages per shared arena buffer: a few large buffers rather than one huge one. */
-const BUFFER_PAGES = 1024;
+/**
+ * Pages per shared arena buffer: a few large buffers rather than one huge one, each
+ * small enough that the kernel's overcommit heuristic accepts it on a small host.
+ */
+const BUFFER_PAGES = 256;
 /** Pages past -m a slab class with no page at all may still take (one per class). */
 const FORCED_PAGES = 64;
 
