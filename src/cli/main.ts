@@ -157,6 +157,8 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
   try {
     started = await startDaemon(settings, {
       log,
+      // clients wait, unserved, until we run as -u's user
+      hold: true,
       onVerbosity: (level) => {
         log.level = levelFor(level);
       },
@@ -179,6 +181,7 @@ async function run(settings: Settings, user: TargetUser | null, daemonChild: boo
     return startupFailed(err);
   }
 
+  started.open();
   daemon = started;
   if (daemonChild) notifyDaemonParent();
   if (stopWanted !== null) stop(stopWanted);

@@ -21,6 +21,7 @@ import { slabsStats } from './slabs.js';
 import { itemsStats } from './items.js';
 import { sizesDisable, sizesEnable, sizesStats } from './sizes.js';
 import { connsStats } from './conns.js';
+import { threadsStats } from './threads.js';
 import { strtoulStr } from '../cache/numeric.js';
 import { Pairs } from './util.js';
 
@@ -42,6 +43,8 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
       return cachedump(ctx, args);
     case 'conns':
       return connsStats(ctx);
+    case 'threads':
+      return threadsStats(ctx);
     case 'extstore':
       return []; // a memcached built with extstore but not using it answers a bare END
     case 'items':
@@ -67,8 +70,15 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
  * response_chunks: reply buffers held by connections until their client reads;
  * response_pool_bytes: free reply buffers kept for reuse.
  */
-function memoryStats(ctx: ServerContext): Pairs {
-  const out = ctx.outputMemory?.() ?? { held: 0, chunks: 0, pooled: 0 };
+export function memoryStats(ctx: ServerContext,
+  threads: ReadonlyArray<{ held: number; chunks: number; pooled: number }> = [ctx.outputMemory?.() ?? { held: 0, chunks: 0, pooled: 0 }]): Pairs {
+  // reply buffers are pooled per thread: the sums over threads
+  const out = { held: 0, chunks: 0, pooled: 0 };
+  for (const m of threads) {
+    out.held += m.held;
+    out.chunks += m.chunks;
+    out.pooled += m.pooled;
+  }
   return [
     ['upload_bytes', String(ctx.cache.uploadBytes)],
     ['response_bytes', String(out.held)],
