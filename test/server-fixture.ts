@@ -11,8 +11,16 @@ export interface TestDaemon extends Daemon {
   shutdowns: boolean[];
 }
 
+/**
+ * -t 1 unless `over` says otherwise: these tests look at the serving thread's own
+ * Connection objects and counters (d.connections(), d.ctx.counters), which exist
+ * only on the thread that serves them. Daemons started through helpers/memcached.ts
+ * (bin/slabcache.js) run the default -t 4.
+ */
 export async function daemon(t: ExecutionContext, over: Partial<Settings> = {}): Promise<TestDaemon> {
-  const settings: Settings = { ...defaultSettings(), port: 0, interfaces: ['127.0.0.1'], lruCrawler: false, ...over };
+  const settings: Settings = {
+    ...defaultSettings(), numThreads: 1, port: 0, interfaces: ['127.0.0.1'], lruCrawler: false, ...over,
+  };
   const shutdowns: boolean[] = [];
   const d = await startDaemon(settings, { onShutdown: (g) => shutdowns.push(g), drainMs: 200 });
   t.teardown(() => d.close());

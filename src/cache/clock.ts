@@ -14,6 +14,48 @@ export interface Clock {
   now: number;
   /** Unix seconds at rel_time 0 */
   readonly processStarted: number;
+  /**
+   * Moves the clock's state into `cell` ([now, processStarted], shared memory), so
+   * that engines attached from other threads read the time this clock keeps.
+   */
+  share?(cell: Float64Array): void;
+}
+
+/** Slots of a shared clock cell. */
+const C_NOW = 0;
+const C_STARTED = 1;
+export const CLOCK_CELL_SLOTS = 2;
+
+/**
+ * Keeps now and processStarted in a Float64Array: the clock's own until share()
+ * hands it a cell in the engine's shared memory.
+ */
+abstract class CellClock {
+  protected cell: Float64Array = new Float64Array(CLOCK_CELL_SLOTS);
+  get now(): number {
+    return this.cell[C_NOW];
+  }
+  set now(v: number) {
+    this.cell[C_NOW] = v;
+  }
+  get processStarted(): number {
+    return this.cell[C_STARTED];
+  }
+  set processStarted(v: number) {
+    this.cell[C_STARTED] = v;
+  }
+  share(cell: Float64Array): void {
+    cell.set(this.cell);
+    this.cell = cell;
+  }
+}
+
+/** An attached engine's clock: reads the time the owning thread's clock writes. */
+export class SharedClock extends CellClock implements Clock {
+  constructor(cell: Float64Array) {
+    super();
+    this.cell = cell;
+  }
 }
 
 /** Converts a wire exptime to rel_time, exactly as memcached's realtime(). */
@@ -42,12 +84,12 @@ function resumedStart(processStarted: number, notBefore: number, unixNow: number
   return Math.min(processStarted, unixNow - notBefore);
 }
 
-export class SystemClock implements ResumableClock {
-  now = CLOCK_START;
-  processStarted: number;
+export class SystemClock extends CellClock implements ResumableClock {
   private timer: NodeJS.Timeout | null = null;
 
   constructor() {
+    super();
+    this.now = CLOCK_START;
     this.processStarted = Math.floor(Date.now() / 1000) - CLOCK_START;
   }
 
@@ -73,10 +115,10 @@ export class SystemClock implements ResumableClock {
   }
 }
 
-export class ManualClock implements ResumableClock {
-  now = CLOCK_START;
-  processStarted: number;
+export class ManualClock extends CellClock implements ResumableClock {
   constructor(processStarted = 1_700_000_000) {
+    super();
+    this.now = CLOCK_START;
     this.processStarted = processStarted;
   }
   /** Keeps its own notion of wall time: processStarted + now. */

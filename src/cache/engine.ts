@@ -9,14 +9,14 @@
  *
  * Answers are statuses from status.ts: no wire words here.
  */
-import { Clock, realtime } from './clock.js';
+import { Clock, CLOCK_CELL_SLOTS, realtime, SharedClock } from './clock.js';
 import { Memory, NIL, PAGE_SIZE } from './memory.js';
 import {
   CHUNK_HEADER_SIZE, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ITEM_UPLOADING, ItemHeaders, REFCOUNT_MAX, W_EXPTIME,
   W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME, SEG_SHIFT, SEG_MASK,
 } from './item-header.js';
-import { Slabs } from './slabs.js';
-import { HashIndex, HASHPOWER_DEFAULT, type KeyHash } from './hash-index.js';
+import { POWER_SMALLEST, Slabs } from './slabs.js';
+import { HashIndex, HASHPOWER_DEFAULT, maxHashpower, type KeyHash } from './hash-index.js';
 import { type HashAlgorithm, keyHashFor } from './hash-algorithms.js';
 import { Lru, SEGMENTS } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
@@ -29,6 +29,9 @@ import { StoreResult, ValueCursor } from './results.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
 import { GET_EXPIRED, GET_FLUSHED, GET_FOUND, GET_NOT_FOUND, type ItemLog } from './item-log.js';
+import { SharedBlock, type SharedBuffers } from './shared-block.js';
+import { EngineLock, ENGINE_LOCK_WORDS } from './engine-lock.js';
+import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';
 
 /** The handle that means "no item". */
 export { NIL };
@@ -91,6 +94,24 @@ export interface EngineOptions {
   clock: Clock;
 }
 
+/**
+ * What another thread needs to attach to an engine (Cache.attach): its options
+ * (all but the clock) and its shared buffers. Structured-clonable: post it or pass
+ * it in workerData.
+ */
+export interface SharedEngine {
+  options: PlainEngineOptions;
+  buffers: SharedBuffers;
+}
+
+/** The engine's own scalars, slots of the shared `cache` array. */
+const S_CAS = 0;
+const S_UPLOAD = 1;
+const S_OLDEST_LIVE = 2;
+const S_OLDEST_CAS = 3;
+const S_ITEM_SIZE_MAX = 4;
+const S_SLOTS = 5;
+
 export class Cache {
   readonly mem: Memory;
   readonly hdr: ItemHeaders;
@@ -106,17 +127,49 @@ export class Cache {
   readonly policy: LruPolicy;
   readonly allocator: ItemAllocator;
   readonly clock: Clock;
-  readonly counters = new EngineCounters();
+  readonly counters: EngineCounters;
   readonly classCounters: ClassCounters;
-  readonly opts: EngineOptions;
-  itemSizeMax: number;
-  casId = 0;
+  readonly opts: SharedOptions;
+  /** This thread's handle on the one engine lock (engine-lock.ts). */
+  readonly lock: EngineLock;
+  /** Hand this to another thread's Cache.attach(). */
+  readonly shared: SharedEngine;
+  private readonly sc: Float64Array;
+
+  get itemSizeMax(): number {
+    return this.sc[S_ITEM_SIZE_MAX];
+  }
+  set itemSizeMax(v: number) {
+    this.sc[S_ITEM_SIZE_MAX] = v;
+  }
+  /** The last CAS value handed out. */
+  get casId(): number {
+    return this.sc[S_CAS];
+  }
+  set casId(v: number) {
+    this.sc[S_CAS] = v;
+  }
   /** item memory held by uploads in progress (values still arriving), for `stats` */
-  uploadBytes = 0;
+  get uploadBytes(): number {
+    return this.sc[S_UPLOAD];
+  }
+  set uploadBytes(v: number) {
+    this.sc[S_UPLOAD] = v;
+  }
   /** flush_all: items last touched at or before this rel_time are dead (0: none) */
-  oldestLive = 0;
+  get oldestLive(): number {
+    return this.sc[S_OLDEST_LIVE];
+  }
+  set oldestLive(v: number) {
+    this.sc[S_OLDEST_LIVE] = v;
+  }
   /** flush_all: items with CAS below this are dead, for same-second flushes */
-  oldestCas = 0;
+  get oldestCas(): number {
+    return this.sc[S_OLDEST_CAS];
+  }
+  set oldestCas(v: number) {
+    this.sc[S_OLDEST_CAS] = v;
+  }
   /**
    * Someone watches item events (setItemLog): the single test the request path
    * pays when nobody does.
@@ -128,11 +181,29 @@ export class Cache {
   /** join()'s own write position: scratch within one call, reset at its start */
   private readonly joinCursor = new ValueCursor();
 
-  constructor(opts: EngineOptions) {
-    this.opts = opts;
+  /**
+   * A new engine, its state in shared memory. `attachTo` is for attach() alone: the
+   * buffers of an existing engine made with the same options.
+   */
+  constructor(opts: EngineOptions, attachTo?: SharedBuffers) {
+    const block = new SharedBlock(attachTo);
+    this.sc = block.f64('cache', S_SLOTS);
+    this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
+    const cell = block.f64('clock', CLOCK_CELL_SLOTS);
+    if (!block.attached) {
+      // the clock writes the time where attached engines read it
+      if (opts.clock.share) {
+        opts.clock.share(cell);
+      } else {
+        cell[0] = opts.clock.now;
+        cell[1] = opts.clock.processStarted;
+      }
+      this.itemSizeMax = opts.itemSizeMax;
+    }
+    this.opts = new SharedOptions(opts, block);
     this.clock = opts.clock;
-    this.itemSizeMax = opts.itemSizeMax;
-    this.mem = new Memory(opts.maxbytes, opts.preallocate);
+    this.counters = new EngineCounters(block);
+    this.mem = new Memory(opts.maxbytes, opts.preallocate, block);
     this.hdr = new ItemHeaders(this.mem, opts.useCas);
     this.slabs = new Slabs(this.mem, this.hdr, {
       growthFactor: opts.growthFactor,
@@ -140,15 +211,30 @@ export class Cache {
       slabChunkMax: Math.min(opts.slabChunkMax, PAGE_SIZE / 2),
       headerSize: this.hdr.headerSize,
       slabSizes: opts.slabSizes ?? null,
-    });
+    }, block);
     this.hash = keyHashFor(opts.hashAlgorithm);
-    this.index = new HashIndex(this.hdr, opts.hashpowerInit || initialHashpower(opts.maxbytes), opts.hashExpand ?? true,
-      this.hash);
-    this.lru = new Lru(this.hdr, this.slabs.largest + 1);
-    this.classCounters = makeClassCounters(this.slabs.largest + 1);
+    const hashpower = opts.hashpowerInit || initialHashpower(opts.maxbytes);
+    const canExpand = opts.hashExpand ?? true;
+    // buckets for as many of the smallest items as every page could hold
+    const maxItems = this.mem.maxPages * this.slabs.perslab[POWER_SMALLEST];
+    this.index = new HashIndex(this.hdr, hashpower, canExpand, this.hash, block,
+      maxHashpower(hashpower, canExpand, maxItems));
+    this.lru = new Lru(this.hdr, this.slabs.largest + 1, block);
+    this.classCounters = makeClassCounters(this.slabs.largest + 1, block);
+    this.shared = { options: plainOptions(opts), buffers: block.buffers };
     this.policy = new LruPolicy(this.hdr, this.slabs, this.lru, this.clock, this.counters, this.classCounters,
-      opts, this);
+      this.opts, this);
     this.allocator = new ItemAllocator(this.slabs, this.hdr, this.policy, this.classCounters);
+  }
+
+  /**
+   * Another thread's view of the engine `shared` describes (another Cache's
+   * `shared`): the same items, index, LRUs, counters and lock. Its clock reads the
+   * time the creating thread's clock keeps, unless `clock` is given.
+   */
+  static attach(shared: SharedEngine, clock?: Clock): Cache {
+    const cell = new Float64Array(shared.buffers['clock']);
+    return new Cache({ ...shared.options, clock: clock ?? new SharedClock(cell) }, shared.buffers);
   }
 
   /** Starts (or, with null, stops) reporting lookups, stores and evictions to `log`. */

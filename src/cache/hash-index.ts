@@ -3,12 +3,14 @@
  *
  * A power-of-two bucket array (Uint32Array of handles) with chaining through each
  * item's HNEXT header field. When items pass 1.5x the buckets the table doubles, and
- * buckets migrate a few at a time on later operations (and from `maintain()`), so no
+ * buckets split a few at a time on later operations (and from `maintain()`), so no
  * single request pays for the whole move: memcached's assoc.c expansion, without
- * the thread. Keys are hashed and compared as bytes straight from the caller's buffer.
+ * the thread, and in place in one shared array sized for the largest table -m
+ * can need. Keys are hashed and compared as bytes straight from the caller's buffer.
  */
 import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
 import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
+import type { SharedBlock } from './shared-block.js';
 
 export const HASHPOWER_DEFAULT = 16;
 export const HASHPOWER_MAX = 32;
@@ -58,30 +60,74 @@ export function hashKey(buf: Uint8Array, start: number, len: number): number {
   return h | 0;
 }
 
-export class HashIndex {
-  hashpower: number;
-  private buckets: Uint32Array;
-  /** while expanding: the smaller table, and how many of its buckets have moved */
-  private old: Uint32Array | null = null;
-  private expandBucket = 0;
-  items = 0;
-  expanding = false;
+/** Hash scalars, slots of the shared `hash` array. */
+const H_POWER = 0;
+const H_EXPAND_BUCKET = 1;
+const H_ITEMS = 2;
+const H_EXPANDING = 3;
+/** 2^hashpower - 1, kept beside the power so that a lookup masks without a power of two */
+const H_MASK = 4;
+const H_SLOTS = 5;
 
-  constructor(private readonly hdr: ItemHeaders, hashpower = HASHPOWER_DEFAULT, private readonly canExpand = true,
-    private readonly hash: KeyHash = hashKey) {
-    this.hashpower = hashpower;
-    this.buckets = new Uint32Array(2 ** hashpower);
+/**
+ * The largest hashpower the table may reach: enough buckets for `maxItems` items
+ * at the expansion threshold (1.5 items per bucket), and never below the start.
+ */
+export function maxHashpower(start: number, canExpand: boolean, maxItems: number): number {
+  if (!canExpand) return start;
+  let p = start;
+  while (p < HASHPOWER_MAX && 2 ** p * 1.5 < maxItems) p++;
+  return p;
+}
+
+export class HashIndex {
+  /**
+   * Every bucket the table can grow to, allocated once. The table in use is the
+   * first 2^hashpower of them; an expansion splits bucket i into i and i + 2^(p-1)
+   * in place (linear hashing), and the migration cursor says which buckets have
+   * split, so that no second array is ever made.
+   */
+  private readonly buckets: Uint32Array;
+  private readonly s: Float64Array;
+  /** Highest hashpower the preallocated buckets allow. */
+  readonly maxPower: number;
+
+  constructor(private readonly hdr: ItemHeaders, hashpower: number, private readonly canExpand: boolean,
+    private readonly hash: KeyHash, block: SharedBlock, maxPower: number) {
+    this.maxPower = Math.max(hashpower, maxPower);
+    this.buckets = block.u32('hash.buckets', 2 ** this.maxPower);
+    this.s = block.f64('hash', H_SLOTS);
+    if (!block.attached) this.setPower(hashpower);
   }
 
-  /** Bytes of bucket arrays (memcached's hash_bytes). */
+  /** Table size is 2^hashpower buckets (the size being grown to, while expanding). */
+  get hashpower(): number {
+    return this.s[H_POWER];
+  }
+  /** Items indexed. */
+  get items(): number {
+    return this.s[H_ITEMS];
+  }
+  set items(n: number) {
+    this.s[H_ITEMS] = n;
+  }
+  get expanding(): boolean {
+    return this.s[H_EXPANDING] !== 0;
+  }
+
+  /**
+   * Bytes of bucket arrays (memcached's hash_bytes): the table, and while expanding
+   * the old table memcached would still hold too.
+   */
   get bytes(): number {
-    return this.buckets.byteLength + (this.old ? this.old.byteLength : 0);
+    const n = 2 ** this.s[H_POWER] * 4;
+    return this.s[H_EXPANDING] !== 0 ? n + n / 2 : n;
   }
 
   /** The item with this key, or NIL. `hv` is hashKey() of the same key. */
   find(key: Uint8Array, start: number, len: number, hv: number): number {
     const hdr = this.hdr;
-    let h = this.bucketHead(hv);
+    let h = this.buckets[this.bucketOf(hv)];
     while (h !== NIL) {
       if (this.keyEquals(h, key, start, len)) return h;
       h = hdr.get(h, W_HNEXT);
@@ -101,21 +147,22 @@ export class HashIndex {
   }
 
   insert(h: number, hv: number): void {
-    const b = this.bucketFor(hv);
-    this.hdr.set(h, W_HNEXT, b.table[b.index]);
-    b.table[b.index] = h;
-    this.items++;
-    if (this.expanding) this.migrate(MIGRATE_PER_OP);
-    else if (this.canExpand && this.items > (this.buckets.length * 3) / 2 && this.hashpower < HASHPOWER_MAX) this.startExpand();
+    const b = this.bucketOf(hv);
+    const s = this.s;
+    this.hdr.set(h, W_HNEXT, this.buckets[b]);
+    this.buckets[b] = h;
+    s[H_ITEMS]++;
+    if (s[H_EXPANDING] !== 0) this.migrate(MIGRATE_PER_OP);
+    else if (this.canExpand && s[H_ITEMS] > (2 ** s[H_POWER] * 3) / 2 && s[H_POWER] < this.maxPower) this.startExpand();
   }
 
   /** Removes handle h (which must be present under hv). */
   remove(h: number, hv: number): void {
     const hdr = this.hdr;
-    const b = this.bucketFor(hv);
-    let cur = b.table[b.index];
+    const b = this.bucketOf(hv);
+    let cur = this.buckets[b];
     if (cur === h) {
-      b.table[b.index] = hdr.get(h, W_HNEXT);
+      this.buckets[b] = hdr.get(h, W_HNEXT);
     } else {
       while (cur !== NIL) {
         const next = hdr.get(cur, W_HNEXT);
@@ -127,17 +174,17 @@ export class HashIndex {
       }
     }
     hdr.set(h, W_HNEXT, NIL);
-    this.items--;
+    this.s[H_ITEMS]--;
   }
 
   /** Swaps item `oldH` for `newH` (same key) in place. */
   replace(oldH: number, newH: number, hv: number): void {
     const hdr = this.hdr;
-    const b = this.bucketFor(hv);
+    const b = this.bucketOf(hv);
     hdr.set(newH, W_HNEXT, hdr.get(oldH, W_HNEXT));
-    let cur = b.table[b.index];
+    let cur = this.buckets[b];
     if (cur === oldH) {
-      b.table[b.index] = newH;
+      this.buckets[b] = newH;
     } else {
       while (cur !== NIL) {
         const next = hdr.get(cur, W_HNEXT);
@@ -151,10 +198,10 @@ export class HashIndex {
     hdr.set(oldH, W_HNEXT, NIL);
   }
 
-  /** The bucket array, for a snapshot; an expansion under way is finished first. */
+  /** The buckets in use, for a snapshot; an expansion under way is finished first. */
   table(): Uint32Array {
     while (this.expanding) this.migrate(1 << 16);
-    return this.buckets;
+    return this.buckets.subarray(0, 2 ** this.s[H_POWER]);
   }
 
   /**
@@ -162,12 +209,14 @@ export class HashIndex {
    * back in by the caller, which walks them.
    */
   restoreTable(hashpower: number, buckets: Uint32Array): void {
-    this.hashpower = hashpower;
-    this.buckets = buckets;
-    this.old = null;
-    this.expandBucket = 0;
-    this.expanding = false;
-    this.items = 0;
+    if (hashpower > this.maxPower) throw new RangeError(`a hash table of 2^${hashpower} buckets is past this engine's 2^${this.maxPower}`);
+    const s = this.s;
+    this.buckets.set(buckets);
+    this.buckets.fill(NIL, buckets.length, 2 ** Math.max(hashpower, s[H_POWER]));
+    this.setPower(hashpower);
+    s[H_EXPAND_BUCKET] = 0;
+    s[H_EXPANDING] = 0;
+    s[H_ITEMS] = 0;
   }
 
   /** Background step: moves some buckets while expanding. Returns true if work remains. */
@@ -177,59 +226,59 @@ export class HashIndex {
     return this.expanding;
   }
 
-  private bucketHead(hv: number): number {
-    if (this.old !== null) {
-      const oi = hv & (this.old.length - 1);
-      if (oi >= this.expandBucket) return this.old[oi];
+  /** The bucket a hash lives in: under the old mask until its bucket has split. */
+  private bucketOf(hv: number): number {
+    const s = this.s;
+    const mask = s[H_MASK];
+    if (s[H_EXPANDING] !== 0) {
+      const oi = hv & (mask >>> 1);
+      if (oi >= s[H_EXPAND_BUCKET]) return oi;
     }
-    return this.buckets[hv & (this.buckets.length - 1)];
+    return hv & mask;
   }
 
-  // one reusable result object: no allocation per insert/remove
-  private readonly slot: { table: Uint32Array; index: number } = { table: new Uint32Array(0), index: 0 };
-  private bucketFor(hv: number): { table: Uint32Array; index: number } {
-    const s = this.slot;
-    if (this.old !== null) {
-      const oi = hv & (this.old.length - 1);
-      if (oi >= this.expandBucket) {
-        s.table = this.old;
-        s.index = oi;
-        return s;
-      }
-    }
-    s.table = this.buckets;
-    s.index = hv & (this.buckets.length - 1);
-    return s;
+  private setPower(p: number): void {
+    this.s[H_POWER] = p;
+    this.s[H_MASK] = 2 ** p - 1;
   }
 
   private startExpand(): void {
-    this.old = this.buckets;
-    this.buckets = new Uint32Array(this.old.length * 2);
-    this.hashpower++;
-    this.expandBucket = 0;
-    this.expanding = true;
+    const s = this.s;
+    this.setPower(s[H_POWER] + 1);
+    s[H_EXPAND_BUCKET] = 0;
+    s[H_EXPANDING] = 1;
   }
 
+  /** Splits `count` more buckets i of the old table into i and i + half. */
   private migrate(count: number): void {
-    const old = this.old!;
+    const s = this.s;
     const hdr = this.hdr;
-    const mask = this.buckets.length - 1;
-    while (count-- > 0 && this.expandBucket < old.length) {
-      let h = old[this.expandBucket];
+    const buckets = this.buckets;
+    const size = 2 ** s[H_POWER];
+    const half = size / 2;
+    const mask = size - 1;
+    let i = s[H_EXPAND_BUCKET];
+    while (count-- > 0 && i < half) {
+      let h = buckets[i];
+      let low = NIL;
+      let high = NIL;
       while (h !== NIL) {
         const next = hdr.get(h, W_HNEXT);
         const hv = this.hash(hdr.pageU8(h), hdr.keyByte(h), hdr.nkey(h));
-        const i = hv & mask;
-        hdr.set(h, W_HNEXT, this.buckets[i]);
-        this.buckets[i] = h;
+        if ((hv & mask) === i) {
+          hdr.set(h, W_HNEXT, low);
+          low = h;
+        } else {
+          hdr.set(h, W_HNEXT, high);
+          high = h;
+        }
         h = next;
       }
-      old[this.expandBucket] = NIL;
-      this.expandBucket++;
+      buckets[i] = low;
+      buckets[i + half] = high;
+      i++;
     }
-    if (this.expandBucket >= old.length) {
-      this.old = null;
-      this.expanding = false;
-    }
+    s[H_EXPAND_BUCKET] = i;
+    if (i >= half) s[H_EXPANDING] = 0;
   }
 }

@@ -19,6 +19,8 @@ import { globalPagePool } from './page-mover.js';
 export { MAX_NUMBER_OF_SLAB_CLASSES, POWER_SMALLEST };
 /** The key hash (murmur3, memcached's), for stats detail's prefix buckets. */
 export { hashKey } from './hash-index.js';
+/** The engine counters' names, for `stats reset`. */
+export { ENGINE_COUNTERS } from './class-stats.js';
 
 /** The largest slab class id; items bigger than its chunks are chained across chunks. */
 export function largestClass(c: Cache): number {

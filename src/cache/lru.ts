@@ -8,6 +8,7 @@
  */
 import { NIL } from './memory.js';
 import { ItemHeaders, W_NEXT, W_PREV } from './item-header.js';
+import type { SharedBlock } from './shared-block.js';
 
 export const SEGMENTS = 3;
 
@@ -16,10 +17,10 @@ export class Lru {
   readonly tail: Uint32Array;
   readonly count: Float64Array;
 
-  constructor(private readonly hdr: ItemHeaders, classes: number) {
-    this.head = new Uint32Array(classes * SEGMENTS);
-    this.tail = new Uint32Array(classes * SEGMENTS);
-    this.count = new Float64Array(classes * SEGMENTS);
+  constructor(private readonly hdr: ItemHeaders, classes: number, block: SharedBlock) {
+    this.head = block.u32('lru.head', classes * SEGMENTS);
+    this.tail = block.u32('lru.tail', classes * SEGMENTS);
+    this.count = block.f64('lru.count', classes * SEGMENTS);
   }
 
   /** Links h at the head of list `id` (class * SEGMENTS + segment). */

@@ -1,9 +1,9 @@
 /**
  * Arenas and pages: the only place that allocates the memory items live in.
  *
- * `-m` megabytes are reserved as ArrayBuffer arenas, grown arena by arena up to the
- * limit (all at once with `-L`); pages never touched cost no RSS because the kernel
- * hands out zero pages lazily. Each page has a Uint8Array and a Uint32Array view,
+ * `-m` megabytes are SharedArrayBuffer arenas allocated at start, counted as
+ * reserved arena by arena up to the limit (all at once with `-L`); pages never
+ * touched cost no RSS because the kernel hands out zero pages lazily. Each page has a Uint8Array and a Uint32Array view,
  * indexed by page id, so an item handle turns into (view, offset) with two shifts.
  *
  * A handle is the item's address in 8-byte units (CHUNK_ALIGN_BYTES):
@@ -11,6 +11,8 @@
  * Page ids start at 1 so that handle 0 means "no item" (NIL) everywhere. A u32 handle
  * addresses 2^32 * 8 bytes = 32 GiB of cache.
  */
+
+import type { SharedBlock } from './shared-block.js';
 
 export const CHUNK_ALIGN_BYTES = 8;
 export const PAGE_SIZE = 1024 * 1024;
@@ -42,39 +44,80 @@ export interface MemoryLayout {
   spare: readonly number[];
 }
 
+/** Memory scalars, slots of the shared `memory` array. */
+const M_LIMIT = 0;
+const M_RESERVED_BYTES = 1;
+const M_IN_USE = 2;
+const M_ARENA_NEXT = 3;
+const M_ARENA_END = 4;
+const M_RESERVED_PAGES = 5;
+const M_SPARE = 6;
+const M_SLOTS = 7;
+/** Pages per shared arena buffer: a few large buffers rather than one huge one. */
+const BUFFER_PAGES = 1024;
+/** Pages past -m a slab class with no page at all may still take (one per class). */
+const FORCED_PAGES = 64;
+
 export class Memory {
   /**
    * u8[page], u32[page]: views of page `page`; index 0 is a dummy. The byte view is
    * a Buffer so values copy out with Buffer#copy, which makes no view object.
+   * Every page -m can reach has its views from the start: the arenas are shared
+   * buffers sized once, and a page never touched costs no RSS.
    */
   readonly u8: Buffer[] = [Buffer.alloc(0)];
   readonly u32: Uint32Array[] = [new Uint32Array(0)];
-  /** Pages the -m limit allows (cache_memlimit may change it). */
-  limitPages: number;
-  /** Bytes of ArrayBuffer reserved so far (memcached's total_malloced counts pages handed out). */
-  reservedBytes = 0;
-  /** Pages handed out to slab classes (memcached's mem_malloced / PAGE_SIZE). */
-  pagesInUse = 0;
-  private arenaNext = 0; // next unused page id in the newest arena
-  private arenaEnd = 0;
-  private readonly spare: number[] = []; // pages given back by the page mover
+  /** Highest page id that exists: -m's pages plus one forced page per slab class. */
+  readonly maxPages: number;
+  private readonly m: Float64Array;
+  /** Spare page pool, a stack of page ids (pages given back by the page mover). */
+  private readonly spare: Uint32Array;
 
-  constructor(maxbytes: number, preallocate: boolean) {
+  constructor(maxbytes: number, preallocate: boolean, block: SharedBlock) {
     if (maxbytes > MAX_MEMORY_BYTES) {
       throw new RangeError(`memory limit (-m) of ${Math.round(maxbytes / PAGE_SIZE)} MB is above the ${Math.floor(MAX_MEMORY_BYTES / PAGE_SIZE)} MB that item handles can address`);
     }
-    this.limitPages = Math.max(1, Math.floor(maxbytes / PAGE_SIZE));
-    if (preallocate) this.growArena(this.limitPages);
+    const limit = Math.max(1, Math.floor(maxbytes / PAGE_SIZE));
+    this.maxPages = limit + FORCED_PAGES;
+    this.m = block.f64('memory', M_SLOTS);
+    this.spare = block.u32('memory.spare', this.maxPages + 1);
+    for (let first = 1, b = 0; first <= this.maxPages; first += BUFFER_PAGES, b++) {
+      const pages = Math.min(BUFFER_PAGES, this.maxPages + 1 - first);
+      const buf = block.buffer(`arena.${b}`, pages * PAGE_SIZE);
+      for (let i = 0; i < pages; i++) {
+        this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
+        this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
+      }
+    }
+    if (block.attached) return;
+    this.limitPages = limit;
+    if (preallocate) this.growArena(limit);
+  }
+
+  /** Pages the -m limit allows (cache_memlimit may change it). */
+  get limitPages(): number {
+    return this.m[M_LIMIT];
+  }
+  set limitPages(v: number) {
+    this.m[M_LIMIT] = v;
+  }
+  /** Bytes of arena counted as reserved so far (memcached's total_malloced counts pages handed out). */
+  get reservedBytes(): number {
+    return this.m[M_RESERVED_BYTES];
+  }
+  /** Pages handed out to slab classes (memcached's mem_malloced / PAGE_SIZE). */
+  get pagesInUse(): number {
+    return this.m[M_IN_USE];
   }
 
   /** Pages given back and not yet reused: the global page pool. */
   get sparePages(): number {
-    return this.spare.length;
+    return this.m[M_SPARE];
   }
 
   /** True if a page can be handed out without passing the -m limit. */
   underLimit(): boolean {
-    return this.pagesInUse < this.limitPages;
+    return this.m[M_IN_USE] < this.m[M_LIMIT];
   }
 
   /**
@@ -83,29 +126,38 @@ export class Memory {
    */
   newPage(force: boolean): number {
     if (!force && !this.underLimit()) return NIL;
-    let page = this.spare.pop();
-    if (page === undefined) {
-      if (this.arenaNext === this.arenaEnd) {
-        const left = this.limitPages - (this.u8.length - 1);
-        this.growArena(left > 0 ? Math.min(ARENA_PAGES, left) : 1);
-      }
-      page = this.arenaNext++;
-    } else {
+    const m = this.m;
+    let page: number;
+    if (m[M_SPARE] > 0) {
+      page = this.spare[--m[M_SPARE]];
       this.u8[page].fill(0);
+    } else {
+      if (m[M_ARENA_NEXT] === m[M_ARENA_END]) {
+        const left = m[M_LIMIT] - m[M_RESERVED_PAGES];
+        const grow = Math.min(left > 0 ? Math.min(ARENA_PAGES, left) : 1, this.maxPages - m[M_RESERVED_PAGES]);
+        if (grow <= 0) return NIL;
+        this.growArena(grow);
+      }
+      page = m[M_ARENA_NEXT]++;
     }
-    this.pagesInUse++;
+    m[M_IN_USE]++;
     return page;
   }
 
   /** Gives a whole page back (page mover); it is reused before the arena grows. */
   releasePage(page: number): void {
-    this.pagesInUse--;
-    this.spare.push(page);
+    const m = this.m;
+    m[M_IN_USE]--;
+    this.spare[m[M_SPARE]++] = page;
   }
 
   /** Where the arenas stand, for a snapshot: page ids handed out so far and the spare pool. */
   layout(): MemoryLayout {
-    return { reservedPages: this.u8.length - 1, arenaNext: this.arenaNext, pagesInUse: this.pagesInUse, spare: this.spare };
+    const m = this.m;
+    return {
+      reservedPages: m[M_RESERVED_PAGES], arenaNext: m[M_ARENA_NEXT], pagesInUse: m[M_IN_USE],
+      spare: Array.from(this.spare.subarray(0, m[M_SPARE])),
+    };
   }
 
   /**
@@ -114,25 +166,23 @@ export class Memory {
    * for a fresh Memory.
    */
   restoreLayout(l: MemoryLayout): void {
-    while (this.u8.length - 1 < l.reservedPages) {
-      this.growArena(Math.min(ARENA_PAGES, l.reservedPages - (this.u8.length - 1)));
-    }
+    if (l.reservedPages > this.maxPages) throw new RangeError(`${l.reservedPages} pages do not fit in ${this.maxPages}`);
+    const m = this.m;
+    if (m[M_RESERVED_PAGES] < l.reservedPages) this.growArena(l.reservedPages - m[M_RESERVED_PAGES]);
     // a -L arena may reach past the saved one: the pages between are fresh either way
-    this.arenaNext = l.arenaNext;
-    this.arenaEnd = this.u8.length;
-    this.pagesInUse = l.pagesInUse;
-    this.spare.length = 0;
-    for (const p of l.spare) this.spare.push(p);
+    m[M_ARENA_NEXT] = l.arenaNext;
+    m[M_ARENA_END] = m[M_RESERVED_PAGES] + 1;
+    m[M_IN_USE] = l.pagesInUse;
+    m[M_SPARE] = 0;
+    for (const p of l.spare) this.spare[m[M_SPARE]++] = p;
   }
 
+  /** Counts `pages` more pages of the shared arenas as reserved (their memory exists already). */
   private growArena(pages: number): void {
-    const buf = new ArrayBuffer(pages * PAGE_SIZE);
-    this.reservedBytes += buf.byteLength;
-    this.arenaNext = this.u8.length;
-    for (let i = 0; i < pages; i++) {
-      this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
-      this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
-    }
-    this.arenaEnd = this.u8.length;
+    const m = this.m;
+    m[M_RESERVED_BYTES] += pages * PAGE_SIZE;
+    m[M_ARENA_NEXT] = m[M_RESERVED_PAGES] + 1;
+    m[M_RESERVED_PAGES] += pages;
+    m[M_ARENA_END] = m[M_RESERVED_PAGES] + 1;
   }
 }

@@ -143,7 +143,7 @@ export class PageMover {
     }
     this.src = src;
     this.dst = dst;
-    this.page = slabs.pages[src][0]; // the oldest page, as memcached takes slab_list[0]
+    this.page = slabs.pageList.first(src); // the oldest page, as memcached takes slab_list[0]
     this.pos = 0;
     this.busy = 0;
     this.busyLoops = 0;

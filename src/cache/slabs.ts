@@ -12,6 +12,7 @@ import {
   CHUNK_ALIGN_BYTES, Memory, NIL, PAGE_SIZE, PAGE_UNIT_SHIFT, makeHandle,
 } from './memory.js';
 import { ITEM_SLABBED, ItemHeaders, W_NEXT } from './item-header.js';
+import type { SharedBlock } from './shared-block.js';
 
 /** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1); class 0 is unused. */
 export const MAX_NUMBER_OF_SLAB_CLASSES = 64;
@@ -39,12 +40,12 @@ export class Slabs {
   /** carving cursor: next handle in the class's newest page, and chunks left there (a snapshot keeps them) */
   readonly carveNext: Uint32Array;
   readonly carveLeft: Float64Array;
-  /** class that owns each page; grows with the memory */
-  pageClass: Uint8Array;
+  /** class that owns each page, for every page id the memory can hand out */
+  readonly pageClass: Uint8Array;
   /** pages per class, in order received (the page mover takes from here) */
-  readonly pages: number[][] = [];
+  readonly pageList: ClassPages;
 
-  constructor(readonly mem: Memory, readonly hdr: ItemHeaders, opts: SlabOptions) {
+  constructor(readonly mem: Memory, readonly hdr: ItemHeaders, opts: SlabOptions, block: SharedBlock) {
     // Each class is the exact geometric series base * f^k, rounded up to the
     // alignment. memcached multiplies the already-rounded size, so round-ups compound:
     // from 88 at -f 1.15 it goes 104, 120, 144, 168 (steps of up to 1.2), where this
@@ -74,14 +75,21 @@ export class Slabs {
     this.size[i] = opts.slabChunkMax;
     this.perslab[i] = Math.floor(PAGE_SIZE / opts.slabChunkMax);
     const n = this.largest + 1;
-    this.freeHead = new Uint32Array(n);
-    this.freeCount = new Float64Array(n);
-    this.totalPages = new Float64Array(n);
-    this.usedChunks = new Float64Array(n);
-    this.carveNext = new Uint32Array(n);
-    this.carveLeft = new Float64Array(n);
-    this.pageClass = new Uint8Array(64);
-    for (let c = 0; c < n; c++) this.pages.push([]);
+    this.freeHead = block.u32('slabs.freeHead', n);
+    this.freeCount = block.f64('slabs.freeCount', n);
+    this.totalPages = block.f64('slabs.totalPages', n);
+    this.usedChunks = block.f64('slabs.usedChunks', n);
+    this.carveNext = block.u32('slabs.carveNext', n);
+    this.carveLeft = block.f64('slabs.carveLeft', n);
+    this.pageClass = block.u8('slabs.pageClass', mem.maxPages + 1);
+    this.pageList = new ClassPages(block, n, mem.maxPages);
+  }
+
+  /** Each class's pages as plain arrays: a copy, for inspection. */
+  get pages(): number[][] {
+    const out: number[][] = [];
+    for (let c = 0; c <= this.largest; c++) out.push(Array.from(this.pageList.of(c)));
+    return out;
   }
 
   /** Smallest class whose chunks hold `bytes`, or 0 if none does. */
@@ -135,14 +143,9 @@ export class Slabs {
   }
 
   assignPage(cls: number, page: number): void {
-    if (page >= this.pageClass.length) {
-      const grown = new Uint8Array(Math.max(page + 1, this.pageClass.length * 2));
-      grown.set(this.pageClass);
-      this.pageClass = grown;
-    }
     this.pageClass[page] = cls;
     this.totalPages[cls]++;
-    this.pages[cls].push(page);
+    this.pageList.push(cls, page);
     // chunks left in the old carving page (if any) go to the free list first
     while (this.carveLeft[cls] > 0) {
       const h = this.carveNext[cls];
@@ -181,8 +184,7 @@ export class Slabs {
     this.freeCount[cls] -= removed;
     const carving = this.carveLeft[cls] > 0 && this.carveNext[cls] >= lo && this.carveNext[cls] < hi;
     if (carving) this.carveLeft[cls] = 0;
-    const list = this.pages[cls];
-    list.splice(list.indexOf(page), 1);
+    this.pageList.remove(cls, page);
     this.totalPages[cls]--;
     this.pageClass[page] = 0;
     this.mem.releasePage(page);
@@ -200,5 +202,56 @@ export class Slabs {
       return (this.carveNext[cls] - lo) / (this.size[cls] >>> 3);
     }
     return this.perslab[cls];
+  }
+}
+
+/**
+ * Each class's pages in the order it received them, as one shared table: a row of
+ * page ids per class (every page could end up in one class) and a count per class.
+ */
+export class ClassPages {
+  private readonly ids: Uint32Array;
+  private readonly count: Float64Array;
+  private readonly stride: number;
+
+  constructor(block: SharedBlock, classes: number, maxPages: number) {
+    this.stride = maxPages + 1;
+    this.ids = block.u32('slabs.pages', classes * this.stride);
+    this.count = block.f64('slabs.pageCount', classes);
+  }
+
+  /** The class's pages, oldest first: a view, valid until its pages change. */
+  of(cls: number): Uint32Array {
+    const b = cls * this.stride;
+    return this.ids.subarray(b, b + this.count[cls]);
+  }
+
+  length(cls: number): number {
+    return this.count[cls];
+  }
+
+  /** The class's oldest page (0 if it has none). */
+  first(cls: number): number {
+    return this.count[cls] > 0 ? this.ids[cls * this.stride] : 0;
+  }
+
+  push(cls: number, page: number): void {
+    this.ids[cls * this.stride + this.count[cls]++] = page;
+  }
+
+  remove(cls: number, page: number): void {
+    const b = cls * this.stride;
+    const n = this.count[cls];
+    let i = 0;
+    while (i < n && this.ids[b + i] !== page) i++;
+    if (i === n) return;
+    this.ids.copyWithin(b + i, b + i + 1, b + n);
+    this.count[cls] = n - 1;
+  }
+
+  /** Replaces the class's list (a snapshot's). */
+  set(cls: number, pages: ArrayLike<number>): void {
+    this.ids.set(pages, cls * this.stride);
+    this.count[cls] = pages.length;
   }
 }

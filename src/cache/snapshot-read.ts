@@ -298,12 +298,8 @@ async function loadData(cache: Cache, file: string, main: Map<string, string>, o
     if (r.pos !== size) throw new Corrupt(`${size - r.pos} bytes follow its last page`);
     if (r.crc.hex() !== ours.get('data_crc32')) throw new Corrupt('its checksum does not match (the file was changed or damaged)');
     // the sum checks: the engine takes the tables
-    if (classes.length > slabs.pageClass.length) slabs.pageClass = classes;
-    else slabs.pageClass.set(classes);
-    for (let c = 0; c < n; c++) {
-      slabs.pages[c].length = 0;
-      for (const p of pages[c]) slabs.pages[c].push(p);
-    }
+    slabs.pageClass.set(classes);
+    for (let c = 0; c < n; c++) slabs.pageList.set(c, pages[c]);
     slabs.freeHead.set(freeHead);
     slabs.freeCount.set(freeCount);
     slabs.totalPages.set(totalPages);
@@ -330,7 +326,7 @@ function reviveItems(cache: Cache): number {
   const now = cache.clock.now;
   const dead: number[] = [];
   for (let cls = 1; cls <= slabs.largest; cls++) {
-    for (const page of slabs.pages[cls]) {
+    for (const page of slabs.pageList.of(cls)) {
       const carved = slabs.carvedIn(page, cls);
       for (let i = 0; i < carved; i++) {
         const h = slabs.chunkHandle(page, cls, i);

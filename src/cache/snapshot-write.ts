@@ -140,7 +140,7 @@ export async function saveSnapshot(cache: Cache, file: string, settings: Snapsho
     const classes = new Uint8Array(layout.reservedPages + 1);
     classes.set(pageClass.subarray(0, Math.min(pageClass.length, classes.length)));
     w.section(KIND_U8, classes);
-    for (let c = 0; c <= largest; c++) w.section(KIND_U32, slabs.pages[c]);
+    for (let c = 0; c <= largest; c++) w.section(KIND_U32, slabs.pageList.of(c));
     w.section(KIND_U32, slabs.freeHead);
     w.section(KIND_F64, slabs.freeCount);
     w.section(KIND_F64, slabs.totalPages);

@@ -40,7 +40,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { short: 'n', long: 'slab-min-size', kind: 'value', arg: '<bytes>', help: 'smallest space for key + value + flags in the first slab class (default: 48)' },
   { short: 'L', long: 'enable-largepages', kind: 'bool', help: 'reserve all of -m up front instead of growing into it' },
   { short: 'D', long: null, kind: 'value', arg: '<char>', help: 'delimiter between key prefix and id for per-prefix stats (default: ":"); giving it turns "stats detail" on' },
-  { short: 't', long: 'threads', kind: 'value', arg: '<num>', help: 'worker threads (default: 4); accepted for compatibility, and bounds -N and -o hashpower as in memcached' },
+  { short: 't', long: 'threads', kind: 'value', arg: '<num>', help: 'worker threads (default: 4), each serving its share of the connections over one shared cache; 1 serves everything from the main thread' },
   { short: 'R', long: 'max-reqs-per-event', kind: 'value', arg: '<num>', help: 'requests served from one connection before others get a turn (default: 20)' },
   { short: 'C', long: 'disable-cas', kind: 'bool', help: 'no CAS values (saves 8 bytes per item; gets/cas stop working)' },
   { short: 'b', long: 'listen-backlog', kind: 'value', arg: '<num>', help: 'queue length for connections not yet accepted (default: 1024)' },

@@ -186,7 +186,6 @@ function applyFlag(st: ParseState, f: FlagSpec, values: string[], rawParsed: unk
     case 'c': s.maxconns = positiveInt(f, raw, 'Maximum connections must be greater than 0'); break;
     case 't': {
       s.numThreads = positiveInt(f, raw, 'Number of threads must be greater than 0');
-      s.noEffect.push('-t');
       if (s.numThreads > 64) {
         st.warnings.push('WARNING: Setting a high number of worker threads is not recommended. Set this value to the number of cores in your machine or less.');
       }

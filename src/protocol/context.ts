@@ -44,6 +44,13 @@ export interface ProtoConn extends ConnInfo {
    * true and nothing more is parsed), WATCHER_TOO_MANY or WATCHER_FAILED.
    */
   watch?(flags: number): number;
+  /**
+   * Optional (stream sockets, worker threads): the reply to this request comes
+   * from another thread. It is sent when it arrives, after what conn.out holds
+   * now; meanwhile `closing` reads true and nothing more is parsed, so replies keep
+   * their order.
+   */
+  defer?(reply: Promise<Buffer>): void;
 }
 
 /**
@@ -55,6 +62,11 @@ export interface Producer {
   next(): Buffer | null;
   /** The connection went away before next() returned null: stop and let go of everything. */
   abort(): void;
+  /**
+   * Optional: true when there is nothing to pull yet; `wake` is then called once
+   * there is (a reply coming from another thread).
+   */
+  wait?(wake: () => void): boolean;
 }
 
 /** One protocol instance per connection. */

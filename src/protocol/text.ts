@@ -17,6 +17,7 @@ import {
 import { MB } from '../config.js';
 import { recordDelete, recordGet, statsReport } from '../stats/report.js';
 import { adminCommand } from './text-jobs.js';
+import { formatConns } from '../stats/conns.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
@@ -453,11 +454,13 @@ export class TextProtocol implements Protocol {
   private verbosity(buf: Buffer): void {
     this.noreply = this.w.noreply(buf);
     this.reply(verbosity(this.ctx, buf, this.w));
+    this.ctx.settingsChanged?.();
   }
 
   private memlimit(buf: Buffer): void {
     this.noreply = this.w.noreply(buf);
     this.reply(memlimit(this.ctx, buf, this.w));
+    this.ctx.settingsChanged?.();
   }
 
   private shutdown(buf: Buffer): void {
@@ -478,7 +481,15 @@ export class TextProtocol implements Protocol {
   }
 
   private stats(buf: Buffer): void {
-    const r = statsReport(this.ctx, this.conn, wordsAfter(buf, this.w, 1));
+    const args = wordsAfter(buf, this.w, 1);
+    const remote = this.ctx.remote;
+    if (remote !== undefined && args.length === 1 && args[0] === 'conns' && this.conn.defer !== undefined) {
+      // every thread's connections: the other threads answer later
+      this.conn.defer(remote.conns().then((rows) => statsBytes(formatConns(rows))));
+      return;
+    }
+    const r = statsReport(this.ctx, this.conn, args);
+    if (args[0] === 'detail') this.ctx.settingsChanged?.();
     if (typeof r === 'string') return textReply(this.conn.out, r);
     const out = this.conn.out;
     for (const [name, value] of r) out.text(`STAT ${name} ${value}\r\n`);
@@ -500,8 +511,28 @@ export class TextProtocol implements Protocol {
 
   /** lru_crawler, slabs, lru: text-jobs.ts, or ERROR if it does not know them. */
   private admin(buf: Buffer): void {
-    const r = adminCommand(this.ctx, this.conn, wordsAfter(buf, this.w, 0), this.queued);
+    const words = wordsAfter(buf, this.w, 0);
+    const remote = this.ctx.remote;
+    if (remote !== undefined && this.conn.defer !== undefined && !(words[0] === 'lru_crawler' && words[1] === 'metadump')) {
+      // the main thread owns the crawler, the page mover and the LRU tunables
+      this.conn.defer(remote.admin(words).then(replyBytes));
+      return;
+    }
+    const r = adminCommand(this.ctx, this.conn, words, this.queued);
     if (r === null) this.conn.out.bytes(ERROR);
     else textReply(this.conn.out, r);
   }
+}
+
+/** A stats listing as the text protocol sends it. */
+function statsBytes(pairs: Array<[string, string]>): Buffer {
+  let s = '';
+  for (const [name, value] of pairs) s += `STAT ${name} ${value}\r\n`;
+  return Buffer.from(s + 'END\r\n', 'latin1');
+}
+
+/** A reply under statsReport()'s contract (see textReply), as bytes. */
+function replyBytes(r: string): Buffer {
+  if (r === '') return Buffer.alloc(0);
+  return Buffer.from(r.endsWith('\r\n') ? r : r + '\r\n', 'latin1');
 }

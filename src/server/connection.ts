@@ -37,6 +37,7 @@ import { adopt } from './fast-read.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
 import type { Watcher } from '../log-stream/watcher.js';
+import type { EngineLock } from '../cache/engine-lock.js';
 
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
@@ -108,6 +109,12 @@ export class Connection implements ProtoConn {
     // the next read overwrites buf: what is left of it moves to a buffer we own
     if (this.tail === buf) this.keep();
   };
+  /**
+   * The engine lock: held around everything that touches the cache (a read's
+   * requests and their replies, unpinning written values, a streamed slice, the
+   * release of what a closed connection held). Re-entrant, uncontended at -t 1.
+   */
+  private readonly lock: EngineLock;
   /** after `watch`: the socket belongs to the log stream, and what the client sends is dropped */
   private watcher: Watcher | null = null;
   /** why the connection ends, for watch's conn_close line (memcached's close_reason) */
@@ -122,6 +129,7 @@ export class Connection implements ProtoConn {
     readonly local?: string,
   ) {
     const ctx = host.ctx;
+    this.lock = ctx.cache.lock;
     this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
     this.lastCmd = ctx.cache.clock.now;
     // TLS keeps the stream path: its reads come decrypted from the TLS layer
@@ -129,6 +137,7 @@ export class Connection implements ProtoConn {
     const socket = fast ?? accepted;
     this.socket = socket;
     this.fastRead = fast !== null;
+    if (fast !== null) ctx.counters.conns_onread++;
     socket.setNoDelay(true);
     if (fast === null) socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
@@ -175,6 +184,8 @@ export class Connection implements ProtoConn {
   /** memcached's conn state name, for `stats conns` */
   get state(): string {
     if (this.watcher !== null && !this.dead) return 'conn_watch';
+    // a reply from another thread: memcached would still be running the command
+    if (this.producer instanceof DeferredReply && !this.dead) return 'conn_parse_cmd';
     if (this.producer !== null && !this.dead) return 'conn_watch'; // memcached's state while its crawler has the socket
     if (this.dead || this.closing) return 'conn_closing';
     if (this.parsing) return 'conn_parse_cmd';
@@ -273,7 +284,17 @@ export class Connection implements ProtoConn {
   /** Parses what is buffered, writes the replies, and decides what comes next. */
   private drive(): void {
     if (this.dead || this.closing || this.paused || this.tail === null) return;
-    const t = this.tail;
+    const lock = this.lock;
+    lock.enter();
+    try {
+      this.driveLocked();
+    } finally {
+      lock.exit();
+    }
+  }
+
+  private driveLocked(): void {
+    const t = this.tail as Buffer;
     const s = this.tailStart;
     const proto = this.proto ?? (this.proto = detectProtocol(this.host.ctx, this, t[s]));
     const logs = this.host.ctx.logs;
@@ -395,6 +416,16 @@ export class Connection implements ProtoConn {
     if (this.pulling === null) this.pulling = setImmediate(this.onPull);
   }
 
+  /**
+   * The reply to the request just handled comes from another thread (`stats conns`,
+   * a background job the main thread owns): it goes out when it arrives, after what
+   * conn.out holds now, and the requests after it wait for it, so replies keep
+   * their order.
+   */
+  defer(reply: Promise<Buffer>): void {
+    this.stream(new DeferredReply(reply));
+  }
+
   /** One slice per turn, so other connections are served between slices. */
   private pull(): void {
     const p = this.producer;
@@ -405,7 +436,15 @@ export class Connection implements ProtoConn {
       this.stopStream();
       return;
     }
-    const b = p.next();
+    // a reply waiting on another thread: its arrival pulls again
+    if (p.wait !== undefined && p.wait(this.onPull)) return;
+    this.lock.enter();
+    let b: Buffer | null;
+    try {
+      b = p.next();
+    } finally {
+      this.lock.exit();
+    }
     if (b === null) {
       this.producer = null;
       this.closing = false;
@@ -430,13 +469,24 @@ export class Connection implements ProtoConn {
     this.pulling = null;
     const p = this.producer;
     this.producer = null;
-    p?.abort();
+    if (p === null) return;
+    this.lock.enter();
+    try {
+      p.abort();
+    } finally {
+      this.lock.exit();
+    }
   }
 
   /** A flush's last write is done: its pins and spent chunks go back. */
   private written(sent: Sent): void {
     if (!this.inFlight.delete(sent)) return;
-    this.out.release(sent);
+    this.lock.enter();
+    try {
+      this.out.release(sent);
+    } finally {
+      this.lock.exit();
+    }
     this.idleOut();
   }
 
@@ -479,11 +529,54 @@ export class Connection implements ProtoConn {
     this.tail = null;
     this.spare = null;
     this.stopStream();
-    this.proto?.closed();
-    // writes cut short by the close never reported done: their bytes are no longer read
-    for (const sent of this.inFlight) this.out.release(sent);
-    this.inFlight.clear();
-    this.out.close();
+    this.lock.enter();
+    try {
+      this.proto?.closed();
+      // writes cut short by the close never reported done: their bytes are no longer read
+      for (const sent of this.inFlight) this.out.release(sent);
+      this.inFlight.clear();
+      this.out.close();
+    } finally {
+      this.lock.exit();
+    }
     this.host.removed(this);
+  }
+}
+
+/** A reply that arrives later from another thread, as a one-slice Producer. */
+class DeferredReply implements Producer {
+  private value: Buffer | null = null;
+  private done = false;
+  private taken = false;
+  private wake: (() => void) | null = null;
+
+  constructor(reply: Promise<Buffer>) {
+    reply.then((b) => this.arrived(b), (e: unknown) => {
+      this.arrived(Buffer.from(`SERVER_ERROR ${(e as Error).message ?? String(e)}\r\n`, 'latin1'));
+    });
+  }
+
+  private arrived(b: Buffer): void {
+    this.value = b;
+    this.done = true;
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  wait(wake: () => void): boolean {
+    if (this.done) return false;
+    this.wake = wake;
+    return true;
+  }
+
+  next(): Buffer | null {
+    if (this.taken) return null;
+    this.taken = true;
+    return this.value;
+  }
+
+  abort(): void {
+    this.wake = null;
   }
 }

@@ -3,17 +3,15 @@
  * graceful stop left before it listens), listens where Settings say (TCP on
  * every -l address, or -s's unix socket, or systemd's inherited sockets; TLS with
  * -Z; UDP with -U), and runs one Connection per client. Each transport lives in
- * its own listen-*.ts; this file only decides which ones run and wires them to
- * onConnection().
+ * its own listen-*.ts, binding in bind.ts, the serving of connections (-c,
+ * idle_timeout) in front.ts.
  *
- * Limits enforced here: -c (over it a client gets memcached's
- * `ERROR Too many open connections` and is closed; with -o no_maxconns_fast it is
- * held, unread and unanswered, until a connection closes, as memcached stops
- * accepting) and -o idle_timeout (clients quiet for longer are dropped, counted in
- * idle_kicks).
+ * -t 1: this thread binds and serves everything, as one event loop. -t N: N worker
+ * threads (workers.ts, worker.ts) bind and serve the stream listeners over the one
+ * engine; this thread keeps process control, the clock, UDP, metrics and the
+ * background jobs (crawler, page mover, automove, hash-table migration).
  */
 import type dgram from 'node:dgram';
-import type net from 'node:net';
 import type tls from 'node:tls';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,22 +21,23 @@ import { SystemClock } from '../cache/clock.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ServerCounters, type ProtoConn, type ServerContext } from '../protocol/context.js';
-import { daemonState } from '../server-context.js';
+import { counterBytes, daemonState, newCounterSlots } from '../server-context.js';
 import { TextProtocol } from '../protocol/text.js';
 import { BinaryProtocol } from '../protocol/binary.js';
+import { Output } from '../protocol/output.js';
+import { adminCommand } from '../protocol/text-jobs.js';
 import { outputMemory } from '../protocol/output-pool.js';
-import { Connection, type ConnectionHost } from './connection.js';
-import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
-import { listenAddresses, listenTls, tlsServerOptions } from './listen-tls.js';
+import { connRows } from '../stats/conns.js';
+import type { Connection } from './connection.js';
+import { hostPort } from './listen-tcp.js';
+import { listenAddresses, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
-import { listenUnix } from './listen-unix.js';
-import { inheritedTransport, listenInherited } from './socket-activation.js';
-import { drainAndClose, DRAIN_TIMEOUT_MS, EX_OSERR, FatalError, type Closable } from './process.js';
+import { bindFailure, bindListeners } from './bind.js';
+import { Front, newControl, nextId } from './front.js';
+import { WorkerPool } from './workers.js';
+import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
 import { LogHub } from '../log-stream/log-hub.js';
 
-const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
-/** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
-const IDLE_CHECK_MS = 1000;
 /**
  * Hash-table migration runs in slices on a timer so no request pays for a whole
  * resize. Whether there is any is looked at once a second (memcached's clock tick),
@@ -136,21 +135,40 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (!loaded.restored && loaded.touched) cache = makeCache();
   }
   clock.start();
-  const counters = new ServerCounters();
-  const conns = new Set<Connection>();
+  const threads = settings.numThreads > 1;
+  const ctl = newControl(threads);
+  // one counter slot per serving thread: at -t N the workers' and, last, the main
+  // thread's (UDP, listeners); `stats` sums them
+  const countersBuf = threads ? new SharedArrayBuffer(counterBytes(settings.numThreads + 1)) : null;
+  const threadCounters = countersBuf === null ? undefined
+    : newCounterSlots(settings.numThreads + 1, countersBuf).map((slot) => new ServerCounters(slot));
+  const counters = threadCounters?.[settings.numThreads] ?? new ServerCounters();
   const listeners: Listener[] = [];
   const tlsServers: tls.Server[] = [];
-  let nextId = 0;
-  const newId = (): number => ++nextId;
+  const newId = (): number => nextId(ctl);
+  const lock = cache.lock;
+  let front: Front | null = null;
+  let pool: WorkerPool | null = null;
 
   const logs = new LogHub(cache, counters, {
     workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
   });
 
+  const refreshCerts = (): string | null => {
+    try {
+      const options = tlsServerOptions(settings);
+      for (const s of tlsServers) s.setSecureContext(options);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
   const ctx: ServerContext = {
     cache,
     settings,
     counters,
+    threadCounters,
+    lockCounts: () => ({ acquisitions: lock.acquisitions, contended: lock.contended }),
     ...daemonState(cache, settings),
     logs,
     startedAt: clock.processStarted,
@@ -163,87 +181,19 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       else process.kill(process.pid, graceful ? 'SIGUSR1' : 'SIGINT');
     },
     connections(): Iterable<Connection> {
-      return conns;
+      return front?.conns ?? [];
     },
     outputMemory,
-    refreshCerts(): string | null {
-      try {
-        const options = tlsServerOptions(settings);
-        for (const s of tlsServers) s.setSecureContext(options);
-        return null;
-      } catch (e) {
-        return (e as Error).message;
-      }
+    refreshCerts() {
+      const err = refreshCerts();
+      if (err === null) pool?.broadcast({ type: 'refresh_certs' });
+      return err;
     },
     listeners() {
       return listeners.map((l) => ({
         id: l.id, addr: l.addr, transport: l.transport, secondsSinceLastCmd: clock.now,
       }));
     },
-  };
-
-  /**
-   * -o no_maxconns_fast: connections over -c, oldest first. memcached stops accepting
-   * (listen backlog 0) until a connection closes, so a client over the limit waits with
-   * no reply; Node cannot stop a listener accepting, so these are accepted and left
-   * unread until a slot frees.
-   */
-  const held: Array<{ transport: string; socket: net.Socket }> = [];
-  let disabledSince = 0n;
-  const accepting = (): void => {
-    counters.accepting_conns = 1;
-    counters.time_in_listen_disabled_us += Number((process.hrtime.bigint() - disabledSince) / 1000n);
-  };
-  const admitHeld = (): void => {
-    while (held.length > 0 && counters.curr_connections < settings.maxconns) {
-      const next = held.shift()!;
-      if (!next.socket.destroyed) accept(next.transport, next.socket);
-    }
-    if (held.length === 0 && counters.accepting_conns === 0) accepting();
-  };
-
-  const host: ConnectionHost = {
-    ctx,
-    log: opts.log,
-    removed(conn: Connection): void {
-      if (conns.delete(conn)) counters.curr_connections--;
-      if (held.length > 0) admitHeld();
-    },
-  };
-
-  const accept = (transport: string, socket: net.Socket): void => {
-    if (counters.curr_connections >= settings.maxconns) {
-      if (!settings.maxconnsFast) {
-        if (held.length === 0) {
-          // one episode of "not accepting", as memcached counts listen_disabled_num
-          counters.listen_disabled_num++;
-          counters.accepting_conns = 0;
-          disabledSince = process.hrtime.bigint();
-        }
-        const entry = { transport, socket };
-        held.push(entry);
-        socket.on('error', () => {});
-        socket.once('close', () => {
-          const i = held.indexOf(entry);
-          if (i >= 0) held.splice(i, 1);
-          if (held.length === 0 && counters.accepting_conns === 0) accepting();
-        });
-        return;
-      }
-      counters.rejected_connections++;
-      socket.on('error', () => {});
-      socket.resume(); // listeners pause on connect: read (and drop) until the client's FIN
-      socket.end(TOO_MANY);
-      return;
-    }
-    counters.curr_connections++;
-    counters.total_connections++;
-    counters.connection_structures = Math.max(counters.connection_structures,
-      counters.curr_connections + listeners.length);
-    const unix = transport === 'unix';
-    const peer = unix ? (settings.socketpath ?? '') : hostPort(socket.remoteAddress, socket.remotePort);
-    const local = unix ? undefined : hostPort(socket.localAddress, socket.localPort);
-    conns.add(new Connection(socket, host, newId(), transport, peer, local));
   };
 
   const addListener = (closable: Closable, transport: string, addr: string): void => {
@@ -256,62 +206,54 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const ports: number[] = [];
   const udp: dgram.Socket[] = [];
   try {
-    if (settings.inheritedFds.length > 0) {
-      // systemd bound the sockets: serve on those and bind nothing ourselves
-      let servers: net.Server[] = [];
-      servers = await listenInherited({
-        fds: settings.inheritedFds,
-        onConnection: (s, transport) => accept(transport, s),
+    if (threads) {
+      // the workers bind and serve every stream listener; this thread serves none
+      pool = await WorkerPool.start({
+        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log,
+        main: {
+          shutdown: (graceful) => ctx.shutdown(graceful),
+          settingsChanged: (patch) => {
+            if (patch.verbose !== undefined) opts.onVerbosity?.(settings.verbose);
+          },
+          admin: (words) => {
+            const r = adminCommand(ctx, { out: new Output(cache) } as unknown as ProtoConn, words, false);
+            return r ?? 'ERROR';
+          },
+          connRows: () => connRows(ctx),
+          refreshCerts: () => void refreshCerts(),
+        },
       });
-      for (const s of servers) {
-        const t = inheritedTransport(s);
-        const a = s.address();
-        addListener(s, t, t === 'unix' ? `unix:${typeof a === 'string' ? a : '(inherited)'}` : `tcp:${hostPort(a !== null && typeof a === 'object' ? a.address : undefined, boundPort(s))}`);
-        if (t === 'tcp') ports.push(boundPort(s));
+      for (const spec of pool.specs) {
+        addListener({ close: (cb?: () => void) => cb?.() }, spec.transport, spec.addr);
+        if (spec.transport !== 'unix') ports.push(spec.port);
       }
-    } else if (settings.socketpath !== null) {
-      // -s: memcached serves the unix socket only (no TCP, no UDP)
-      const s = await listenUnix({
-        path: settings.socketpath, mask: settings.accessMask, backlog: settings.backlog,
-        onConnection: (sock) => accept('unix', sock),
-      });
-      addListener(s, 'unix', `unix:${settings.socketpath}`);
     } else {
-      for (const a of listenAddresses(settings, settings.port)) {
-        const s = a.tls
-          ? await listenTls({ host: a.host, port: a.port, backlog: settings.backlog, settings,
-            onConnection: (sock) => accept('tls', sock) })
-          : await listenTcp({ host: a.host, port: a.port, backlog: settings.backlog,
-            onConnection: (sock) => accept('tcp', sock) });
-        if (a.tls) tlsServers.push(s as tls.Server);
-        const port = boundPort(s);
-        ports.push(port);
-        const addr = s.address();
-        addListener(s, a.tls ? 'tls' : 'tcp', `tcp:${hostPort(typeof addr === 'object' && addr ? addr.address : a.host ?? '*', port)}`);
+      const f = new Front({ ctx, log: opts.log, ctl, listeners: () => listeners.length });
+      front = f;
+      for (const b of await bindListeners(settings, f.accept)) {
+        if (b.transport === 'tls') tlsServers.push(b.server as tls.Server);
+        addListener(b.server, b.transport, b.addr);
+        if (b.transport !== 'unix') ports.push(b.port);
       }
-      if (settings.udpport > 0) {
-        for (const a of listenAddresses(settings, settings.udpport)) {
-          const h = a.host ?? '0.0.0.0';
-          const sock = await listenUdp({
-            host: h, port: settings.udpport, cache, counters, nextId: newId,
-            makeProtocol: (conn: ProtoConn) => new TextProtocol(ctx, conn),
-            // -B ascii refuses binary everywhere, UDP included
-            makeBinaryProtocol: settings.protocol === 'ascii' ? undefined : (conn: ProtoConn) => new BinaryProtocol(ctx, conn),
-          });
-          udp.push(sock);
-          addListener(sock, 'udp', `udp:${hostPort(h, settings.udpport)}`);
-        }
+    }
+    if (settings.udpport > 0 && settings.socketpath === null && settings.inheritedFds.length === 0) {
+      for (const a of listenAddresses(settings, settings.udpport)) {
+        const h = a.host ?? '0.0.0.0';
+        const sock = await listenUdp({
+          host: h, port: settings.udpport, cache, counters, nextId: newId, lock,
+          makeProtocol: (conn: ProtoConn) => new TextProtocol(ctx, conn),
+          // -B ascii refuses binary everywhere, UDP included
+          makeBinaryProtocol: settings.protocol === 'ascii' ? undefined : (conn: ProtoConn) => new BinaryProtocol(ctx, conn),
+        });
+        udp.push(sock);
+        addListener(sock, 'udp', `udp:${hostPort(h, settings.udpport)}`);
       }
     }
   } catch (e) {
     for (const l of listeners) l.closable.close();
+    await pool?.close(0);
     clock.stop();
-    // memcached exits EX_OSERR when it cannot listen (TCP, UDP or unix socket)
-    const err = e as NodeJS.ErrnoException;
-    if (!(e instanceof FatalError) && (err.syscall === 'bind' || err.syscall === 'listen' || /^failed to listen/.test(err.message))) {
-      throw new FatalError(err.message, EX_OSERR);
-    }
-    throw e;
+    throw bindFailure(e);
   }
 
   // serving from here: the snapshot is spent, whatever came of it (memcached removes
@@ -339,37 +281,30 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
 
   const timers: NodeJS.Timeout[] = [];
   let migrating: NodeJS.Timeout | null = null;
+  // a migration slice moves buckets other threads' requests walk: under the lock
+  const maintain1 = (): boolean => {
+    lock.enter();
+    try {
+      return cache.maintain();
+    } finally {
+      lock.exit();
+    }
+  };
   const migrate = (): void => {
     let more = true;
-    for (let i = 0; i < MAINTAIN_SLICES && more; i++) more = cache.maintain();
+    for (let i = 0; i < MAINTAIN_SLICES && more; i++) more = maintain1();
     if (!more && migrating !== null) {
       clearInterval(migrating);
       migrating = null;
     }
   };
   const maintain = setInterval(() => {
-    if (migrating !== null || !cache.maintain()) return;
+    if (migrating !== null || !maintain1()) return;
     migrating = setInterval(migrate, MAINTAIN_MS);
     migrating.unref();
   }, MAINTAIN_CHECK_MS);
   maintain.unref();
   timers.push(maintain);
-  if (settings.idleTimeout > 0) {
-    const idle = setInterval(() => {
-      const now = clock.now;
-      for (const c of conns) {
-        // memcached only kicks clients waiting for a command: not mid-value, not
-        // while a long reply is still being taken
-        if (c.state === 'conn_new_cmd' && !c.writing && now - c.lastCmd > settings.idleTimeout) {
-          counters.idle_kicks++;
-          c.closeReason = 'idle_timeout';
-          c.destroy();
-        }
-      }
-    }, IDLE_CHECK_MS);
-    idle.unref();
-    timers.push(idle);
-  }
 
   let closing: Promise<void> | null = null;
   return {
@@ -378,7 +313,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     ports,
     port: ports[0] ?? 0,
     metricsPort: metrics?.port ?? 0,
-    connections: () => conns,
+    connections: () => front?.conns ?? [],
     close(): Promise<void> {
       if (closing) return closing;
       void metrics?.close();
@@ -388,10 +323,14 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       mover.stop();
       clock.stop();
       // the replies already made still go out, but nothing more is run: a request
-      // read from here would change the cache with no one told, and -e saves it
-      for (const c of conns) c.closeAfterWrite();
-      const sockets = [...conns].map((c) => c.socket);
-      closing = drainAndClose(listeners.map((l) => l.closable), sockets, opts.drainMs ?? DRAIN_TIMEOUT_MS);
+      // read from here would change the cache with no one told, and -e saves it;
+      // with workers, each drains its own connections and has ended when this resolves
+      const sockets = front?.stop() ?? [];
+      const drainMs = opts.drainMs ?? DRAIN_TIMEOUT_MS;
+      closing = Promise.all([
+        pool?.close(drainMs),
+        drainAndClose(listeners.map((l) => l.closable), sockets, drainMs),
+      ]).then(() => undefined);
       return closing;
     },
   };

@@ -110,18 +110,27 @@ export interface TlsListenOptions {
 
 /** A TLS listener on host:port, resolved once listening. */
 export async function listenTls(opts: TlsListenOptions): Promise<tls.Server> {
-  const mode = opts.settings.ssl_verify_mode;
-  const server = tls.createServer(tlsServerOptions(opts.settings), (socket) => {
+  const server = tlsServer(opts.settings, opts.onConnection);
+  await listenOn(server, opts.host, opts.port, opts.backlog);
+  return server;
+}
+
+/**
+ * A TLS server, not yet listening: each worker thread makes its own (a TLS context
+ * is per thread) over the one listening socket.
+ */
+export function tlsServer(settings: Settings, onConnection: (socket: tls.TLSSocket) => void): tls.Server {
+  const mode = settings.ssl_verify_mode;
+  const server = tls.createServer(tlsServerOptions(settings), (socket) => {
     // mode 1: a certificate that was sent must verify; none at all is fine
     if (mode === 1 && !socket.authorized && socket.getPeerCertificate()?.raw) {
       socket.destroy();
       return;
     }
-    opts.onConnection(socket);
+    onConnection(socket);
   });
   // a failed handshake (plain client, bad certificate) only drops that client
   server.on('tlsClientError', (_err, socket) => socket.destroy());
-  await listenOn(server, opts.host, opts.port, opts.backlog);
   return server;
 }
 

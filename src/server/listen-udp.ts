@@ -27,6 +27,8 @@ export interface UdpListenOptions {
   counters?: ServerCounters;
   /** next connection id (shared with the TCP side so ids stay unique) */
   nextId?: () => number;
+  /** the engine lock, held while a datagram's requests run (worker threads share the engine) */
+  lock?: { enter(): void; exit(): void };
 }
 
 /** The sender of one datagram, as a protocol sees it. */
@@ -49,7 +51,14 @@ class UdpConn implements ProtoConn {
 export function listenUdp(opts: UdpListenOptions): Promise<dgram.Socket> {
   const sock = dgram.createSocket({ type: net.isIPv6(opts.host) ? 'udp6' : 'udp4' });
   sock.on('message', (msg, rinfo) => {
-    const replies = serveDatagram(msg, opts, `${rinfo.address}:${rinfo.port}`);
+    const lock = opts.lock;
+    lock?.enter();
+    let replies: Buffer[];
+    try {
+      replies = serveDatagram(msg, opts, `${rinfo.address}:${rinfo.port}`);
+    } finally {
+      lock?.exit();
+    }
     for (const d of replies) {
       if (opts.counters) opts.counters.bytes_written += d.length;
       sock.send(d, rinfo.port, rinfo.address);

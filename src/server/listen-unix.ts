@@ -13,6 +13,8 @@ export interface UnixListenOptions {
   backlog: number;
   /** gets each accepted socket paused: nothing is read until it is resumed or adopted */
   onConnection: (socket: net.Socket) => void;
+  /** false: the caller has set the umask for the bind (a worker thread may not) */
+  umask?: boolean;
 }
 
 /** Listens on opts.path; rejects with a message that says what is wrong. */
@@ -28,11 +30,12 @@ export async function listenUnix(opts: UnixListenOptions): Promise<net.Server> {
     // there is no moment in which it exists with looser permissions than -a says
     // (a unix listen binds synchronously inside listen(), so the umask is back at
     // once and nothing else in this process can create a file meanwhile)
-    const old = process.umask(~opts.mask & 0o777);
+    // a worker thread cannot set the umask: the main thread sets it around the bind
+    const old = opts.umask === false ? null : process.umask(~opts.mask & 0o777);
     try {
       server.listen({ path: opts.path, backlog: opts.backlog }, () => resolve());
     } finally {
-      process.umask(old);
+      if (old !== null) process.umask(old);
     }
   });
   // and exactly -a's bits, whatever the umask could not express (it only clears bits)

@@ -101,8 +101,7 @@ export function snapshotDirWarning(file: string, user: TargetUser): string | nul
 
 /** Why each flag in Settings.noEffect does nothing here. */
 const NO_EFFECT_WHY: Record<string, string> = {
-  '-t': 'one event loop serves every connection; run one daemon per core (docs/scale-out.md)',
-  '-N': 'there are no worker threads to bind to NAPI ids',
+  '-N': 'Node cannot see a connection\'s NAPI id to pick its worker thread',
   '-o drop_privileges': 'no seccomp sandbox; use the systemd unit\'s hardening',
   '-o sock_cookie_id': 'Node cannot set SO_MARK on its sockets',
 };

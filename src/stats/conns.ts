@@ -3,17 +3,10 @@
  * (memcached orders by fd): addr, listen_addr (client connections), state,
  * secs_since_last_cmd; UDP sockets get memcached's extra "UDP" line.
  */
-import type { ServerContext } from '../server-context.js';
+import type { ConnRow, ServerContext } from '../server-context.js';
 import { Pairs, u } from './util.js';
 
-interface Row {
-  id: number;
-  transport: string;
-  addr: string;
-  listenAddr: string | null;
-  state: string;
-  secs: number;
-}
+type Row = ConnRow;
 
 /** memcached's protocol names: tls is tcp underneath; IPv6 peers are tcp6/udp6. */
 function proto(transport: string, address: string): string {
@@ -22,6 +15,11 @@ function proto(transport: string, address: string): string {
 }
 
 export function connsStats(ctx: ServerContext): Pairs {
+  return formatConns(connRows(ctx));
+}
+
+/** This thread's listeners and connections, as `stats conns` lists them. */
+export function connRows(ctx: ServerContext): Row[] {
   const rows: Row[] = [];
   for (const l of ctx.listeners?.() ?? []) {
     rows.push({
@@ -45,6 +43,11 @@ export function connsStats(ctx: ServerContext): Pairs {
       state: c.state, secs: c.secondsSinceLastCmd,
     });
   }
+  return rows;
+}
+
+/** Rows from every thread, in id order. */
+export function formatConns(rows: Row[]): Pairs {
   rows.sort((a, b) => a.id - b.id);
   const out: Pairs = [];
   for (const r of rows) {

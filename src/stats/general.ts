@@ -8,9 +8,26 @@
  * per-LRU itemstats (evictions, reclaimed, ...).
  */
 import { readFileSync } from 'node:fs';
-import type { ServerContext } from '../server-context.js';
-import { globalPoolPages, hashTableStats } from '../cache/inspect.js';
+import { SERVER_COUNTERS, type ServerContext } from '../server-context.js';
+import { ENGINE_COUNTERS, globalPoolPages, hashTableStats } from '../cache/inspect.js';
 import { num, Pairs, rusage, sum, u } from './util.js';
+
+/**
+ * A server counter over every thread, as memcached sums its per-thread stats.
+ * accepting_conns says whether the daemon accepts: 0 while any thread holds
+ * connections back.
+ */
+export function serverTotal(ctx: ServerContext, name: string, dflt = 0): number {
+  const all = ctx.threadCounters;
+  if (all === undefined) return num(ctx.counters, name, dflt);
+  let t = name === 'accepting_conns' ? 1 : 0;
+  for (const c of all) {
+    const v = num(c, name, dflt);
+    if (name === 'accepting_conns') t = Math.min(t, v);
+    else t += v;
+  }
+  return t;
+}
 
 /** package.json's version, read once. */
 export const VERSION: string = (() => {
@@ -32,7 +49,6 @@ export function unixNow(ctx: ServerContext): number {
 
 export function generalStats(ctx: ServerContext): Pairs {
   const { cache, settings: s } = ctx;
-  const sc = ctx.counters;
   const ec = cache.counters;
   const cc = cache.classCounters;
   const cpu = process.cpuUsage();
@@ -41,7 +57,7 @@ export function generalStats(ctx: ServerContext): Pairs {
   const add = (name: string, value: string | number): void => {
     out.push([name, typeof value === 'number' ? u(value) : value]);
   };
-  const srv = (name: string, dflt = 0): void => add(name, num(sc, name, dflt));
+  const srv = (name: string, dflt = 0): void => add(name, serverTotal(ctx, name, dflt));
 
   add('pid', process.pid);
   add('uptime', Math.max(0, now - ctx.startedAt));
@@ -160,10 +176,11 @@ const ENGINE_GAUGES = new Set(['curr_items', 'bytes', 'slab_reassign_running']);
  * stats, the per-LRU item stats) and keeps the gauges (items, bytes, connections).
  */
 export function resetStats(ctx: ServerContext): void {
-  const sc = ctx.counters as unknown as Record<string, unknown>;
-  for (const k of Object.keys(sc)) if (typeof sc[k] === 'number' && !SERVER_GAUGES.has(k)) sc[k] = 0;
-  const ec = ctx.cache.counters as unknown as Record<string, unknown>;
-  for (const k of Object.keys(ec)) if (typeof ec[k] === 'number' && !ENGINE_GAUGES.has(k)) ec[k] = 0;
+  for (const c of ctx.threadCounters ?? [ctx.counters]) {
+    for (const k of SERVER_COUNTERS) if (!SERVER_GAUGES.has(k)) c[k] = 0;
+  }
+  const ec = ctx.cache.counters;
+  for (const k of ENGINE_COUNTERS) if (!ENGINE_GAUGES.has(k)) ec[k] = 0;
   const cc = ctx.cache.classCounters;
   for (const k of Object.keys(cc) as Array<keyof typeof cc>) if (k !== 'mem_requested') cc[k].fill(0);
 }

@@ -21,6 +21,7 @@ import { slabsStats } from './slabs.js';
 import { itemsStats } from './items.js';
 import { sizesDisable, sizesEnable, sizesStats } from './sizes.js';
 import { connsStats } from './conns.js';
+import { threadsStats } from './threads.js';
 import { strtoulStr } from '../cache/numeric.js';
 import { Pairs } from './util.js';
 
@@ -42,6 +43,8 @@ export function statsReport(ctx: ServerContext, _conn: ConnInfo, args: string[])
       return cachedump(ctx, args);
     case 'conns':
       return connsStats(ctx);
+    case 'threads':
+      return threadsStats(ctx);
     case 'extstore':
       return []; // a memcached built with extstore but not using it answers a bare END
     case 'items':

@@ -1,0 +1,57 @@
+/**
+ * The engine's shared memory, by name: every table and scalar the engine keeps
+ * outside item memory lives in a SharedArrayBuffer of this block, so that a Cache
+ * attached from another thread (Cache.attach) works on the very same state.
+ *
+ * Each module asks for its arrays by name with their size. The thread that creates
+ * the engine allocates them; an attached engine runs the same constructors over the
+ * same options, and gets the same buffers back by name. Sizes are fixed at start:
+ * nothing is reallocated later, since another thread could not learn of it.
+ *
+ * Plain reads and writes are enough: every thread touches the engine only while it
+ * holds the engine lock, whose Atomics order them.
+ */
+
+export type SharedBuffers = Record<string, SharedArrayBuffer>;
+
+export class SharedBlock {
+  private readonly bufs: SharedBuffers;
+  /** True for an engine attached to an existing block: constructors then write nothing. */
+  readonly attached: boolean;
+
+  constructor(existing?: SharedBuffers) {
+    this.attached = existing !== undefined;
+    this.bufs = existing ?? {};
+  }
+
+  /** The buffers, for another thread (structured-clonable). */
+  get buffers(): SharedBuffers {
+    return this.bufs;
+  }
+
+  /** The buffer `name` of `bytes` bytes: allocated (zeroed) on creation, looked up when attached. */
+  buffer(name: string, bytes: number): SharedArrayBuffer {
+    let b = this.bufs[name];
+    if (b === undefined) {
+      if (this.attached) throw new Error(`shared engine has no buffer ${name}: attached with other options?`);
+      b = new SharedArrayBuffer(bytes);
+      this.bufs[name] = b;
+    } else if (b.byteLength !== bytes) {
+      throw new Error(`shared engine buffer ${name} is ${b.byteLength} bytes, not ${bytes}: attached with other options?`);
+    }
+    return b;
+  }
+
+  f64(name: string, n: number): Float64Array {
+    return new Float64Array(this.buffer(name, n * 8));
+  }
+  u32(name: string, n: number): Uint32Array {
+    return new Uint32Array(this.buffer(name, n * 4));
+  }
+  i32(name: string, n: number): Int32Array {
+    return new Int32Array(this.buffer(name, n * 4));
+  }
+  u8(name: string, n: number): Uint8Array {
+    return new Uint8Array(this.buffer(name, n));
+  }
+}

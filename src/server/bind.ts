@@ -1,0 +1,128 @@
+/**
+ * The stream listeners Settings ask for (TCP on every -l address, TLS with -Z, -s's
+ * unix socket, or systemd's inherited sockets), bound by one thread, and the same
+ * listening sockets served by the other worker threads: each makes its own server
+ * over the listening fd (`listen({ fd })`), and the kernel gives each new connection
+ * to one of the threads waiting on it. UDP is not here: the main thread serves it.
+ */
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { Settings } from '../config.js';
+import { boundPort, hostPort, listenTcp } from './listen-tcp.js';
+import { listenAddresses, listenTls, tlsServer } from './listen-tls.js';
+import { listenUnix } from './listen-unix.js';
+import { inheritedTransport, listenInherited } from './socket-activation.js';
+import { EX_OSERR, FatalError } from './process.js';
+
+export type StreamTransport = 'tcp' | 'tls' | 'unix';
+
+/** One listening socket as the threads share it: structured-clonable. */
+export interface ListenSpec {
+  transport: StreamTransport;
+  /** as `stats conns` names it, e.g. "tcp:127.0.0.1:11211" */
+  addr: string;
+  /** the TCP port (0 for unix) */
+  port: number;
+  /** the listening socket's fd (sharing it is how the other threads listen) */
+  fd: number;
+  /** systemd passed it in */
+  inherited: boolean;
+}
+
+export interface Bound extends ListenSpec {
+  server: net.Server;
+}
+
+export type Accept = (transport: string, socket: net.Socket) => void;
+
+/** The fd under a listening server (private: Node has no public getter). */
+function fdOf(server: net.Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * Binds what Settings ask for, each listener handing its connections to accept.
+ * `umask` false: a worker thread binds, and the main thread has set -a's umask.
+ */
+export async function bindListeners(settings: Settings, accept: Accept, umask = true): Promise<Bound[]> {
+  const bound: Bound[] = [];
+  try {
+    if (settings.inheritedFds.length > 0) {
+      // systemd bound the sockets: serve on those and bind nothing ourselves
+      const servers = await listenInherited({ fds: settings.inheritedFds, onConnection: (s, t) => accept(t, s) });
+      servers.forEach((s, i) => {
+        const t = inheritedTransport(s);
+        const a = s.address();
+        const addr = t === 'unix' ? `unix:${typeof a === 'string' ? a : '(inherited)'}`
+          : `tcp:${hostPort(a !== null && typeof a === 'object' ? a.address : undefined, boundPort(s))}`;
+        bound.push({ transport: t, addr, port: t === 'tcp' ? boundPort(s) : 0, fd: settings.inheritedFds[i], inherited: true, server: s });
+      });
+    } else if (settings.socketpath !== null) {
+      // -s: memcached serves the unix socket only (no TCP, no UDP)
+      const s = await listenUnix({
+        path: settings.socketpath, mask: settings.accessMask, backlog: settings.backlog, umask,
+        onConnection: (sock) => accept('unix', sock),
+      });
+      bound.push({ transport: 'unix', addr: `unix:${settings.socketpath}`, port: 0, fd: fdOf(s), inherited: false, server: s });
+    } else {
+      for (const a of listenAddresses(settings, settings.port)) {
+        const s = a.tls
+          ? await listenTls({ host: a.host, port: a.port, backlog: settings.backlog, settings,
+            onConnection: (sock) => accept('tls', sock) })
+          : await listenTcp({ host: a.host, port: a.port, backlog: settings.backlog,
+            onConnection: (sock) => accept('tcp', sock) });
+        const port = boundPort(s);
+        const addr = s.address();
+        bound.push({
+          transport: a.tls ? 'tls' : 'tcp', port, fd: fdOf(s), inherited: false, server: s,
+          addr: `tcp:${hostPort(typeof addr === 'object' && addr ? addr.address : a.host ?? '*', port)}`,
+        });
+      }
+    }
+  } catch (e) {
+    for (const b of bound) b.server.close();
+    throw bindFailure(e);
+  }
+  return bound;
+}
+
+/** memcached exits EX_OSERR when it cannot listen (TCP, UDP or unix socket). */
+export function bindFailure(e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof FatalError) && (err.syscall === 'bind' || err.syscall === 'listen' || /^failed to listen/.test(err.message))) {
+    return new FatalError(err.message, EX_OSERR);
+  }
+  return e as Error;
+}
+
+/**
+ * Serves listening sockets another thread bound: a server of our own over each fd,
+ * TLS ones with a TLS context of our own.
+ */
+export async function listenShared(specs: readonly ListenSpec[], settings: Settings, accept: Accept): Promise<Bound[]> {
+  const bound: Bound[] = [];
+  try {
+    for (const spec of specs) {
+      const t = spec.transport;
+      // paused: the connection takes the handle over before its first read (fast-read.ts)
+      const server: net.Server = t === 'tls'
+        ? tlsServer(settings, (sock: tls.TLSSocket) => accept('tls', sock))
+        : net.createServer({ noDelay: true, pauseOnConnect: true }, (sock) => accept(t, sock));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ fd: spec.fd }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      // a listener error after the listen (EMFILE on accept) must not take the thread down
+      server.on('error', () => {});
+      bound.push({ ...spec, server });
+    }
+  } catch (e) {
+    for (const b of bound) b.server.close();
+    throw e;
+  }
+  return bound;
+}
