@@ -41,8 +41,8 @@ export interface Pinned<C> {
 
 export const referenceRun = process.env.THREADS_TEST_REFERENCE === 'memcached';
 
-/** How many connections pinned() may open per one it needs before it gives up. */
-const TRIES_PER_CONNECTION = 8;
+/** How many connections pinned() may open per one it needs before it gives up: with one listening socket shared by the workers (no reusePort, Node 20) the kernel spreads them unevenly. */
+const TRIES_PER_CONNECTION = 32;
 const POLL_LIMIT_MS = 10_000;
 
 export async function startThreaded(t: ExecutionContext, args: string[] = []): Promise<ThreadedServer> {
@@ -73,7 +73,9 @@ export async function startThreaded(t: ExecutionContext, args: string[] = []): P
         }
         return out;
       }
-      return spread(control, perWorker, opener, opened);
+      const out = await spread(control, perWorker, opener, opened);
+      tt.log(`${opened.length} connections opened to have ${perWorker} on each of ${WORKERS} workers`);
+      return out;
     },
   };
 }
