@@ -29,6 +29,7 @@ test('4 clients on 4 workers each incr one key 10,000 times: it ends at exactly 
   const s = await startThreaded(t, ['-m', '64']);
   const clients = await s.pinned<TextPipe>(t, 1);
   t.is(await s.control.line('set n 0 0 1\r\n0\r\n'), 'STORED');
+  const lockBefore = s.reference ? null : await s.control.stats('threads');
   const answers = await Promise.all(
     clients.map(async ({ conn }, client) => {
       const got: number[] = [];
@@ -51,6 +52,15 @@ test('4 clients on 4 workers each incr one key 10,000 times: it ends at exactly 
   });
   t.deepEqual(duplicatesOrGaps(answers, total), [], 'every value 1..total is answered to exactly one incr');
   t.is(await s.control.line('incr n 0\r\n'), String(total));
+  if (lockBefore !== null) {
+    // every read's worth of requests runs under the engine lock: at least one acquisition per batch
+    const lock = await s.control.stats('threads');
+    const taken = Number(lock.get('lock_acquisitions')) - Number(lockBefore.get('lock_acquisitions'));
+    const contended = Number(lock.get('lock_contended')) - Number(lockBefore.get('lock_contended'));
+    t.log(`engine lock: ${taken} acquisitions, ${contended} contended`);
+    t.true(taken >= total / INCR_BATCH, `lock_acquisitions rose by ${taken}, fewer than the ${total / INCR_BATCH} batches sent`);
+    t.true(contended >= 0 && contended <= taken, `lock_contended rose by ${contended} of ${taken} acquisitions`);
+  }
 });
 
 test('CAS-loop increments (gets, cas, retry on EXISTS) from 8 clients on 4 workers lose nothing', async (t) => {
