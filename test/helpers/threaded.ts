@@ -7,8 +7,9 @@
  * `pinned` opens connections one at a time and, after each, polls `stats threads` until the
  * new connection shows up in one worker's curr_connections: so every connection handed back
  * is known to be served by a given worker, and the load of a test reaches every worker.
- * If the kernel keeps giving connections to the same workers, it opens more (bounded) and
- * then fails saying how they were spread.
+ * If the kernel keeps giving connections to the same workers, it opens more (bounded), keeping
+ * a connection on each worker that has its share busy meanwhile, and then fails saying how
+ * they were spread.
  *
  * THREADS_TEST_REFERENCE=memcached runs the same tests against /usr/bin/memcached -t 4, to
  * show that they pass on a server known to be right. memcached has no `stats threads`, so
@@ -17,6 +18,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { startMemcached, startSlabcache, type TestServer } from './memcached.js';
+import type { Address } from './telnet.js';
 import { TextPipe } from './text-pipe.js';
 
 export const WORKERS = 4;
@@ -61,8 +63,9 @@ export async function startThreaded(t: ExecutionContext, args: string[] = []): P
       const opener = open ?? ((() => TextPipe.connect(server)) as unknown as () => Promise<C>);
       const closer = close ?? ((c: C) => (c as unknown as TextPipe).close());
       const opened: C[] = [];
+      const helpers: TextPipe[] = [];
       tt.teardown(async () => {
-        await Promise.all(opened.map(async (c) => closer(c)));
+        await Promise.all([...opened.map(async (c) => closer(c)), ...helpers.map((h) => h.close())]);
       });
       if (referenceRun) {
         const out: Array<Pinned<C>> = [];
@@ -73,8 +76,8 @@ export async function startThreaded(t: ExecutionContext, args: string[] = []): P
         }
         return out;
       }
-      const out = await spread(control, perWorker, opener, opened);
-      tt.log(`${opened.length} connections opened to have ${perWorker} on each of ${WORKERS} workers`);
+      const out = await spread(server, control, perWorker, opener, opened, helpers);
+      tt.log(`${opened.length} connections (and ${helpers.length} helpers to keep full workers busy) opened to have ${perWorker} on each of ${WORKERS} workers`);
       return out;
     },
   };
@@ -106,25 +109,49 @@ async function countsWhenTotal(control: TextPipe, total: number, what: string): 
   return counts;
 }
 
-async function spread<C>(control: TextPipe, perWorker: number, open: () => Promise<C>, opened: C[]): Promise<Array<Pinned<C>>> {
+/** `mn` requests sent to each busy connection while a connection is being placed. */
+const BUSY_REQUESTS = 30_000;
+
+async function spread<C>(server: Address, control: TextPipe, perWorker: number, open: () => Promise<C>, opened: C[], helpers: TextPipe[]): Promise<Array<Pinned<C>>> {
   // only the control connection is open: every later rise is one of ours
   let before = await countsWhenTotal(control, 1, 'before opening client connections (only the control connection open)');
-  const base = opened.length;
-  const byWorker: Array<Array<Pinned<C>>> = Array.from({ length: WORKERS }, () => []);
-  const limit = WORKERS * perWorker * TRIES_PER_CONNECTION;
-  for (let n = 1; n <= limit && byWorker.some((w) => w.length < perWorker); n++) {
-    const conn = await open();
-    opened.push(conn);
-    const after = await countsWhenTotal(control, 1 + opened.length - base, `after opening client connection ${n}`);
-    const rose = after.findIndex((c, i) => c === before[i] + 1);
-    if (rose < 0) throw new Error(`connection ${n}: no worker's curr_connections rose by one: [${before.join(', ')}] -> [${after.join(', ')}]`);
-    if (byWorker[rose].length < perWorker) byWorker[rose].push({ conn, worker: rose });
+  let live = 1;
+  let tries = 0;
+  /** Open a connection, wait until a worker counts it, and say which worker. */
+  const place = async <X>(opener: () => Promise<X>, keep: X[]): Promise<{ conn: X; worker: number }> => {
+    const conn = await opener();
+    keep.push(conn);
+    live++;
+    tries++;
+    const after = await countsWhenTotal(control, live, `after opening connection ${tries}`);
+    const worker = after.findIndex((c, i) => c === before[i] + 1);
+    if (worker < 0) throw new Error(`connection ${tries}: no worker's curr_connections rose by one: [${before.join(', ')}] -> [${after.join(', ')}]`);
     before = after;
+    return { conn, worker };
+  };
+  const byWorker: Array<Array<Pinned<C>>> = Array.from({ length: WORKERS }, () => []);
+  const full = (w: number): boolean => byWorker[w].length >= perWorker;
+  // a text connection on a worker that has its share, kept busy while the next one is placed:
+  // with one listening socket shared by the workers, whichever worker wakes first accepts,
+  // and an idle worker wins against busy ones
+  const busy = new Map<number, TextPipe>();
+  const limit = WORKERS * perWorker * TRIES_PER_CONNECTION;
+  while (tries < limit && byWorker.some((w) => w.length < perWorker)) {
+    const stalled = tries >= 2 * WORKERS * perWorker;
+    if (stalled && [...Array(WORKERS).keys()].some((w) => full(w) && !busy.has(w))) {
+      const h = await place(() => TextPipe.connect(server), helpers);
+      if (full(h.worker) && !busy.has(h.worker)) busy.set(h.worker, h.conn);
+      continue;
+    }
+    const load = [...busy.values()].map((b) => b.batch('mn\r\n'.repeat(BUSY_REQUESTS), BUSY_REQUESTS));
+    const c = await place(open, opened);
+    await Promise.all(load);
+    if (!full(c.worker)) byWorker[c.worker].push({ conn: c.conn, worker: c.worker });
   }
   const short = byWorker.map((w, i) => (w.length < perWorker ? i : -1)).filter((i) => i >= 0);
   if (short.length > 0) {
     throw new Error(
-      `after ${opened.length - base} connections, worker(s) ${short.join(', ')} had fewer than ${perWorker}; ` +
+      `after ${tries} connections, worker(s) ${short.join(', ')} had fewer than ${perWorker}; ` +
         `curr_connections per worker (control included): [${before.join(', ')}]`,
     );
   }
