@@ -11,6 +11,7 @@ import { PageMover } from './cache/page-mover.js';
 import type { Settings } from './config.js';
 import type { LogHub } from './log-stream/log-hub.js';
 import { newStatsState, type StatsState } from './stats/state.js';
+import type { PrefixEntry } from './stats/detail.js';
 
 /** A connection as `stats conns` and logs see it; protocols see more (ProtoConn). */
 export interface ConnInfo {
@@ -44,6 +45,10 @@ export interface RemoteCalls {
   admin(words: string[]): Promise<string>;
   /** every thread's `stats conns` rows, listeners included */
   conns(): Promise<ConnRow[]>;
+  /** every thread's `stats detail` prefix counters */
+  detail(): Promise<PrefixEntry[]>;
+  /** `stats reset` ran here: the other threads clear their prefix counters too */
+  reset(): void;
 }
 
 /**

@@ -45,6 +45,29 @@ test(`TCP: requests are read through onread on Node ${process.version}`, async (
   t.is(d.ctx.counters.bytes_read, 'set k 0 0 2\r\nhi\r\nget k\r\n'.length);
 });
 
+test(`-t 4: the workers read TCP and unix connections through onread on Node ${process.version}`, async (t) => {
+  for (const over of [{}, { socketpath: path.join(tmpDir(t), 'fast4.sock'), interfaces: [] }]) {
+    const d = await daemon(t, { numThreads: 4, ...over });
+    const where = 'socketpath' in over ? { path: over.socketpath } : { host: '127.0.0.1', port: d.port };
+    const clients = await Promise.all(Array.from({ length: 16 }, async () => {
+      const c = net.connect(where as net.NetConnectOpts);
+      t.teardown(() => c.destroy());
+      await new Promise((r) => c.once('connect', r));
+      return c;
+    }));
+    await Promise.all(clients.map((c) => new Promise<void>((resolve) => {
+      c.once('data', () => resolve());
+      c.write('mn\r\n');
+    })));
+    // every worker's counters are in shared memory the main thread reads
+    const sum = (name: 'conns_onread' | 'total_connections'): number =>
+      (d.ctx.threadCounters ?? []).slice(0, 4).reduce((a, c) => a + c[name], 0);
+    t.is(sum('total_connections'), 16);
+    t.is(sum('conns_onread'), 16, 'every connection a worker took reads through onread');
+    await d.close();
+  }
+});
+
 test(`unix socket: requests are read through onread on Node ${process.version}`, async (t) => {
   const sockPath = path.join(tmpDir(t), 'fast.sock');
   const d = await daemon(t, { socketpath: sockPath, interfaces: [] });

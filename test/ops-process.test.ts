@@ -123,7 +123,7 @@ test('shutdown: refused without -A, exits 0 with -A (plain and graceful)', async
   }
 });
 
-test('-r, -k, -t, -N and the no-effect -o keys start the daemon with one warning line each', async (t) => {
+test('-r, -k, -N and the no-effect -o keys start the daemon with one warning line each; -t has an effect and none', async (t) => {
   const port = await freePort();
   const p = runProc(t, process.execPath, [SLABCACHE_BIN, ...AS_ROOT_ARGS, '-r', '-k', '-t', '2', '-N', '1',
     '-o', 'drop_privileges,sock_cookie_id=7', '-p', String(port), '-l', '127.0.0.1']);
@@ -132,9 +132,10 @@ test('-r, -k, -t, -N and the no-effect -o keys start the daemon with one warning
     return canConnect({ host: '127.0.0.1', port });
   });
   const lines = p.output().split('\n');
-  for (const flag of ['-r', '-k', '-t', '-N', '-o drop_privileges', '-o sock_cookie_id']) {
+  for (const flag of ['-r', '-k', '-N', '-o drop_privileges', '-o sock_cookie_id']) {
     t.is(lines.filter((l) => l.startsWith(`warning: ${flag} `)).length, 1, `one line for ${flag}: ${p.output()}`);
   }
+  t.is(lines.filter((l) => l.startsWith('warning: -t ')).length, 0, `no line for -t: ${p.output()}`);
   p.child.kill('SIGTERM');
   t.is((await p.exited).code, 0);
 });

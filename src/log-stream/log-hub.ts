@@ -9,6 +9,12 @@
  *
  * With no watcher, `watching` is false and nothing here runs: the engine's hook is
  * unset, and the server tests that one boolean per connection event.
+ *
+ * With worker threads every thread has a hub, and a watcher on one thread sees the
+ * events of all (LogFanout): while anyone watches anywhere, every hub formats the
+ * events someone asked for, and sends the lines its own watchers are not the only
+ * ones to want to the other threads, whose hubs hand them to their watchers. Event
+ * numbers (gid) are then drawn from one counter for all threads.
  */
 import type { Cache } from '../cache/engine.js';
 import type { ItemLog } from '../cache/item-log.js';
@@ -41,6 +47,23 @@ const ITEM_FLAGS = LOG_FETCHERS | LOG_MUTATIONS | LOG_EVICTIONS | LOG_SYSEVENTS;
 const ENTRY_HEAD = 12;
 const OK = Buffer.from('OK\r\n');
 
+/** How hubs on several threads reach each other (server/log-fanout.ts). */
+export interface LogFanout {
+  /** what watchers on the other threads ask for */
+  remoteFlags(): number;
+  /** this thread's watchers now ask for `flags` (others then call remoteChanged()) */
+  publish(flags: number): void;
+  /**
+   * Staged entries (ENTRY_HEAD + line each) for the other threads' watchers that
+   * want some of `flags`; the fanout owns `entries` from here.
+   */
+  send(entries: Uint8Array, flags: number): void;
+  /** the next event number, over all threads */
+  nextGid(): number;
+  /** adds `delta` to the watchers of all threads (WATCHER_LIMIT is for all): the count before */
+  countWatchers(delta: number): number;
+}
+
 export interface LogHubOptions {
   /** staging buffer bytes (-o worker_logbuf_size) */
   workerBufSize: number;
@@ -65,6 +88,9 @@ export class LogHub implements ItemLog {
   private scheduled = false;
   private readonly w = new LineWriter();
   private readonly drainNow = (): void => this.drain();
+  private fanout: LogFanout | null = null;
+  /** what this thread's own watchers ask for */
+  private localFlags = 0;
 
   constructor(
     private readonly cache: Cache,
@@ -81,8 +107,13 @@ export class LogHub implements ItemLog {
    * remove() when it closes.
    */
   add(sock: WatchSocket, flags: number): { status: number; watcher: Watcher | null } {
-    if (this.watchers.length >= WATCHER_LIMIT) return { status: WATCHER_TOO_MANY, watcher: null };
-    const w = new Watcher(sock, flags, ++this.gid, this.opts.watcherBufSize, this.counters);
+    const fan = this.fanout;
+    const before = fan === null ? this.watchers.length : fan.countWatchers(1);
+    if (before >= WATCHER_LIMIT) {
+      fan?.countWatchers(-1);
+      return { status: WATCHER_TOO_MANY, watcher: null };
+    }
+    const w = new Watcher(sock, flags, this.nextGid(), this.opts.watcherBufSize, this.counters);
     w.greet(OK);
     this.watchers.push(w);
     this.counters.log_watchers = this.watchers.length;
@@ -96,13 +127,34 @@ export class LogHub implements ItemLog {
     if (i < 0) return;
     w.closed = true;
     this.watchers.splice(i, 1);
+    this.fanout?.countWatchers(-1);
     this.counters.log_watchers = this.watchers.length;
     this.setFlags();
   }
 
+  /** Joins the hubs of the other threads. */
+  connect(fanout: LogFanout): void {
+    this.fanout = fanout;
+    this.remoteChanged();
+  }
+
+  /** What the other threads' watchers ask for changed. */
+  remoteChanged(): void {
+    this.setFlags();
+  }
+
+  private nextGid(): number {
+    return this.fanout === null ? ++this.gid : this.fanout.nextGid();
+  }
+
   private setFlags(): void {
-    let f = 0;
-    for (const w of this.watchers) f |= w.flags;
+    let local = 0;
+    for (const w of this.watchers) local |= w.flags;
+    if (local !== this.localFlags) {
+      this.localFlags = local;
+      this.fanout?.publish(local);
+    }
+    const f = local | (this.fanout?.remoteFlags() ?? 0);
     this.flags = f;
     this.watching = f !== 0;
     // the engine's hook is set only while someone wants item events
@@ -138,7 +190,7 @@ export class LogHub implements ItemLog {
 
   itemGet(key: Uint8Array, ks: number, kl: number, wasFound: number, clsid: number, nbytes: number): void {
     if (!this.begin(LOG_FETCHERS)) return;
-    const gid = ++this.gid;
+    const gid = this.nextGid();
     this.w.itemGet(gid, key, ks, kl, wasFound, clsid, this.cfd, nbytes);
     this.commit(LOG_FETCHERS, gid);
   }
@@ -161,7 +213,7 @@ export class LogHub implements ItemLog {
   private store(key: Uint8Array, ks: number, kl: number, status: number, mode: number, nbytes: number,
     ttl: number, clsid: number, cfd: number): void {
     if (!this.begin(LOG_MUTATIONS)) return;
-    const gid = ++this.gid;
+    const gid = this.nextGid();
     this.w.itemStore(gid, key, ks, kl, status, mode, ttl, clsid, cfd, nbytes);
     this.commit(LOG_MUTATIONS, gid);
   }
@@ -169,7 +221,7 @@ export class LogHub implements ItemLog {
   eviction(key: Uint8Array, ks: number, kl: number, fetched: boolean, ttl: number, la: number,
     clsid: number, nbytes: number): void {
     if (!this.begin(LOG_EVICTIONS)) return;
-    const gid = ++this.gid;
+    const gid = this.nextGid();
     this.w.eviction(gid, key, ks, kl, fetched, ttl, la, clsid, nbytes);
     this.commit(LOG_EVICTIONS, gid);
   }
@@ -177,14 +229,14 @@ export class LogHub implements ItemLog {
   /** A connection opened (reason null) or closed. transport: local | tcp | udp. */
   conn(rip: string, rport: number, transport: string, cfd: number, reason: CloseReason | null): void {
     if (!this.begin(LOG_CONNEVENTS)) return;
-    const gid = ++this.gid;
+    const gid = this.nextGid();
     this.w.conn(gid, rip, rport, transport, cfd, reason);
     this.commit(LOG_CONNEVENTS, gid);
   }
 
   slabMove(src: number, dst: number): void {
     if (!this.begin(LOG_SYSEVENTS)) return;
-    const gid = ++this.gid;
+    const gid = this.nextGid();
     this.w.slabMove(gid, src, dst);
     this.commit(LOG_SYSEVENTS, gid);
   }
@@ -197,6 +249,25 @@ export class LogHub implements ItemLog {
     const st = this.stage;
     const end = this.staged;
     this.staged = 0;
+    // other threads' watchers want some of these: they get a copy of the round
+    const fan = this.fanout;
+    if (fan !== null && end > 0 && fan.remoteFlags() !== 0) {
+      let kinds = 0;
+      for (let p = 0; p < end; p = p + ENTRY_HEAD + st.readUInt16LE(p + 2)) kinds |= st.readUInt16LE(p);
+      // a copy of just this round: a view would send the whole staging buffer
+      fan.send(Uint8Array.prototype.slice.call(st, 0, end), kinds);
+    }
+    this.offerAll(st, end);
+  }
+
+  /** Lines another thread staged: to this thread's watchers that want them. */
+  receive(entries: Uint8Array): void {
+    if (this.watchers.length === 0) return;
+    const b = Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength);
+    this.offerAll(b, b.length);
+  }
+
+  private offerAll(st: Buffer, end: number): void {
     const ws = this.watchers;
     for (let p = 0; p < end;) {
       const flag = st.readUInt16LE(p);

@@ -18,6 +18,7 @@ import { MB } from '../config.js';
 import { recordDelete, recordGet, statsReport } from '../stats/report.js';
 import { adminCommand } from './text-jobs.js';
 import { formatConns } from '../stats/conns.js';
+import { dumpOf } from '../stats/detail.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
@@ -488,8 +489,14 @@ export class TextProtocol implements Protocol {
       this.conn.defer(remote.conns().then((rows) => statsBytes(formatConns(rows))));
       return;
     }
+    if (remote !== undefined && args.length === 2 && args[0] === 'detail' && args[1] === 'dump' && this.conn.defer !== undefined) {
+      // every thread counted the prefixes of its own connections' keys
+      this.conn.defer(remote.detail().then((entries) => Buffer.from(dumpOf(entries), 'latin1')));
+      return;
+    }
     const r = statsReport(this.ctx, this.conn, args);
     if (args[0] === 'detail') this.ctx.settingsChanged?.();
+    if (args[0] === 'reset') remote?.reset();
     if (typeof r === 'string') return textReply(this.conn.out, r);
     const out = this.conn.out;
     for (const [name, value] of r) out.text(`STAT ${name} ${value}\r\n`);

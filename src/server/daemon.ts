@@ -34,6 +34,8 @@ import { listenAddresses, tlsServerOptions } from './listen-tls.js';
 import { listenUdp } from './listen-udp.js';
 import { bindFailure, bindListeners } from './bind.js';
 import { Front, newControl, nextId } from './front.js';
+import { LogChannel, peerPorts } from './log-fanout.js';
+import { randomUUID } from 'node:crypto';
 import { WorkerPool } from './workers.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
 import { LogHub } from '../log-stream/log-hub.js';
@@ -136,7 +138,9 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   }
   clock.start();
   const threads = settings.numThreads > 1;
-  const ctl = newControl(threads);
+  const ctl = newControl(threads ? settings.numThreads + 1 : 1);
+  // names the channels the threads talk on (-c slots freed, watch lines)
+  const channel = `slabcache:${process.pid}:${randomUUID()}`;
   // one counter slot per serving thread: at -t N the workers' and, last, the main
   // thread's (UDP, listeners); `stats` sums them
   const countersBuf = threads ? new SharedArrayBuffer(counterBytes(settings.numThreads + 1)) : null;
@@ -153,6 +157,9 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const logs = new LogHub(cache, counters, {
     workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
   });
+  // the background jobs' events (slab moves, evictions they make) reach watchers on the workers
+  const peers = threads ? peerPorts(settings.numThreads + 1) : [];
+  const logChannel = threads ? new LogChannel(logs, ctl, settings.numThreads, peers[settings.numThreads]) : null;
 
   const refreshCerts = (): string | null => {
     try {
@@ -209,7 +216,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (threads) {
       // the workers bind and serve every stream listener; this thread serves none
       pool = await WorkerPool.start({
-        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log,
+        settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel, peers,
         main: {
           shutdown: (graceful) => ctx.shutdown(graceful),
           settingsChanged: (patch) => {
@@ -220,6 +227,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
             return r ?? 'ERROR';
           },
           connRows: () => connRows(ctx),
+          detailRows: () => ctx.stats.prefix.entries(),
+          reset: () => ctx.stats.prefix.clear(),
           refreshCerts: () => void refreshCerts(),
         },
       });
@@ -258,7 +267,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
 
   // serving from here: the snapshot is spent, whatever came of it (memcached removes
   // its .meta); a start that failed to bind above left it for the next attempt
-  if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
+  // (with workers, the one that binds spends it as soon as it has: clients may come at once)
+  if (settings.memoryFile !== null && !threads) consumeSnapshot(settings.memoryFile);
 
   // -o metrics_port: imported only when on, so without it nothing listens and
   // prom-client is never loaded
@@ -330,7 +340,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       closing = Promise.all([
         pool?.close(drainMs),
         drainAndClose(listeners.map((l) => l.closable), sockets, drainMs),
-      ]).then(() => undefined);
+      ]).then(() => logChannel?.close());
       return closing;
     },
   };

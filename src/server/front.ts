@@ -25,11 +25,17 @@ const IDLE_CHECK_MS = 1000;
 /** Slots of the control block every thread shares (an Int32Array). */
 export const CTL_CONNS = 0;
 export const CTL_NEXT_ID = 1;
-export const CTL_WORDS = 2;
+/** the last `watch` event number (log-fanout.ts) */
+export const CTL_GID = 2;
+/** `watch` connections on all threads (log-fanout.ts) */
+export const CTL_WATCHERS = 3;
+/** from here, one word per thread: what its watchers ask for (log-fanout.ts) */
+export const CTL_WATCH = 4;
 
-/** A control block for one daemon (shared when threads serve). */
-export function newControl(shared: boolean): Int32Array {
-  return new Int32Array(shared ? new SharedArrayBuffer(CTL_WORDS * 4) : new ArrayBuffer(CTL_WORDS * 4));
+/** A control block for one daemon with `threads` threads (shared when more than one). */
+export function newControl(threads: number): Int32Array {
+  const bytes = (CTL_WATCH + threads) * 4;
+  return new Int32Array(threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 }
 
 /** The next connection id, unique over every thread (memcached's fd-like numbers). */

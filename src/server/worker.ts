@@ -7,6 +7,7 @@
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { Cache } from '../cache/engine.js';
+import { consumeSnapshot } from '../cache/snapshot-read.js';
 import { createLogger, levelFor } from '../log.js';
 import {
   counterSlots, ServerCounters, type ConnRow, type RemoteCalls, type ServerContext,
@@ -15,8 +16,10 @@ import { daemonState } from '../server-context.js';
 import { LogHub } from '../log-stream/log-hub.js';
 import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
+import type { PrefixEntry } from '../stats/detail.js';
 import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
 import { Front } from './front.js';
+import { LogChannel } from './log-fanout.js';
 import { drainAndClose, FatalError } from './process.js';
 import { tlsServerOptions } from './listen-tls.js';
 import { settingsPatch, type ToMain, type ToWorker, type WorkerData } from './workers.js';
@@ -37,11 +40,13 @@ const logs = new LogHub(cache, counters, {
   workerBufSize: settings.workerLogbufSize, watcherBufSize: settings.watcherLogbufSize,
 });
 const lock = cache.lock;
+// a watcher here sees every thread's events, and watchers elsewhere see ours
+const logChannel = new LogChannel(logs, data.ctl, data.index, data.peers);
 
 // calls the main thread answers: each waits for its `answer`
 let nextCall = 0;
 const calls = new Map<number, (value: unknown) => void>();
-const call = <T>(op: 'admin' | 'conns', words?: string[]): Promise<T> => new Promise<T>((resolve) => {
+const call = <T>(op: 'admin' | 'conns' | 'detail', words?: string[]): Promise<T> => new Promise<T>((resolve) => {
   const id = ++nextCall;
   calls.set(id, resolve as (value: unknown) => void);
   send({ type: 'call', id, op, words });
@@ -49,6 +54,8 @@ const call = <T>(op: 'admin' | 'conns', words?: string[]): Promise<T> => new Pro
 const remote: RemoteCalls = {
   admin: (words) => call<string>('admin', words),
   conns: () => call<ConnRow[]>('conns'),
+  detail: () => call<PrefixEntry[]>('detail'),
+  reset: () => send({ type: 'reset' }),
 };
 
 let bound: Bound[] = [];
@@ -131,12 +138,16 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'rows?':
-      send({ type: 'rows', id: m.id, rows: connRows(ctx) });
+      send({ type: 'rows', id: m.id, rows: m.what === 'conns' ? connRows(ctx) : ctx.stats.prefix.entries() });
+      return;
+    case 'reset':
+      ctx.stats.prefix.clear();
       return;
     case 'close': {
       const sockets = front.stop();
       void drainAndClose(bound.map((b) => b.server), sockets, m.drainMs).then(() => {
         slots.close();
+        logChannel.close();
         send({ type: 'closed' });
         port.close();
       });
@@ -149,6 +160,8 @@ port.on('message', (m: ToWorker) => {
 if (data.binder) {
   bindListeners(settings, front.accept, false).then((b) => {
     bound = b;
+    // serving from here: the -e snapshot is spent, whatever came of it (daemon.ts)
+    if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
     send({ type: 'bound', specs: b.map(({ server: _s, ...spec }) => spec) });
     send({ type: 'ready' });
   }, (e: Error) => {

@@ -9,11 +9,11 @@
  * worker binds and hands the others the fds (sharing one listening socket is how
  * every thread accepts on it, as memcached's threads do).
  */
-import { Worker } from 'node:worker_threads';
-import { randomUUID } from 'node:crypto';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ConnRow } from '../server-context.js';
+import type { PrefixEntry } from '../stats/detail.js';
 import type { ListenSpec } from './bind.js';
 import { FatalError } from './process.js';
 import type { SharedEngine } from '../cache/engine.js';
@@ -34,6 +34,8 @@ export interface WorkerData {
   channel: string;
   /** the process log's level (-v), for -vv traces in the worker */
   verbose: number;
+  /** this worker's ports to every other thread's log hub (log-fanout.ts), by thread */
+  peers: Array<MessagePort | undefined>;
 }
 
 /** Messages between a worker and the main thread. */
@@ -45,8 +47,9 @@ export type ToMain =
   | { type: 'shutdown'; graceful: boolean }
   | { type: 'settings'; patch: Partial<Settings> }
   | { type: 'refresh_certs' }
-  | { type: 'call'; id: number; op: 'admin' | 'conns'; words?: string[] }
-  | { type: 'rows'; id: number; rows: ConnRow[] };
+  | { type: 'call'; id: number; op: 'admin' | 'conns' | 'detail'; words?: string[] }
+  | { type: 'rows'; id: number; rows: unknown[] }
+  | { type: 'reset' };
 
 export type ToWorker =
   | { type: 'listen'; specs: ListenSpec[] }
@@ -54,7 +57,8 @@ export type ToWorker =
   | { type: 'settings'; patch: Partial<Settings> }
   | { type: 'refresh_certs' }
   | { type: 'answer'; id: number; value: unknown }
-  | { type: 'rows?'; id: number };
+  | { type: 'rows?'; id: number; what: 'conns' | 'detail' }
+  | { type: 'reset' };
 
 /** Run-time settings a command may change on one thread, which every thread then takes. */
 export const MUTABLE_SETTINGS = [
@@ -79,6 +83,10 @@ export interface MainSide {
   admin(words: string[]): string;
   /** the main thread's own `stats conns` rows (listeners, UDP) */
   connRows(): ConnRow[];
+  /** the main thread's own `stats detail` counters (UDP) */
+  detailRows(): PrefixEntry[];
+  /** `stats reset` on a worker: clear this thread's prefix counters */
+  reset(): void;
   refreshCerts(): void;
 }
 
@@ -88,6 +96,10 @@ export interface PoolOptions {
   ctl: Int32Array;
   counters: SharedArrayBuffer;
   log?: Logger;
+  /** names the BroadcastChannels the threads share */
+  channel: string;
+  /** peerPorts() over the workers and, last, the main thread */
+  peers: MessagePort[][];
   main: MainSide;
 }
 
@@ -96,7 +108,7 @@ export class WorkerPool {
   /** the listeners the first worker bound, in -l order */
   specs: ListenSpec[] = [];
   private nextCall = 0;
-  private readonly gathering = new Map<number, { rows: ConnRow[]; left: number; done: (rows: ConnRow[]) => void }>();
+  private readonly gathering = new Map<number, { rows: unknown[]; left: number; done: (rows: unknown[]) => void }>();
   private closing = false;
 
   private constructor(private readonly o: PoolOptions) {}
@@ -109,7 +121,7 @@ export class WorkerPool {
   static async start(o: PoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(o);
     const n = o.settings.numThreads;
-    const channel = `slabcache:${process.pid}:${randomUUID()}`;
+    const channel = o.channel;
     const ready: Promise<void>[] = [];
     let bound!: (specs: ListenSpec[]) => void;
     let failed!: (e: Error) => void;
@@ -124,9 +136,11 @@ export class WorkerPool {
     for (let i = 0; i < n; i++) {
       const data: WorkerData = {
         settings: o.settings, shared: o.shared, ctl: o.ctl, counters: o.counters, index: i,
-        binder: i === 0, channel, verbose: o.settings.verbose,
+        binder: i === 0, channel, verbose: o.settings.verbose, peers: o.peers[i],
       };
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
+      const w = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: data, transferList: o.peers[i].filter((p): p is MessagePort => p !== undefined),
+      });
       pool.workers.push(w);
       ready.push(new Promise<void>((resolve, reject) => {
         w.on('message', (m: ToMain) => {
@@ -211,8 +225,12 @@ export class WorkerPool {
           if (Object.keys(patch).length > 0) this.broadcast({ type: 'settings', patch });
           this.post(from, { type: 'answer', id: m.id, value });
         } else {
-          void this.allRows().then((value) => this.post(from, { type: 'answer', id: m.id, value }));
+          void this.allRows(m.op).then((value) => this.post(from, { type: 'answer', id: m.id, value }));
         }
+        return;
+      case 'reset':
+        main.reset();
+        this.broadcast({ type: 'reset' }, from);
         return;
       case 'rows': {
         const g = this.gathering.get(m.id);
@@ -228,12 +246,13 @@ export class WorkerPool {
     }
   }
 
-  /** Every thread's `stats conns` rows: the main thread's and each worker's. */
-  private allRows(): Promise<ConnRow[]> {
+  /** Every thread's `stats conns` rows or `stats detail` counters: the main thread's and each worker's. */
+  private allRows(what: 'conns' | 'detail'): Promise<unknown[]> {
     const id = ++this.nextCall;
+    const mine = what === 'conns' ? this.o.main.connRows() : this.o.main.detailRows();
     return new Promise((done) => {
-      this.gathering.set(id, { rows: this.o.main.connRows(), left: this.workers.length, done });
-      this.broadcast({ type: 'rows?', id });
+      this.gathering.set(id, { rows: mine, left: this.workers.length, done });
+      this.broadcast({ type: 'rows?', id, what });
     });
   }
 

@@ -14,7 +14,7 @@ import type { KeyHash } from '../cache/hash-index.js';
 const PREFIX_HASH_SIZE = 256;
 const MAX_PREFIX_COUNT = 1 << 16;
 
-interface PrefixEntry {
+export interface PrefixEntry {
   prefix: string;
   bucket: number;
   seq: number;
@@ -54,16 +54,41 @@ export class PrefixStats {
     this.byPrefix.clear();
   }
 
+  /** Every prefix's counters (worker threads merge theirs with dumpOf()). */
+  entries(): PrefixEntry[] {
+    return [...this.byPrefix.values()];
+  }
+
   /**
    * The reply memcached sends for `stats detail dump`, END included. Order is
    * memcached's: hash bucket by bucket, newest prefix first within a bucket.
    */
   dump(): string {
-    const all = [...this.byPrefix.values()].sort((a, b) => a.bucket - b.bucket || b.seq - a.seq);
-    let out = '';
-    for (const e of all) out += `PREFIX ${e.prefix} get ${e.gets} hit ${e.hits} set ${e.sets} del ${e.deletes}\r\n`;
-    return out + 'END\r\n';
+    return dumpOf(this.entries());
   }
+}
+
+/**
+ * `stats detail dump` over several threads' entries: each prefix's counters summed
+ * (its first sighting on any thread places it, as seq numbers are per thread).
+ */
+export function dumpOf(entries: readonly PrefixEntry[]): string {
+  const merged = new Map<string, PrefixEntry>();
+  for (const e of entries) {
+    const m = merged.get(e.prefix);
+    if (m === undefined) merged.set(e.prefix, { ...e });
+    else {
+      m.gets += e.gets;
+      m.hits += e.hits;
+      m.sets += e.sets;
+      m.deletes += e.deletes;
+      m.seq = Math.min(m.seq, e.seq);
+    }
+  }
+  const all = [...merged.values()].sort((a, b) => a.bucket - b.bucket || b.seq - a.seq);
+  let out = '';
+  for (const e of all) out += `PREFIX ${e.prefix} get ${e.gets} hit ${e.hits} set ${e.sets} del ${e.deletes}\r\n`;
+  return out + 'END\r\n';
 }
 
 function delimiterOf(ctx: ServerContext): number {
