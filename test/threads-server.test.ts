@@ -253,3 +253,52 @@ test('-t 4: a watcher on one worker sees what a client on another worker does', 
   await waitUntil('the watcher to see the store', () => /type=item_store key=elsewhere status=stored cmd=set/.test(lines));
   t.pass();
 });
+
+test('-t 4 -o idle_timeout=1: quiet clients on every worker are kicked and counted', async (t) => {
+  const sc = await startSlabcache(t, ['-t', '4', '-o', 'idle_timeout=1']);
+  const where = { host: '127.0.0.1', port: sc.port };
+  const asker = await served(t, where);
+  const clients = await spread(t, where, asker);
+  await Promise.all([asker, ...clients].map((c) => new Promise((r) => (c.closed ? r(null) : c.once('close', r)))));
+  const late = await served(t, where);
+  t.true(Number((await stats(late)).get('idle_kicks')) >= clients.length + 1);
+});
+
+test('-t 4 -c 8 -o no_maxconns_fast: a client over the limit waits until a slot frees on any worker', async (t) => {
+  const sc = await startSlabcache(t, ['-t', '4', '-c', '8', '-o', 'no_maxconns_fast']);
+  const where = { host: '127.0.0.1', port: sc.port };
+  const asker = await served(t, where);
+  await settled(asker);
+  const crowd = await Promise.all(Array.from({ length: 7 }, () => served(t, where)));
+  const waiting = net.connect(where);
+  t.teardown(() => waiting.destroy());
+  let got = '';
+  waiting.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  waiting.write('mn\r\n');
+  await waitUntil('the daemon to stop accepting', async () => (await stats(asker)).get('accepting_conns') === '0');
+  t.is(got, '', 'held, unanswered');
+  crowd[0].destroy();
+  await waitUntil('the held client to be served', () => got === 'MN\r\n');
+  t.is((await stats(asker)).get('accepting_conns'), '1');
+});
+
+test('-t 4: admin commands on one worker reach the main thread\'s jobs and every worker\'s settings', async (t) => {
+  const sc = await startSlabcache(t, ['-t', '4', '-A']);
+  const where = { host: '127.0.0.1', port: sc.port };
+  const asker = await served(t, where);
+  const clients = await spread(t, where, asker);
+  t.is(await ask(asker, 'slabs automove 2\r\nverbosity 1\r\nstats detail on\r\nlru_crawler crawl all\r\n', /^(?:[^\r]*\r\n){4}$/),
+    'OK\r\nOK\r\nOK\r\nOK\r\n');
+  for (const c of clients) {
+    const st = await stats(c, 'settings');
+    t.is(st.get('slab_automove'), '2');
+    t.is(st.get('verbosity'), '1');
+    t.is(st.get('detail_enabled'), 'yes');
+  }
+  // a shutdown asked on a worker stops the whole daemon
+  await ask(clients[0], 'shutdown\r\n', /$^/).catch(() => '');
+  await sc.done;
+  t.deepEqual(sc.exited(), { code: 0, signal: null });
+});

@@ -114,9 +114,9 @@ export class LruCrawler {
   /** Starts the automatic schedule (checked once a second, like memcached's maintainer). */
   start(): void {
     if (this.schedule) return;
-    this.schedule = setInterval(() => this.maintain(), 1000);
+    this.schedule = setInterval(() => this.maintainLocked(), 1000);
     this.schedule.unref();
-    this.maintain();
+    this.maintainLocked();
   }
 
   /** Stops the schedule and abandons a crawl or dump in progress. */
@@ -298,7 +298,16 @@ export class LruCrawler {
     const run = (): void => {
       this.timer = null;
       this.immediate = null;
-      if (this.step()) this.scheduleSlice();
+      // a slice runs from a timer: it holds the engine lock like any request
+      const lock = this.cache.lock;
+      lock.enter();
+      let more: boolean;
+      try {
+        more = this.step();
+      } finally {
+        lock.exit();
+      }
+      if (more) this.scheduleSlice();
     };
     const sleepUs = this.settings.lruCrawlerSleep;
     if (sleepUs <= 0) {
@@ -322,6 +331,16 @@ export class LruCrawler {
    * wait longer if it found under 1% reclaimable soon, less if it found more;
    * start a crawl of every class whose wait is over. Public for tests.
    */
+  private maintainLocked(): void {
+    const lock = this.cache.lock;
+    lock.enter();
+    try {
+      this.maintain();
+    } finally {
+      lock.exit();
+    }
+  }
+
   maintain(): void {
     const s = this.settings;
     if (!s.lruCrawler || !s.lruMaintainer || this.running) return;

@@ -153,7 +153,7 @@ export class HashIndex {
     this.buckets[b] = h;
     s[H_ITEMS]++;
     if (s[H_EXPANDING] !== 0) this.migrate(MIGRATE_PER_OP);
-    else if (this.canExpand && s[H_ITEMS] > (2 ** s[H_POWER] * 3) / 2 && s[H_POWER] < this.maxPower) this.startExpand();
+    else if (this.canExpand && s[H_ITEMS] > (s[H_MASK] + 1) * 1.5 && s[H_POWER] < this.maxPower) this.startExpand();
   }
 
   /** Removes handle h (which must be present under hv). */

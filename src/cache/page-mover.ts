@@ -96,7 +96,15 @@ export class PageMover {
   /** Starts slab_automove's once-a-second check (it reads settings.slabAutomove live). */
   start(): void {
     if (this.automoveTimer) return;
-    this.automoveTimer = setInterval(() => this.automoveTick(), 1000);
+    this.automoveTimer = setInterval(() => {
+      const lock = this.cache.lock;
+      lock.enter();
+      try {
+        this.automoveTick();
+      } finally {
+        lock.exit();
+      }
+    }, 1000);
     this.automoveTimer.unref();
   }
 
@@ -128,7 +136,8 @@ export class PageMover {
   /** `slabs reassign src dst`: starts moving one page; the move finishes in the background. */
   reassign(src: number, dst: number): ReassignResult {
     const slabs = this.cache.slabs;
-    if (this.running) return REASSIGN_RUNNING;
+    // slab_reassign_running is shared: a move started from another thread's mover counts too
+    if (this.running || this.cache.counters.slab_reassign_running !== 0) return REASSIGN_RUNNING;
     if (src === dst) return REASSIGN_SRC_DST_SAME;
     if (src === -1) src = this.pickAny(dst);
     if (src < SLAB_GLOBAL_PAGE_POOL || src > slabs.largest || dst < SLAB_GLOBAL_PAGE_POOL || dst > slabs.largest) {
@@ -366,7 +375,16 @@ export class PageMover {
       this.timer = null;
       this.immediate = null;
       const loops = this.busyLoops;
-      if (this.step()) this.scheduleSlice(this.busyLoops !== loops);
+      // a slice runs from a timer: it holds the engine lock like any request
+      const lock = this.cache.lock;
+      lock.enter();
+      let more: boolean;
+      try {
+        more = this.step();
+      } finally {
+        lock.exit();
+      }
+      if (more) this.scheduleSlice(this.busyLoops !== loops);
     };
     if (afterBusy) {
       this.timer = setTimeout(run, this.busyLoops > BUSY_LOOPS_BEFORE_SLOW ? BUSY_RETRY_SLOW_MS : BUSY_RETRY_MS);

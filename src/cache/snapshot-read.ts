@@ -170,7 +170,8 @@ export function consumeSnapshot(file: string): void {
 
 /**
  * Restores `file` (and `file.meta`) into `cache`, a freshly built engine with
- * nothing stored, and resumes `clock` (the engine's) from the saved one.
+ * nothing stored, and resumes `clock` (the engine's) from the saved one. Runs
+ * before any other thread attaches: the pages stream in over many turns.
  */
 export async function loadSnapshot(cache: Cache, clock: ResumableClock, file: string, settings: SnapshotSettings): Promise<LoadReport> {
   const started = performance.now();

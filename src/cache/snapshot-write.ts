@@ -121,7 +121,16 @@ function syncDir(dir: string): void {
 export async function saveSnapshot(cache: Cache, file: string, settings: SnapshotSettings): Promise<SaveReport> {
   const started = performance.now();
   const { mem, slabs, lru, index } = cache;
-  const buckets = index.table(); // finishes a hash expansion under way
+  // A save runs once no other thread serves (shutdown): the pages stream out over
+  // many turns, which no lock held per slice could keep consistent. The expansion
+  // it finishes takes the lock all the same.
+  cache.lock.enter();
+  let buckets: Uint32Array;
+  try {
+    buckets = index.table(); // finishes a hash expansion under way
+  } finally {
+    cache.lock.exit();
+  }
   const layout = mem.layout();
   const largest = slabs.largest;
   const pageClass = slabs.pageClass;

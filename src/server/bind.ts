@@ -27,6 +27,8 @@ export interface ListenSpec {
   fd: number;
   /** systemd passed it in */
   inherited: boolean;
+  /** its id in `stats conns`, given when it was bound (before any connection's) */
+  id: number;
 }
 
 export interface Bound extends ListenSpec {
@@ -45,7 +47,7 @@ function fdOf(server: net.Server): number {
  * Binds what Settings ask for, each listener handing its connections to accept.
  * `umask` false: a worker thread binds, and the main thread has set -a's umask.
  */
-export async function bindListeners(settings: Settings, accept: Accept, umask = true): Promise<Bound[]> {
+export async function bindListeners(settings: Settings, accept: Accept, newId: () => number, umask = true): Promise<Bound[]> {
   const bound: Bound[] = [];
   try {
     if (settings.inheritedFds.length > 0) {
@@ -56,7 +58,7 @@ export async function bindListeners(settings: Settings, accept: Accept, umask = 
         const a = s.address();
         const addr = t === 'unix' ? `unix:${typeof a === 'string' ? a : '(inherited)'}`
           : `tcp:${hostPort(a !== null && typeof a === 'object' ? a.address : undefined, boundPort(s))}`;
-        bound.push({ transport: t, addr, port: t === 'tcp' ? boundPort(s) : 0, fd: settings.inheritedFds[i], inherited: true, server: s });
+        bound.push({ transport: t, addr, port: t === 'tcp' ? boundPort(s) : 0, fd: settings.inheritedFds[i], inherited: true, server: s, id: newId() });
       });
     } else if (settings.socketpath !== null) {
       // -s: memcached serves the unix socket only (no TCP, no UDP)
@@ -64,7 +66,7 @@ export async function bindListeners(settings: Settings, accept: Accept, umask = 
         path: settings.socketpath, mask: settings.accessMask, backlog: settings.backlog, umask,
         onConnection: (sock) => accept('unix', sock),
       });
-      bound.push({ transport: 'unix', addr: `unix:${settings.socketpath}`, port: 0, fd: fdOf(s), inherited: false, server: s });
+      bound.push({ transport: 'unix', addr: `unix:${settings.socketpath}`, port: 0, fd: fdOf(s), inherited: false, server: s, id: newId() });
     } else {
       for (const a of listenAddresses(settings, settings.port)) {
         const s = a.tls
@@ -75,7 +77,7 @@ export async function bindListeners(settings: Settings, accept: Accept, umask = 
         const port = boundPort(s);
         const addr = s.address();
         bound.push({
-          transport: a.tls ? 'tls' : 'tcp', port, fd: fdOf(s), inherited: false, server: s,
+          transport: a.tls ? 'tls' : 'tcp', port, fd: fdOf(s), inherited: false, server: s, id: newId(),
           addr: `tcp:${hostPort(typeof addr === 'object' && addr ? addr.address : a.host ?? '*', port)}`,
         });
       }

@@ -203,17 +203,33 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     },
   };
 
-  const addListener = (closable: Closable, transport: string, addr: string): void => {
-    const id = newId();
+  const addListener = (closable: Closable, transport: string, addr: string, id = newId()): void => {
     listeners.push({ id, addr, transport, closable });
     if (settings.verbose > 1) opts.log?.debug(`<${id} server listening (${addr})`);
     counters.total_connections++; // memcached counts its listening conns here too
   };
 
   const ports: number[] = [];
-  const udp: dgram.Socket[] = [];
+  const udp: Array<{ sock: dgram.Socket; addr: string }> = [];
+  const bindUdp = async (): Promise<void> => {
+    if (settings.udpport > 0 && settings.socketpath === null && settings.inheritedFds.length === 0) {
+      for (const a of listenAddresses(settings, settings.udpport)) {
+        const h = a.host ?? '0.0.0.0';
+        const sock = await listenUdp({
+          host: h, port: settings.udpport, cache, counters, nextId: newId, lock,
+          makeProtocol: (conn: ProtoConn) => new TextProtocol(ctx, conn),
+          // -B ascii refuses binary everywhere, UDP included
+          makeBinaryProtocol: settings.protocol === 'ascii' ? undefined : (conn: ProtoConn) => new BinaryProtocol(ctx, conn),
+        });
+        udp.push({ sock, addr: `udp:${hostPort(h, settings.udpport)}` });
+      }
+    }
+  };
   try {
     if (threads) {
+      // UDP first: the stream listeners take clients as soon as the first worker binds,
+      // and a client told the daemon is up may send datagrams at once
+      await bindUdp();
       // the workers bind and serve every stream listener; this thread serves none
       pool = await WorkerPool.start({
         settings, shared: cache.shared, ctl, counters: countersBuf!, log: opts.log, channel, peers,
@@ -233,33 +249,24 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
         },
       });
       for (const spec of pool.specs) {
-        addListener({ close: (cb?: () => void) => cb?.() }, spec.transport, spec.addr);
+        addListener({ close: (cb?: () => void) => cb?.() }, spec.transport, spec.addr, spec.id);
         if (spec.transport !== 'unix') ports.push(spec.port);
       }
     } else {
       const f = new Front({ ctx, log: opts.log, ctl, listeners: () => listeners.length });
       front = f;
-      for (const b of await bindListeners(settings, f.accept)) {
+      for (const b of await bindListeners(settings, f.accept, newId)) {
         if (b.transport === 'tls') tlsServers.push(b.server as tls.Server);
-        addListener(b.server, b.transport, b.addr);
+        addListener(b.server, b.transport, b.addr, b.id);
         if (b.transport !== 'unix') ports.push(b.port);
       }
+      await bindUdp();
     }
-    if (settings.udpport > 0 && settings.socketpath === null && settings.inheritedFds.length === 0) {
-      for (const a of listenAddresses(settings, settings.udpport)) {
-        const h = a.host ?? '0.0.0.0';
-        const sock = await listenUdp({
-          host: h, port: settings.udpport, cache, counters, nextId: newId, lock,
-          makeProtocol: (conn: ProtoConn) => new TextProtocol(ctx, conn),
-          // -B ascii refuses binary everywhere, UDP included
-          makeBinaryProtocol: settings.protocol === 'ascii' ? undefined : (conn: ProtoConn) => new BinaryProtocol(ctx, conn),
-        });
-        udp.push(sock);
-        addListener(sock, 'udp', `udp:${hostPort(h, settings.udpport)}`);
-      }
-    }
+    // listed after the stream listeners, as memcached numbers them
+    for (const u of udp) addListener(u.sock, 'udp', u.addr);
   } catch (e) {
     for (const l of listeners) l.closable.close();
+    for (const u of udp) if (!listeners.some((l) => l.closable === u.sock)) u.sock.close();
     await pool?.close(0);
     clock.stop();
     throw bindFailure(e);

@@ -18,7 +18,7 @@ import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
 import type { PrefixEntry } from '../stats/detail.js';
 import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
-import { Front } from './front.js';
+import { Front, nextId } from './front.js';
 import { LogChannel } from './log-fanout.js';
 import { drainAndClose, FatalError } from './process.js';
 import { tlsServerOptions } from './listen-tls.js';
@@ -158,7 +158,7 @@ port.on('message', (m: ToWorker) => {
 });
 
 if (data.binder) {
-  bindListeners(settings, front.accept, false).then((b) => {
+  bindListeners(settings, front.accept, () => nextId(data.ctl), false).then((b) => {
     bound = b;
     // serving from here: the -e snapshot is spent, whatever came of it (daemon.ts)
     if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
