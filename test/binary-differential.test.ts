@@ -5,7 +5,7 @@
  * script also runs against slabcache split into random pieces, which must not
  * change a byte of the answer.
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
 import { arithExt, exchange, ext, masked, pkt, sentinel } from './binary-client.js';
 

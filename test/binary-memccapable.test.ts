@@ -2,7 +2,7 @@
  * libmemcached's memccapable -b: its binary protocol conformance suite, every test,
  * against slabcache (and, as a control, against memcached with the same flags).
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { execFile } from 'node:child_process';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
 

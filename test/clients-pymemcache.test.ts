@@ -3,7 +3,7 @@
  * session against real memcached and against slabcache; every call must return
  * the same thing.
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

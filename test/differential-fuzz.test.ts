@@ -30,7 +30,7 @@
  * - meta flags that came after 1.6.18 (`E` on every command, `x` on md) are served
  *   (docs/protocol.md); 1.6.18 refuses them. Sessions that send one are not compared.
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import net from 'node:net';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
 import { arithExt, exchange, type Exchange, ext, masked, pkt, sentinel } from './binary-client.js';

@@ -4,7 +4,7 @@
  * the tokenizer's 23 words, incr/decr of an empty value under a wrong CAS, and
  * binary headers whose lengths do not fit memcached's 16 KiB read buffer or its int.
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { playBoth } from './helpers/differential.js';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
 import { arithExt, exchange, ext, masked, pkt, sentinel } from './binary-client.js';

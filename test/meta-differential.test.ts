@@ -8,7 +8,8 @@
  * Serial: each test starts its own pair of fresh daemons, and a dozen node
  * daemons starting at once on a busy machine can miss the start-up deadline.
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { maskVolatile, playBoth, type MaskOptions, type PlayOptions, type ScriptItem } from './helpers/differential.js';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
 

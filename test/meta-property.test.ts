@@ -10,7 +10,7 @@
  *
  * Bounded: a fixed number of runs of at most 40 steps, each run on its own keys.
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import fc from 'fast-check';
 import { RawClient, visible } from './helpers/telnet.js';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';

@@ -5,7 +5,7 @@
  * module behind all of them. CAS values are masked, and TTLs reduced to live or past,
  * since the two clocks start at different rel_times.
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { maskVolatile, playBoth, type ScriptItem } from './helpers/differential.js';
 
 const NUMBERS = [

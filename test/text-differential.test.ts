@@ -3,7 +3,7 @@
  * every error case, played to both servers, replies compared byte for byte (CAS
  * values and the version string masked).
  */
-import test from 'ava';
+import { test } from './helpers/thread-variants.js';
 import { playBoth, type ScriptItem } from './helpers/differential.js';
 
 const K250 = 'k'.repeat(250);

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import type { Address } from './telnet.js';
 import { defaultSettings } from '../../src/config.js';
+import { variantThreads } from './thread-variants.js';
 
 export const MEMCACHED_BIN = process.env.MEMCACHED_BIN ?? '/usr/bin/memcached';
 
@@ -77,6 +78,12 @@ function hasFlag(args: readonly string[], short: string, long: string): boolean 
   return args.some((a) => a === `-${short}` || (a.startsWith(`-${short}`) && !a.startsWith('--')) || a === `--${long}` || a.startsWith(`--${long}=`));
 }
 
+/** `-t N` for a test registered per thread count (helpers/thread-variants.ts), unless args name one. */
+function variantArgs(t: ExecutionContext, args: readonly string[]): string[] {
+  const n = variantThreads(t);
+  return n === undefined || hasFlag(args, 't', 'threads') ? [] : ['-t', String(n)];
+}
+
 /** Start the reference memcached. As root it needs `-u root`, which we add. */
 export function startMemcached(t: ExecutionContext, args: string[] = [], opts: StartOptions = {}): Promise<TestServer> {
   const extra: string[] = [];
@@ -85,6 +92,7 @@ export function startMemcached(t: ExecutionContext, args: string[] = [], opts: S
   if (!hasFlag(args, 'l', 'listen') && !hasFlag(args, 's', 'unix-socket')) extra.push('-l', '127.0.0.1');
   // the one default we changed on purpose (docs/memory.md, slab classes): compare like with like
   if (!hasFlag(args, 'f', 'slab-growth-factor')) extra.push('-f', String(defaultSettings().growthFactor));
+  extra.push(...variantArgs(t, args));
   return startServer(t, 'memcached', MEMCACHED_BIN, [], [...extra, ...args], { stopSignal: 'SIGKILL', ...opts });
 }
 
@@ -96,7 +104,7 @@ export function startMemcached(t: ExecutionContext, args: string[] = [], opts: S
  */
 export function startSlabcache(t: ExecutionContext, args: string[] | (() => Promise<string[]>) = [], opts: StartOptions = {}): Promise<TestServer> {
   // like memcached, slabcache refuses to run as root without -u
-  const withUser = (a: string[]): string[] => (process.getuid?.() === 0 && !hasFlag(a, 'u', 'user') ? ['-u', 'root', ...a] : a);
+  const withUser = (a: string[]): string[] => [...variantArgs(t, a), ...(process.getuid?.() === 0 && !hasFlag(a, 'u', 'user') ? ['-u', 'root', ...a] : a)];
   const built = typeof args === 'function' ? async () => withUser(await args()) : withUser(args);
   return startServer(t, 'slabcache', process.execPath, [SLABCACHE_BIN], built, { stopSignal: 'SIGTERM', ...opts });
 }
