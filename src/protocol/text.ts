@@ -1,8 +1,9 @@
 /**
  * memcached's classic text protocol (doc/protocol.txt), byte for byte as 1.6.18
  * answers it, errors included. Meta commands go to meta.ts, `stats` and the
- * crawler/slab admin commands to stats/, storage commands to text-store.ts,
- * retrievals to text-get.ts, touch/incr/decr/delete to text-keys.ts.
+ * crawler/slab admin commands to text-stats.ts (and stats/), storage commands
+ * to text-store.ts, retrievals to text-get.ts, touch/incr/decr/delete to
+ * text-keys.ts.
  *
  * Requests are parsed straight from the connection's read buffer: find \n with
  * indexOf, split words into a reused Int32Array, compare words byte by byte, hand
@@ -14,10 +15,6 @@ import {
   NREAD_REPLACE, NREAD_SET, StoreMode,
 } from '../cache/status.js';
 import { MB } from '../config.js';
-import { memoryStats, statsReport } from '../stats/report.js';
-import { adminCommand } from './text-jobs.js';
-import { formatConns } from '../stats/conns.js';
-import { dumpOf } from '../stats/detail.js';
 import { VERSION } from '../stats/general.js';
 import { textAuth, textAuthRequired } from './auth.js';
 import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
@@ -25,12 +22,13 @@ import { MetaCommands } from './meta.js';
 import { Words } from './text-parse.js';
 import { TextStore } from './text-store.js';
 import {
-  flushAll, memlimit, shutdown, textReply, verbosity, wordsAfter,
+  flushAll, memlimit, shutdown, textReply, verbosity,
 } from './text-admin.js';
+import { textAdmin, textStats } from './text-stats.js';
 import { watchCommand } from './text-watch.js';
 import { textGet } from './text-get.js';
 import { textArith, textDelete, textTouch } from './text-keys.js';
-import { END, ERROR, OK as OK_R } from './wire.js';
+import { ERROR, OK as OK_R } from './wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 /**
@@ -363,31 +361,7 @@ export class TextProtocol implements Protocol {
   }
 
   private stats(buf: Buffer): void {
-    const args = wordsAfter(buf, this.w, 1);
-    const remote = this.ctx.remote;
-    if (remote !== undefined && args.length === 1 && args[0] === 'conns' && this.conn.defer !== undefined) {
-      // every thread's connections: the other threads answer later
-      this.conn.defer(remote.conns().then((rows) => statsBytes(formatConns(rows))));
-      return;
-    }
-    if (remote !== undefined && args.length === 1 && args[0] === 'memory' && this.conn.defer !== undefined) {
-      // reply buffers are pooled per thread
-      const ctx = this.ctx;
-      this.conn.defer(remote.memory().then((m) => statsBytes(memoryStats(ctx, m))));
-      return;
-    }
-    if (remote !== undefined && args.length === 2 && args[0] === 'detail' && args[1] === 'dump' && this.conn.defer !== undefined) {
-      // every thread counted the prefixes of its own connections' keys
-      this.conn.defer(remote.detail().then((entries) => Buffer.from(dumpOf(entries), 'latin1')));
-      return;
-    }
-    const r = statsReport(this.ctx, this.conn, args);
-    if (args[0] === 'detail') this.ctx.settingsChanged?.();
-    if (args[0] === 'reset') remote?.reset();
-    if (typeof r === 'string') return textReply(this.conn.out, r);
-    const out = this.conn.out;
-    for (const [name, value] of r) out.text(`STAT ${name} ${value}\r\n`);
-    out.bytes(END);
+    textStats(this.ctx, this.conn, buf, this.w);
   }
 
   /**
@@ -403,30 +377,8 @@ export class TextProtocol implements Protocol {
     if (r !== null) this.conn.out.bytes(r);
   }
 
-  /** lru_crawler, slabs, lru: text-jobs.ts, or ERROR if it does not know them. */
+  /** lru_crawler, slabs, lru: text-stats.ts */
   private admin(buf: Buffer): void {
-    const words = wordsAfter(buf, this.w, 0);
-    const remote = this.ctx.remote;
-    if (remote !== undefined && this.conn.defer !== undefined && !(words[0] === 'lru_crawler' && words[1] === 'metadump')) {
-      // the main thread owns the crawler, the page mover and the LRU tunables
-      this.conn.defer(remote.admin(words).then(replyBytes));
-      return;
-    }
-    const r = adminCommand(this.ctx, this.conn, words, this.queued);
-    if (r === null) this.conn.out.bytes(ERROR);
-    else textReply(this.conn.out, r);
+    textAdmin(this.ctx, this.conn, buf, this.w, this.queued);
   }
-}
-
-/** A stats listing as the text protocol sends it. */
-function statsBytes(pairs: Array<[string, string]>): Buffer {
-  let s = '';
-  for (const [name, value] of pairs) s += `STAT ${name} ${value}\r\n`;
-  return Buffer.from(s + 'END\r\n', 'latin1');
-}
-
-/** A reply under statsReport()'s contract (see textReply), as bytes. */
-function replyBytes(r: string): Buffer {
-  if (r === '') return Buffer.alloc(0);
-  return Buffer.from(r.endsWith('\r\n') ? r : r + '\r\n', 'latin1');
 }
