@@ -1,0 +1,172 @@
+/**
+ * A connection's reading and its drive loop: bytes in from the socket, through
+ * the connection's protocol (picked by the first byte), and what comes next
+ * (another -R turn, a pause, the end).
+ *
+ * TCP and unix connections read through `onread` into one buffer the process
+ * shares (fast-read.ts); TLS, and a Node without what that needs, through 'data'
+ * events. A read is parsed where it lies; only an unfinished request (the tail) is
+ * kept, in a buffer this connection owns, which later reads are appended to
+ * (compacted before it grows). Nothing is concatenated per read. The shared read
+ * buffer is overwritten by the next read, so whatever must outlive a read (the
+ * tail, and the requests left for later by -R, backpressure or a streamed reply)
+ * is copied out before the read callback returns; replies never point into it
+ * (Output copies keys and small values, and large ones come from the arena).
+ *
+ * Functions of the connection, not methods, so that connection.ts stays one job;
+ * they touch only its fields and add no call or allocation per read.
+ */
+import type { Connection } from './connection.js';
+import { detectProtocol } from '../protocol/detect.js';
+import { traceBytes } from './trace.js';
+import { flush } from './conn-write.js';
+
+/** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
+const TAIL_MIN = 16 * 1024;
+const SPARE_MAX = 64 * 1024;
+
+/** chunk[0, n) was read. */
+export function received(c: Connection, chunk: Buffer, n: number): void {
+  const ctx = c.host.ctx;
+  ctx.counters.bytes_read += n;
+  c.lastCmd = ctx.cache.clock.now;
+  // a streamed reply keeps what arrives meanwhile for after its end
+  if ((c.closing && c.producer === null) || c.dead) return;
+  if (c.tail === null) {
+    c.tail = chunk;
+    c.owned = false;
+    c.tailStart = 0;
+    c.tailEnd = n;
+  } else {
+    append(c, chunk, n);
+  }
+  if (!c.scheduled) drive(c);
+  else hold(c, true); // its turn is coming: read no more until then
+}
+
+/** Moves the tail out of the shared read buffer into one this connection owns. */
+export function keep(c: Connection): void {
+  const t = c.tail as Buffer;
+  const len = c.tailEnd - c.tailStart;
+  let own = c.spare;
+  if (own !== null && own.length >= len) {
+    c.spare = null;
+  } else {
+    let size = TAIL_MIN;
+    while (size < len) size *= 2;
+    own = Buffer.allocUnsafe(size);
+  }
+  t.copy(own, 0, c.tailStart, c.tailEnd);
+  c.tail = own;
+  c.owned = true;
+  c.tailStart = 0;
+  c.tailEnd = len;
+}
+
+/** Adds chunk[0, n) after the kept tail, compacting before growing. */
+function append(c: Connection, chunk: Buffer, n: number): void {
+  let t = c.tail as Buffer;
+  const rest = c.tailEnd - c.tailStart;
+  if (c.owned && t.length - c.tailEnd >= n) {
+    chunk.copy(t, c.tailEnd, 0, n);
+    c.tailEnd += n;
+    return;
+  }
+  const need = rest + n;
+  if (c.owned && t.length >= need) {
+    t.copyWithin(0, c.tailStart, c.tailEnd);
+  } else {
+    let size = c.owned ? t.length * 2 : TAIL_MIN;
+    while (size < need) size *= 2;
+    const grown = c.spare !== null && c.spare.length >= need ? c.spare : Buffer.allocUnsafe(size);
+    if (grown === c.spare) c.spare = null;
+    t.copy(grown, 0, c.tailStart, c.tailEnd);
+    t = grown;
+    c.tail = t;
+    c.owned = true;
+  }
+  chunk.copy(t, rest, 0, n);
+  c.tailStart = 0;
+  c.tailEnd = need;
+}
+
+/** Parses what is buffered, writes the replies, and decides what comes next. */
+export function drive(c: Connection): void {
+  if (c.dead || c.closing || c.paused || c.tail === null) return;
+  const lock = c.lock;
+  lock.enter();
+  try {
+    driveLocked(c);
+  } finally {
+    lock.exit();
+  }
+}
+
+function driveLocked(c: Connection): void {
+  const t = c.tail as Buffer;
+  const s = c.tailStart;
+  const proto = c.proto ?? (c.proto = detectProtocol(c.host.ctx, c, t[s]));
+  const logs = c.host.ctx.logs;
+  if (logs !== undefined && logs.watching) logs.cfd = c.id;
+  c.parsing = true;
+  let n: number;
+  try {
+    n = proto.process(t, s, c.tailEnd);
+  } catch (err) {
+    // a bug, not bad input (protocols answer that with values): lose this
+    // connection, never the process and everyone else's
+    c.parsing = false;
+    c.host.log?.error(`connection ${c.id}: ${(err as Error).stack ?? String(err)}`);
+    c.out.discard();
+    c.destroy();
+    return;
+  }
+  c.parsing = false;
+  if (c.tracing) traceBytes(c.host.log!, '<', c.id, t, s, s + n);
+  c.tailStart = s + n;
+  flush(c);
+  if (c.watcher !== null) {
+    c.tail = null; // requests pipelined after `watch` are never run, as in memcached
+    return;
+  }
+  // a stream() started: its end drives the requests left in the tail
+  if (c.closing && c.producer === null) {
+    c.finish();
+    return;
+  }
+  const left = c.tailEnd - c.tailStart;
+  if (left === 0) {
+    if (c.owned && t.length <= SPARE_MAX) c.spare = t;
+    c.tail = null;
+  }
+  const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);
+  // -R: read nothing more until the batch is done, as memcached reads only when its
+  // buffer holds no whole request: a client pipelining faster than we parse would
+  // otherwise grow the tail without bound
+  hold(c, again);
+  if (again && !c.scheduled) {
+    // -R: let other connections have a turn before the rest of this batch
+    c.scheduled = true;
+    setImmediate(c.onTick ?? (c.onTick = (): void => {
+      c.scheduled = false;
+      drive(c);
+    }));
+  }
+}
+
+/** Stops or restarts reading while requests already read wait for their -R turn. */
+function hold(c: Connection, on: boolean): void {
+  if (on === c.held) return;
+  c.held = on;
+  if (on) c.socket.pause();
+  else resumeReading(c);
+}
+
+/**
+ * Reads again, unless something else still holds them: a batch waiting its -R turn
+ * (held), backpressure (paused) or a streamed reply (producer). The one place that
+ * resumes, so each holder lets go without knowing of the others.
+ */
+export function resumeReading(c: Connection): void {
+  if (!c.held && !c.paused && c.producer === null) c.socket.resume();
+}

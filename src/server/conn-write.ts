@@ -1,0 +1,90 @@
+/**
+ * A connection's writing: its replies out, backpressure, and the writes still
+ * in flight.
+ *
+ * Everything one read produced goes out as one write, or one corked burst when
+ * large values ride along as pinned arena views; the pins are released when the
+ * socket reports the write done, so an overwrite or eviction meanwhile cannot
+ * change bytes the kernel has not taken yet.
+ *
+ * Backpressure: once more than settings.maxOutputBytes (or the socket's 16 KiB
+ * high-water mark, whichever is larger) wait in the socket, we stop reading (and
+ * parsing) until it drains, so a client that never reads cannot make us buffer
+ * without bound.
+ */
+import type { Sent } from '../protocol/output.js';
+import type { Connection } from './connection.js';
+import { traceWrites } from './trace.js';
+
+/** what a used batch slot holds, so the batch keeps no buffer alive after its flush */
+const EMPTY = Buffer.alloc(0);
+/**
+ * The buffers of one flush: batch[0, batchLen). One list for the process, as a
+ * flush fills and empties it before it returns. A count, not `batch.length = 0`,
+ * which is a runtime call on every read.
+ */
+const batch: Buffer[] = [];
+let batchLen = 0;
+const toBatch = (b: Buffer): void => {
+  batch[batchLen++] = b;
+};
+
+/** One write (or one corked burst) for everything in conn.out. */
+export function flush(c: Connection): void {
+  const out = c.out;
+  if (out.isEmpty()) return;
+  const sock = c.socket;
+  const sent = out.flush(toBatch);
+  const n = batchLen;
+  batchLen = 0;
+  if (c.tracing) traceWrites(c.host.log!, c.id, batch.slice(0, n));
+  const ctx = c.host.ctx;
+  if (sock.destroyed) {
+    batch.fill(EMPTY, 0, n);
+    if (sent) out.release(sent);
+    return;
+  }
+  const many = n > 1;
+  if (many) sock.cork();
+  const last = n - 1;
+  for (let i = 0; i < last; i++) {
+    ctx.counters.bytes_written += batch[i].length;
+    sock.write(batch[i]);
+    batch[i] = EMPTY; // the socket holds what it still needs
+  }
+  ctx.counters.bytes_written += batch[last].length;
+  if (sent) {
+    (c.inFlight ?? (c.inFlight = new Set())).add(sent);
+    sock.write(batch[last], () => written(c, sent));
+  } else {
+    sock.write(batch[last]);
+  }
+  batch[last] = EMPTY;
+  if (many) sock.uncork();
+  const pending = sock.writableLength;
+  // everything went to the kernel: the chunk is free until the next reply
+  if (pending === 0) idleOut(c);
+  // only once the socket wants a 'drain': under its high-water mark (16 KiB) it would
+  // never send one, and a -o max_output_bytes below that would pause us for good
+  if (pending > ctx.settings.maxOutputBytes && sock.writableNeedDrain && !c.paused) {
+    c.paused = true;
+    sock.pause();
+  }
+}
+
+/** A flush's last write is done: its pins and spent chunks go back. */
+function written(c: Connection, sent: Sent): void {
+  if (c.inFlight === null || !c.inFlight.delete(sent)) return;
+  c.lock.enter();
+  try {
+    c.out.release(sent);
+  } finally {
+    c.lock.exit();
+  }
+  idleOut(c);
+}
+
+/** Gives the output chunk back once nothing of ours waits in the socket. */
+export function idleOut(c: Connection): void {
+  if ((c.inFlight === null || c.inFlight.size === 0) && !c.parsing && c.socket.writableLength === 0) c.out.idle();
+}
