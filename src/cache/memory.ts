@@ -102,8 +102,8 @@ export class Memory {
         block.buffer(`arena.${b}`, Math.min(BUFFER_PAGES, m[M_MAX_PAGES] + 1 - first) * PAGE_SIZE);
       }
     }
-    this.spare = block.u32('memory.spare', m[M_MAX_PAGES] + 1);
     this.viewArenas();
+    this.spare = block.u32('memory.spare', m[M_MAX_PAGES] + 1);
     if (block.attached) return;
     this.limitPages = limit;
     if (preallocate) this.growArena(limit);
