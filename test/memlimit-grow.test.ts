@@ -129,3 +129,16 @@ test('cache_memlimit above -m grows the cache to the new limit, as memcached doe
   }
   t.true(read > ours.itemsAt8 * 5, `${read} values read back`);
 });
+
+test('with -L, cache_memlimit is refused either way, as memcached cannot adjust preallocated memory', async (t) => {
+  const args = ['-m', '64', '-L', '-U', '0'];
+  const [mc, sc] = await Promise.all([startMemcached(t, args), startSlabcache(t, args)]);
+  const [m, s] = await Promise.all([telnet(t, mc), telnet(t, sc)]);
+  const ask = async (c: Telnet): Promise<[string, number]> => {
+    await c.send('cache_memlimit 128\r\ncache_memlimit 32\r\ncache_memlimit 100 noreply\r\nmn\r\n');
+    return [(await c.readUntil('MN\r\n')).toString('latin1'), await stat(c, 'maxbytes', 'settings')];
+  };
+  const [theirs, ours] = await Promise.all([ask(m), ask(s)]);
+  t.deepEqual(ours, theirs);
+  t.deepEqual(ours, ['MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n'.repeat(2) + 'MN\r\n', 64 * MB]);
+});

@@ -127,12 +127,15 @@ export class Cache extends EngineStores {
   /**
    * cache_memlimit: a new -m; memory already handed out stays until moved. Above
    * the arenas, more are added (up to what item handles address), and every thread
-   * takes them in on its next entry to the lock. The caller holds the lock.
+   * takes them in on its next entry to the lock. The caller holds the lock. False,
+   * changing nothing, with -L: memcached cannot adjust memory it preallocated.
    */
-  setMemLimit(bytes: number): void {
+  setMemLimit(bytes: number): boolean {
+    if (this.opts.preallocate) return false;
     const pages = Math.max(1, Math.floor(bytes / PAGE_SIZE));
     this.mem.limitPages = pages;
     this.growth.growFor(pages);
+    return true;
   }
 
   /** Background step (timers, idle loop): hash expansion, under the engine lock. True if work remains. */
