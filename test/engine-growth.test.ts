@@ -8,9 +8,8 @@ import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { Cache, NIL } from '../src/cache/engine.js';
 import { handlePage } from '../src/cache/memory.js';
-import { checkValue } from './helpers/self-check.js';
 import { makeCache, MB, valueOf } from './cache-fixture.js';
-import { DONE, growthValue, STORED_COUNT, type GrowthJob, type GrowthTally } from './helpers/growth-job.js';
+import { DONE, growthValue, STORED_COUNT, wrongValue, type GrowthJob, type GrowthTally } from './helpers/growth-job.js';
 
 const workerUrl = new URL('./helpers/growth-worker.js', import.meta.url);
 
@@ -65,8 +64,8 @@ test('one thread raises cache_memlimit past -m and fills the cache: the others r
         t.fail(`${key.toString('latin1')} missing here`);
         return;
       }
-      const got = checkValue(key, valueOf(cache, h));
-      if (typeof got === 'string') t.fail(`${key.toString('latin1')}: ${got}`);
+      const wrong = wrongValue(i, valueOf(cache, h));
+      if (wrong !== null) t.fail(`${key.toString('latin1')}: ${wrong}`);
       if (handlePage(h) > startPages) beyond++;
     }
     t.true(beyond > 100, `${beyond} values live in pages past the start's ${startPages}`);
