@@ -73,8 +73,8 @@ export class Memory {
   /**
    * u8[page], u32[page]: views of page `page`; index 0 is a dummy. The byte view is
    * a Buffer so values copy out with Buffer#copy, which makes no view object.
-   * Every page -m can reach has its views from the start: the arenas are shared
-   * buffers sized once, and a page never touched costs no RSS.
+   * Every page -m can reach has its views from the start, and pages grow() adds
+   * have theirs before this thread can meet them; a page never touched costs no RSS.
    */
   readonly u8: Buffer[] = [Buffer.alloc(0)];
   readonly u32: Uint32Array[] = [new Uint32Array(0)];
