@@ -6,7 +6,7 @@
  * buckets split a few at a time on later operations (and from `maintain()`), so no
  * single request pays for the whole move: memcached's assoc.c expansion, without
  * the thread, and in place in one shared array sized for the largest table -m
- * can need. Keys are hashed and compared as bytes straight from the caller's buffer.
+ * can need (a bigger copy once cache_memlimit raises that). Keys are hashed and compared as bytes straight from the caller's buffer.
  */
 import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
 import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
