@@ -177,3 +177,24 @@ test('the snapshot keeps the key hash: found again under it, refused under anoth
   t.regex(r.lines.map((l) => l.text).join('\n'), /indexed with hash jenkins, this daemon uses murmur3/);
   t.is(getS(c.cache, 'j1'), null);
 });
+
+test('a cache grown by cache_memlimit past -m loads at a -m that big, and is refused at the old -m', async (t) => {
+  const a = makeCache({ maxbytes: 8 * MB });
+  t.true(a.cache.setMemLimit(100 * MB));
+  const value = (i: number): string => `${i}:`.padEnd(20_000 + (i % 7) * 1000, 'g');
+  for (let i = 0; i < 3500; i++) setS(a.cache, NREAD_SET, `g${i}`, value(i));
+  t.is(a.cache.counters.evictions, 0);
+  t.true(a.cache.mem.reservedPages > 72, `${a.cache.mem.reservedPages} pages, past the ones -m 8 made`);
+  // the daemon saves the raised limit as maxbytes, as memcached saves settings.maxbytes
+  const b = await restart(t, a, { maxbytes: 100 * MB });
+  t.is(b.cache.counters.curr_items, 3500);
+  for (let i = 0; i < 3500; i++) if (getS(b.cache, `g${i}`) !== value(i)) t.fail(`g${i}`);
+
+  const file = tmpFile(t);
+  await saveSnapshot(a.cache, file, settingsFor({ maxbytes: 100 * MB }));
+  const c = makeCache({ maxbytes: 8 * MB });
+  const r = await loadSnapshot(c.cache, c.clock, file, settingsFor({ maxbytes: 8 * MB }));
+  t.false(r.restored);
+  t.regex(r.lines.map((l) => l.text).join('\n'), /restart incompatible due to setting for \[maxbytes\] \[old value: 104857600\]/);
+  t.is(c.cache.counters.curr_items, 0);
+});

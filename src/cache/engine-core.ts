@@ -19,6 +19,7 @@ import { GET_EXPIRED, GET_FLUSHED, GET_FOUND, GET_NOT_FOUND, type ItemLog } from
 import { SharedBlock, type SharedBuffers } from './shared-block.js';
 import { EngineLock, ENGINE_LOCK_WORDS } from './engine-lock.js';
 import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';
+import { EngineGrowth, growthChannelName } from './engine-growth.js';
 
 export const KEY_MAX_LENGTH = 250;
 /**
@@ -86,6 +87,8 @@ export interface EngineOptions {
 export interface SharedEngine {
   options: PlainEngineOptions;
   buffers: SharedBuffers;
+  /** The BroadcastChannel on which a thread that grows the engine posts the new buffers (engine-growth.ts). */
+  channel: string;
 }
 
 /** The engine's own scalars, slots of the shared `cache` array. */
@@ -120,9 +123,26 @@ export class EngineCore {
   readonly opts: SharedOptions;
   /** This thread's handle on the one engine lock (engine-lock.ts). */
   readonly lock: EngineLock;
-  /** Hand this to another thread's Cache.attach(). */
-  readonly shared: SharedEngine;
+  /** Adds memory past the arenas made at start, and takes in other threads' additions. */
+  protected readonly growth: EngineGrowth;
+  private readonly block: SharedBlock;
+  private readonly plain: PlainEngineOptions;
   private readonly sc: Float64Array;
+
+  /**
+   * Hand this to another thread's Cache.attach(). Its buffers are this thread's, up
+   * to date (it takes the lock to catch up), and from here on this thread hears of
+   * other threads' growths.
+   */
+  get shared(): SharedEngine {
+    this.lock.enter();
+    try {
+      this.growth.open();
+      return { options: this.plain, buffers: this.block.buffers, channel: this.growth.name };
+    } finally {
+      this.lock.exit();
+    }
+  }
 
   get itemSizeMax(): number {
     return this.sc[S_ITEM_SIZE_MAX];
@@ -169,8 +189,9 @@ export class EngineCore {
    * A new engine, its state in shared memory. `attachTo` is for attach() alone: the
    * buffers of an existing engine made with the same options.
    */
-  constructor(opts: EngineOptions, attachTo?: SharedBuffers) {
+  constructor(opts: EngineOptions, attachTo?: SharedBuffers, channel?: string) {
     const block = new SharedBlock(attachTo);
+    this.block = block;
     this.sc = block.f64('cache', S_SLOTS);
     this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
     const cell = block.f64('clock', CLOCK_CELL_SLOTS);
@@ -205,7 +226,10 @@ export class EngineCore {
       maxHashpower(hashpower, canExpand, maxItems));
     this.lru = new Lru(this.hdr, this.slabs.largest + 1, block);
     this.classCounters = makeClassCounters(this.slabs.largest + 1, block);
-    this.shared = { options: plainOptions(opts), buffers: block.buffers };
+    this.plain = plainOptions(opts);
+    this.growth = new EngineGrowth(channel ?? growthChannelName(), this, block);
+    // attached (Cache.attach holds the lock): these tables are current, later growths come by message
+    if (block.attached) this.growth.open();
     this.policy = new LruPolicy(this.hdr, this.slabs, this.lru, this.clock, this.counters, this.classCounters,
       this.opts, this);
     this.allocator = new ItemAllocator(this.slabs, this.hdr, this.policy, this.classCounters);

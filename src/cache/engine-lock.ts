@@ -16,6 +16,11 @@
 /** Int32 slots of the lock's shared array. */
 const STATE = 0;
 /**
+ * How many times the engine has grown (engine-growth.ts), beside the lock word: an
+ * entering thread has that cache line already, so checking it costs one compare.
+ */
+const GROWTH = 1;
+/**
  * Acquisitions and contended acquisitions, as two u32 halves each (low, high), 64
  * bytes past the lock word: on a cache line of their own, the holder's counting does
  * not disturb the threads spinning on the lock word.
@@ -33,6 +38,13 @@ const SPINS = 100;
 export class EngineLock {
   /** Nesting depth of this thread's holds (0: this thread does not hold it). */
   private depth = 0;
+  /** The growth count this thread's engine has taken in. */
+  private seen = 0;
+  /**
+   * Called on entry, the lock held, when the engine grew since this thread's last
+   * entry: the engine takes in the new memory before the caller can meet it.
+   */
+  onGrowth: (() => void) | null = null;
 
   constructor(private readonly word: Int32Array) {}
 
@@ -61,6 +73,37 @@ export class EngineLock {
     this.depth = 1;
     // counted by the holder: plain adds are ordered by the lock itself
     this.count(ACQ_LO);
+    if (w[GROWTH] !== this.seen) this.catchUp();
+  }
+
+  /** The engine's growth count (read it holding the lock). */
+  get growth(): number {
+    return this.word[GROWTH];
+  }
+
+  /** This thread's engine has taken in every growth up to `n` (attach, or catching up). */
+  caughtUp(n: number): void {
+    this.seen = n;
+  }
+
+  /** The holder grew the engine: every other thread catches up on its next entry. */
+  grew(): void {
+    this.seen = ++this.word[GROWTH];
+  }
+
+  private catchUp(): void {
+    if (this.onGrowth === null) {
+      this.seen = this.word[GROWTH];
+      return;
+    }
+    try {
+      this.onGrowth();
+    } catch (e) {
+      // a thread that cannot see the new memory must not run in the engine, nor block the others
+      this.depth = 1;
+      this.exit();
+      throw e;
+    }
   }
 
   exit(): void {

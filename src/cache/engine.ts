@@ -16,6 +16,7 @@ import { DELETED, EXISTS, NOT_FOUND, Status } from './status.js';
 import { arith, type ArithResult } from './arith.js';
 import { EngineStores } from './engine-stores.js';
 import type { SharedEngine } from './engine-core.js';
+import { EngineLock } from './engine-lock.js';
 
 /** The handle that means "no item". */
 export { NIL };
@@ -29,7 +30,14 @@ export class Cache extends EngineStores {
    */
   static attach(shared: SharedEngine, clock?: Clock): Cache {
     const cell = new Float64Array(shared.buffers['clock']);
-    return new Cache({ ...shared.options, clock: clock ?? new SharedClock(cell) }, shared.buffers);
+    // the tables' sizes are read from shared state, which only the lock holder may read
+    const lock = new EngineLock(new Int32Array(shared.buffers['lock']));
+    lock.enter();
+    try {
+      return new Cache({ ...shared.options, clock: clock ?? new SharedClock(cell) }, { ...shared.buffers }, shared.channel);
+    } finally {
+      lock.exit();
+    }
   }
 
   // ---------------------------------------------------------------- lookups
@@ -116,9 +124,18 @@ export class Cache extends EngineStores {
 
   // ---------------------------------------------------------------- admin
 
-  /** cache_memlimit: a new -m; memory already handed out stays until moved. */
-  setMemLimit(bytes: number): void {
-    this.mem.limitPages = Math.max(1, Math.floor(bytes / PAGE_SIZE));
+  /**
+   * cache_memlimit: a new -m; memory already handed out stays until moved. Above
+   * the arenas, more are added (up to what item handles address), and every thread
+   * takes them in on its next entry to the lock. The caller holds the lock. False,
+   * changing nothing, with -L: memcached cannot adjust memory it preallocated.
+   */
+  setMemLimit(bytes: number): boolean {
+    if (this.opts.preallocate) return false;
+    const pages = Math.max(1, Math.floor(bytes / PAGE_SIZE));
+    this.mem.limitPages = pages;
+    this.growth.growFor(pages);
+    return true;
   }
 
   /** Background step (timers, idle loop): hash expansion, under the engine lock. True if work remains. */

@@ -6,11 +6,11 @@
  * buckets split a few at a time on later operations (and from `maintain()`), so no
  * single request pays for the whole move: memcached's assoc.c expansion, without
  * the thread, and in place in one shared array sized for the largest table -m
- * can need. Keys are hashed and compared as bytes straight from the caller's buffer.
+ * can need (a bigger copy once cache_memlimit raises that). Keys are hashed and compared as bytes straight from the caller's buffer.
  */
 import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
 import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
-import type { SharedBlock } from './shared-block.js';
+import type { SharedBlock, SharedBuffers } from './shared-block.js';
 
 export const HASHPOWER_DEFAULT = 16;
 export const HASHPOWER_MAX = 32;
@@ -67,7 +67,9 @@ const H_ITEMS = 2;
 const H_EXPANDING = 3;
 /** 2^hashpower - 1, kept beside the power so that a lookup masks without a power of two */
 const H_MASK = 4;
-const H_SLOTS = 5;
+/** Highest hashpower the bucket array allows (raised when cache_memlimit adds memory). */
+const H_MAX_POWER = 5;
+const H_SLOTS = 6;
 
 /**
  * The largest hashpower the table may reach: enough buckets for `maxItems` items
@@ -87,17 +89,41 @@ export class HashIndex {
    * in place (linear hashing), and the migration cursor says which buckets have
    * split, so that no second array is ever made.
    */
-  private readonly buckets: Uint32Array;
+  private buckets: Uint32Array;
   private readonly s: Float64Array;
-  /** Highest hashpower the preallocated buckets allow. */
-  readonly maxPower: number;
 
   constructor(private readonly hdr: ItemHeaders, hashpower: number, private readonly canExpand: boolean,
-    private readonly hash: KeyHash, block: SharedBlock, maxPower: number) {
-    this.maxPower = Math.max(hashpower, maxPower);
-    this.buckets = block.u32('hash.buckets', 2 ** this.maxPower);
+    private readonly hash: KeyHash, private readonly block: SharedBlock, maxPower: number) {
     this.s = block.f64('hash', H_SLOTS);
+    if (!block.attached) this.s[H_MAX_POWER] = Math.max(hashpower, maxPower);
+    this.buckets = block.u32('hash.buckets', 2 ** this.maxPower);
     if (!block.attached) this.setPower(hashpower);
+  }
+
+  /** Highest hashpower the bucket array allows. */
+  get maxPower(): number {
+    return this.s[H_MAX_POWER];
+  }
+
+  /**
+   * A bucket array for as many as `maxItems` items (cache_memlimit added memory),
+   * holding the current buckets, put in the block and in `added` for other threads.
+   * Nothing if the current array is big enough or the table may not expand.
+   */
+  grow(maxItems: number, added: SharedBuffers): void {
+    const p = maxHashpower(this.maxPower, this.canExpand, maxItems);
+    if (p <= this.maxPower) return;
+    const buf = new SharedArrayBuffer(2 ** p * 4);
+    new Uint32Array(buf).set(this.buckets);
+    this.block.replace('hash.buckets', buf);
+    added['hash.buckets'] = buf;
+    this.s[H_MAX_POWER] = p;
+    this.refresh();
+  }
+
+  /** Takes in the bucket array grow() put in the block, on this thread or another. */
+  refresh(): void {
+    this.buckets = this.block.u32('hash.buckets', 2 ** this.maxPower);
   }
 
   /** Table size is 2^hashpower buckets (the size being grown to, while expanding). */

@@ -3,7 +3,9 @@
  *
  * `-m` megabytes are SharedArrayBuffer arenas allocated at start, counted as
  * reserved arena by arena up to the limit (all at once with `-L`); pages never
- * touched cost no RSS because the kernel hands out zero pages lazily. Each page has a Uint8Array and a Uint32Array view,
+ * touched cost no RSS because the kernel hands out zero pages lazily. A
+ * cache_memlimit above them adds arenas (grow()), which other threads take in
+ * through engine-growth.ts before they can meet a page of them. Each page has a Uint8Array and a Uint32Array view,
  * indexed by page id, so an item handle turns into (view, offset) with two shifts.
  *
  * A handle is the item's address in 8-byte units (CHUNK_ALIGN_BYTES):
@@ -12,7 +14,7 @@
  * addresses 2^32 * 8 bytes = 32 GiB of cache.
  */
 
-import type { SharedBlock } from './shared-block.js';
+import type { SharedBlock, SharedBuffers } from './shared-block.js';
 
 export const CHUNK_ALIGN_BYTES = 8;
 export const PAGE_SIZE = 1024 * 1024;
@@ -21,6 +23,8 @@ export const PAGE_UNIT_MASK = (1 << PAGE_UNIT_SHIFT) - 1;
 export const NIL = 0;
 /** Largest -m a u32 handle can address. */
 export const MAX_MEMORY_BYTES = 2 ** 32 * CHUNK_ALIGN_BYTES - PAGE_SIZE;
+/** Highest page id a u32 handle can address. */
+export const MAX_PAGE_ID = MAX_MEMORY_BYTES / PAGE_SIZE;
 /** Pages per arena when growing on demand: large enough to keep arenas few. */
 const ARENA_PAGES = 16;
 
@@ -52,49 +56,101 @@ const M_ARENA_NEXT = 3;
 const M_ARENA_END = 4;
 const M_RESERVED_PAGES = 5;
 const M_SPARE = 6;
-const M_SLOTS = 7;
+/** Pages with arenas: -m's plus the forced ones, more once cache_memlimit raised the limit. */
+const M_MAX_PAGES = 7;
+/** -m's pages at start: an attached engine checks its options against it. */
+const M_START_LIMIT = 8;
+const M_SLOTS = 9;
 /**
  * Pages per shared arena buffer: a few large buffers rather than one huge one, each
  * small enough that the kernel's overcommit heuristic accepts it on a small host.
  */
 const BUFFER_PAGES = 256;
 /** Pages past -m a slab class with no page at all may still take (one per class). */
-const FORCED_PAGES = 64;
+export const FORCED_PAGES = 64;
 
 export class Memory {
   /**
    * u8[page], u32[page]: views of page `page`; index 0 is a dummy. The byte view is
    * a Buffer so values copy out with Buffer#copy, which makes no view object.
-   * Every page -m can reach has its views from the start: the arenas are shared
-   * buffers sized once, and a page never touched costs no RSS.
+   * Every page -m can reach has its views from the start, and pages grow() adds
+   * have theirs before this thread can meet them; a page never touched costs no RSS.
    */
   readonly u8: Buffer[] = [Buffer.alloc(0)];
   readonly u32: Uint32Array[] = [new Uint32Array(0)];
-  /** Highest page id that exists: -m's pages plus one forced page per slab class. */
-  readonly maxPages: number;
+  /** Highest page id this thread has views of: -m's pages plus one forced page per slab class, or more after grow(). */
+  maxPages = 0;
   private readonly m: Float64Array;
   /** Spare page pool, a stack of page ids (pages given back by the page mover). */
-  private readonly spare: Uint32Array;
+  private spare: Uint32Array;
+  /** Arena buffers this thread has views of (arena.0, arena.1, ...). */
+  private arenas = 0;
 
-  constructor(maxbytes: number, preallocate: boolean, block: SharedBlock) {
+  constructor(maxbytes: number, preallocate: boolean, private readonly block: SharedBlock) {
     if (maxbytes > MAX_MEMORY_BYTES) {
       throw new RangeError(`memory limit (-m) of ${Math.round(maxbytes / PAGE_SIZE)} MB is above the ${Math.floor(MAX_MEMORY_BYTES / PAGE_SIZE)} MB that item handles can address`);
     }
     const limit = Math.max(1, Math.floor(maxbytes / PAGE_SIZE));
-    this.maxPages = limit + FORCED_PAGES;
     this.m = block.f64('memory', M_SLOTS);
-    this.spare = block.u32('memory.spare', this.maxPages + 1);
-    for (let first = 1, b = 0; first <= this.maxPages; first += BUFFER_PAGES, b++) {
-      const pages = Math.min(BUFFER_PAGES, this.maxPages + 1 - first);
-      const buf = block.buffer(`arena.${b}`, pages * PAGE_SIZE);
-      for (let i = 0; i < pages; i++) {
-        this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
-        this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
+    const m = this.m;
+    if (block.attached) {
+      if (m[M_START_LIMIT] !== limit) throw new Error(`shared engine was made with -m ${m[M_START_LIMIT]} pages, not ${limit}: attached with other options?`);
+    } else {
+      m[M_START_LIMIT] = limit;
+      m[M_MAX_PAGES] = Math.min(limit + FORCED_PAGES, MAX_PAGE_ID);
+      for (let first = 1, b = 0; first <= m[M_MAX_PAGES]; first += BUFFER_PAGES, b++) {
+        block.buffer(`arena.${b}`, Math.min(BUFFER_PAGES, m[M_MAX_PAGES] + 1 - first) * PAGE_SIZE);
       }
     }
+    this.viewArenas();
+    this.spare = block.u32('memory.spare', m[M_MAX_PAGES] + 1);
     if (block.attached) return;
     this.limitPages = limit;
     if (preallocate) this.growArena(limit);
+  }
+
+  /**
+   * Adds arenas so that page ids up to `pages` exist (cache_memlimit past them), and
+   * puts them and a bigger spare pool in the block; the caller holds the engine lock
+   * and passes `added` on to the other threads. The buffers are new: nothing that
+   * another thread still reads is ever moved.
+   */
+  grow(pages: number, added: SharedBuffers): void {
+    const m = this.m;
+    const block = this.block;
+    for (let first = m[M_MAX_PAGES] + 1, b = this.arenas; first <= pages; first += BUFFER_PAGES, b++) {
+      const buf = new SharedArrayBuffer(Math.min(BUFFER_PAGES, pages + 1 - first) * PAGE_SIZE);
+      block.replace(`arena.${b}`, buf);
+      added[`arena.${b}`] = buf;
+    }
+    const spare = new SharedArrayBuffer((pages + 1) * 4);
+    new Uint32Array(spare).set(this.spare);
+    block.replace('memory.spare', spare);
+    added['memory.spare'] = spare;
+    m[M_MAX_PAGES] = pages;
+    this.refresh();
+  }
+
+  /** Takes in what grow() put in the block, on this thread or another. */
+  refresh(): void {
+    this.spare = this.block.u32('memory.spare', this.m[M_MAX_PAGES] + 1);
+    this.viewArenas();
+  }
+
+  /** Views of every page of the arenas this thread has not seen yet. */
+  private viewArenas(): void {
+    const max = this.m[M_MAX_PAGES];
+    while (this.maxPages < max) {
+      const name = `arena.${this.arenas}`;
+      if (!this.block.has(name)) throw new Error(`shared engine has no buffer ${name}: attached from a stale SharedEngine?`);
+      const buf = this.block.buffers[name];
+      for (let i = 0, n = buf.byteLength / PAGE_SIZE; i < n; i++) {
+        this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
+        this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
+      }
+      this.maxPages += buf.byteLength / PAGE_SIZE;
+      this.arenas++;
+    }
   }
 
   /** Pages the -m limit allows (cache_memlimit may change it). */
@@ -141,7 +197,7 @@ export class Memory {
     } else {
       if (m[M_ARENA_NEXT] === m[M_ARENA_END]) {
         const left = m[M_LIMIT] - m[M_RESERVED_PAGES];
-        const grow = Math.min(left > 0 ? Math.min(ARENA_PAGES, left) : 1, this.maxPages - m[M_RESERVED_PAGES]);
+        const grow = Math.min(left > 0 ? Math.min(ARENA_PAGES, left) : 1, m[M_MAX_PAGES] - m[M_RESERVED_PAGES]);
         if (grow <= 0) return NIL;
         this.growArena(grow);
       }

@@ -5,8 +5,10 @@
  *
  * Each module asks for its arrays by name with their size. The thread that creates
  * the engine allocates them; an attached engine runs the same constructors over the
- * same options, and gets the same buffers back by name. Sizes are fixed at start:
- * nothing is reallocated later, since another thread could not learn of it.
+ * same options, and gets the same buffers back by name. Sizes are fixed at start,
+ * except when cache_memlimit raises the memory limit past them: then the engine
+ * puts bigger buffers in under the same names and passes them to every other
+ * thread (engine-growth.ts).
  *
  * Plain reads and writes are enough: every thread touches the engine only while it
  * holds the engine lock, whose Atomics order them.
@@ -40,6 +42,16 @@ export class SharedBlock {
       throw new Error(`shared engine buffer ${name} is ${b.byteLength} bytes, not ${bytes}: attached with other options?`);
     }
     return b;
+  }
+
+  /** True if the block holds a buffer of this name. */
+  has(name: string): boolean {
+    return this.bufs[name] !== undefined;
+  }
+
+  /** Puts `buf` in under `name`, in place of any buffer of that name (growth). */
+  replace(name: string, buf: SharedArrayBuffer): void {
+    this.bufs[name] = buf;
   }
 
   f64(name: string, n: number): Float64Array {

@@ -12,7 +12,7 @@ import {
   CHUNK_ALIGN_BYTES, Memory, NIL, PAGE_SIZE, PAGE_UNIT_SHIFT, makeHandle,
 } from './memory.js';
 import { ITEM_SLABBED, ItemHeaders, W_NEXT } from './item-header.js';
-import type { SharedBlock } from './shared-block.js';
+import type { SharedBlock, SharedBuffers } from './shared-block.js';
 
 /** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1); class 0 is unused. */
 export const MAX_NUMBER_OF_SLAB_CLASSES = 64;
@@ -41,11 +41,11 @@ export class Slabs {
   readonly carveNext: Uint32Array;
   readonly carveLeft: Float64Array;
   /** class that owns each page, for every page id the memory can hand out */
-  readonly pageClass: Uint8Array;
+  pageClass: Uint8Array;
   /** pages per class, in order received (the page mover takes from here) */
-  readonly pageList: ClassPages;
+  pageList: ClassPages;
 
-  constructor(readonly mem: Memory, readonly hdr: ItemHeaders, opts: SlabOptions, block: SharedBlock) {
+  constructor(readonly mem: Memory, readonly hdr: ItemHeaders, opts: SlabOptions, private readonly block: SharedBlock) {
     // Each class is the exact geometric series base * f^k, rounded up to the
     // alignment. memcached multiplies the already-rounded size, so round-ups compound:
     // from 88 at -f 1.15 it goes 104, 120, 144, 168 (steps of up to 1.2), where this
@@ -83,6 +83,25 @@ export class Slabs {
     this.carveLeft = block.f64('slabs.carveLeft', n);
     this.pageClass = block.u8('slabs.pageClass', mem.maxPages + 1);
     this.pageList = new ClassPages(block, n, mem.maxPages);
+  }
+
+  /**
+   * The page tables for page ids up to `pages` (Memory.grow() first): new buffers
+   * holding the current tables, put in the block and in `added` for other threads.
+   */
+  grow(pages: number, added: SharedBuffers): void {
+    const pc = new SharedArrayBuffer(pages + 1);
+    new Uint8Array(pc).set(this.pageClass);
+    this.block.replace('slabs.pageClass', pc);
+    added['slabs.pageClass'] = pc;
+    added['slabs.pages'] = this.pageList.grow(this.block, pages);
+    this.refresh();
+  }
+
+  /** Takes in the tables grow() put in the block, on this thread or another. */
+  refresh(): void {
+    this.pageClass = this.block.u8('slabs.pageClass', this.mem.maxPages + 1);
+    this.pageList = new ClassPages(this.block, this.largest + 1, this.mem.maxPages);
   }
 
   /** Each class's pages as plain arrays: a copy, for inspection. */
@@ -218,6 +237,16 @@ export class ClassPages {
     this.stride = maxPages + 1;
     this.ids = block.u32('slabs.pages', classes * this.stride);
     this.count = block.f64('slabs.pageCount', classes);
+  }
+
+  /** A table for page ids up to `pages` holding this one's lists, put in the block; returns its buffer. */
+  grow(block: SharedBlock, pages: number): SharedArrayBuffer {
+    const classes = this.count.length;
+    const buf = new SharedArrayBuffer(classes * (pages + 1) * 4);
+    const ids = new Uint32Array(buf);
+    for (let c = 0; c < classes; c++) ids.set(this.of(c), c * (pages + 1));
+    block.replace('slabs.pages', buf);
+    return buf;
   }
 
   /** The class's pages, oldest first: a view, valid until its pages change. */

@@ -19,6 +19,7 @@ const SHUTDOWN_DISABLED = b('ERROR: shutdown not enabled\r\n');
 const SHUTDOWN_MODE = b('CLIENT_ERROR invalid shutdown mode\r\n');
 const MEMLIMIT_SMALL = b('MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n');
 const MEMLIMIT_BYTES = b('MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n');
+const MEMLIMIT_FAILED = b('MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n');
 const W_GRACEFUL = b('graceful');
 
 /** memcached's MAX_VERBOSITY_LEVEL */
@@ -51,7 +52,7 @@ export function memlimit(ctx: ServerContext, buf: Buffer, w: Words): Buffer {
   if (mb < 0) return ERROR;
   if (mb < 8) return MEMLIMIT_SMALL;
   if (mb > 1000000000) return MEMLIMIT_BYTES;
-  ctx.cache.setMemLimit(mb * MB);
+  if (!ctx.cache.setMemLimit(mb * MB)) return MEMLIMIT_FAILED;
   ctx.settings.maxbytes = mb * MB;
   return OK;
 }
