@@ -122,6 +122,8 @@ export class EngineCore {
   readonly lock: EngineLock;
   /** Hand this to another thread's Cache.attach(). */
   readonly shared: SharedEngine;
+  /** One word: a crawl or metadump runs on some thread (crawler.ts). */
+  readonly crawling: Int32Array;
   private readonly sc: Float64Array;
 
   get itemSizeMax(): number {
@@ -173,6 +175,7 @@ export class EngineCore {
     const block = new SharedBlock(attachTo);
     this.sc = block.f64('cache', S_SLOTS);
     this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
+    this.crawling = block.i32('crawling', 1);
     const cell = block.f64('clock', CLOCK_CELL_SLOTS);
     if (!block.attached) {
       // the clock writes the time where attached engines read it
