@@ -71,8 +71,14 @@ class ClassCrawlStats {
 }
 
 export class LruCrawler {
-  /** True while a crawl is in progress (stats: lru_crawler_running). */
+  /** True while this thread's crawl or dump is in progress. */
   running = false;
+  /**
+   * 1 while a crawl or dump runs on any thread (a worker's metadump, the main
+   * thread's crawls): one word of the shared engine, so BUSY and
+   * lru_crawler_running hold across threads. Claimed with a compare-exchange.
+   */
+  private readonly anyRunning: Int32Array;
   /** Kind of the running crawl: automatic crawls yield to nothing, manual ones get BUSY. */
   private auto = false;
   private readonly nlists: number;
@@ -96,6 +102,7 @@ export class LruCrawler {
   private readonly nextCrawlWait: Float64Array;
 
   constructor(readonly cache: Cache, readonly settings: CrawlerSettings) {
+    this.anyRunning = cache.crawling;
     const classes = cache.slabs.largest + 1;
     this.nlists = classes * SEGMENTS;
     this.active = new Uint8Array(this.nlists);
@@ -132,6 +139,16 @@ export class LruCrawler {
     this.finishCrawl();
   }
 
+  /** A crawl or dump runs on some thread (stats: lru_crawler_running). */
+  get busy(): boolean {
+    return Atomics.load(this.anyRunning, 0) !== 0;
+  }
+
+  /** Takes the one crawl slot every thread shares; false when a crawl or dump holds it. */
+  private claim(): boolean {
+    return Atomics.compareExchange(this.anyRunning, 0, 0, 1) === 0;
+  }
+
   /** Resolves when no crawl is running (tests, shutdown). */
   idle(): Promise<void> {
     if (!this.running) return Promise.resolve();
@@ -148,7 +165,7 @@ export class LruCrawler {
     const ids = parseClassSpec(spec);
     if (ids === 'hash') return CRAWLER_ERROR; // memcached walks the hash table only for dumps
     if (ids === null) return CRAWLER_BADCLASS;
-    if (this.running) return CRAWLER_RUNNING;
+    if (!this.claim()) return CRAWLER_RUNNING;
     this.begin(ids, tocrawl, false);
     return CRAWLER_OK;
   }
@@ -162,7 +179,7 @@ export class LruCrawler {
   metadump(spec: string): MetadumpJob | CrawlerResult {
     const ids = parseClassSpec(spec);
     if (ids === null) return CRAWLER_BADCLASS;
-    if (this.running) return CRAWLER_RUNNING;
+    if (!this.claim()) return CRAWLER_RUNNING;
     const all = ids === 'hash' ? allClasses() : ids;
     const lists = this.order.filter((id) => all[Math.floor(id / SEGMENTS)] === 1);
     const job = new MetadumpJob(this.cache, this, lists, () => {
@@ -287,6 +304,7 @@ export class LruCrawler {
   }
 
   private finishCrawl(): void {
+    if (this.running) Atomics.store(this.anyRunning, 0, 0);
     this.running = false;
     const w = this.waiters;
     this.waiters = [];
@@ -343,7 +361,7 @@ export class LruCrawler {
 
   maintain(): void {
     const s = this.settings;
-    if (!s.lruCrawler || !s.lruMaintainer || this.running) return;
+    if (!s.lruCrawler || !s.lruMaintainer || this.busy) return;
     const c = this.cache;
     const now = c.clock.now;
     const todo = new Uint8Array(MAX_NUMBER_OF_SLAB_CLASSES);
@@ -377,6 +395,7 @@ export class LruCrawler {
     }
     if (!any) return;
     if (s.lruCrawlerTocrawl > 0 && s.lruCrawlerTocrawl < limit) limit = s.lruCrawlerTocrawl;
+    if (!this.claim()) return;
     this.begin(todo, limit, true);
   }
 }

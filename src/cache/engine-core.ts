@@ -127,6 +127,8 @@ export class EngineCore {
   protected readonly growth: EngineGrowth;
   private readonly block: SharedBlock;
   private readonly plain: PlainEngineOptions;
+  /** One word: a crawl or metadump runs on some thread (crawler.ts). */
+  readonly crawling: Int32Array;
   private readonly sc: Float64Array;
 
   /**
@@ -194,6 +196,7 @@ export class EngineCore {
     this.block = block;
     this.sc = block.f64('cache', S_SLOTS);
     this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
+    this.crawling = block.i32('crawling', 1);
     const cell = block.f64('clock', CLOCK_CELL_SLOTS);
     if (!block.attached) {
       // the clock writes the time where attached engines read it

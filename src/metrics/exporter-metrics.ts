@@ -27,8 +27,13 @@ type Stats = Map<string, string>;
 
 const MEMCACHED_UP_HELP = 'Could the memcached server be reached.';
 
-/** Every metric family, in the exporter's Describe() order, then ours. */
+/**
+ * Every metric family, in the exporter's Describe() order, then ours. The caller
+ * holds the engine lock: `stats items` and `stats slabs` walk the LRUs and slab
+ * tables that worker threads change under it.
+ */
 export function collectFamilies(ctx: ServerContext): Family[] {
+  if (!ctx.cache.lock.held) throw new Error('metrics read the engine without its lock');
   const s: Stats = new Map(generalStats(ctx));
   const settings: Stats = new Map(settingsStats(ctx));
   const slabPairs = slabsStats(ctx);

@@ -27,7 +27,15 @@ export async function startMetrics(ctx: ServerContext, host: string, port: numbe
 
   const scrape = async (): Promise<string> => {
     const reg = new prom.Registry();
-    for (const f of collectFamilies(ctx)) {
+    // the main thread reads tables that -t N's workers change: under the engine lock
+    ctx.cache.lock.enter();
+    let families;
+    try {
+      families = collectFamilies(ctx);
+    } finally {
+      ctx.cache.lock.exit();
+    }
+    for (const f of families) {
       if (f.type === 'counter') {
         const c = new prom.Counter({ name: f.name, help: f.help, labelNames: f.labelNames, registers: [reg] });
         for (const smp of f.samples) c.inc(smp.labels, Math.max(0, smp.value));

@@ -246,8 +246,13 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
             if (patch.verbose !== undefined) opts.onVerbosity?.(settings.verbose);
           },
           admin: (words) => {
-            const r = adminCommand(ctx, { out: new Output(cache) } as unknown as ProtoConn, words, false);
-            return r ?? 'ERROR';
+            // a crawl, a page move or lru tune reads the tables workers change
+            lock.enter();
+            try {
+              return adminCommand(ctx, { out: new Output(cache) } as unknown as ProtoConn, words, false) ?? 'ERROR';
+            } finally {
+              lock.exit();
+            }
           },
           connRows: () => connRows(ctx),
           detailRows: () => ctx.stats.prefix.entries(),

@@ -29,8 +29,10 @@ export const CTL_NEXT_ID = 1;
 export const CTL_GID = 2;
 /** `watch` connections on all threads (log-fanout.ts) */
 export const CTL_WATCHERS = 3;
+/** workers that reached shutdown's close barrier (worker.ts) */
+export const CTL_CLOSING = 4;
 /** from here, one word per thread: what its watchers ask for (log-fanout.ts) */
-export const CTL_WATCH = 4;
+export const CTL_WATCH = 5;
 
 /** A control block for one daemon with `threads` threads (shared when more than one). */
 export function newControl(threads: number): Int32Array {

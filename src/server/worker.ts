@@ -18,7 +18,7 @@ import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
 import type { PrefixEntry } from '../stats/detail.js';
 import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
-import { Front, nextId } from './front.js';
+import { CTL_CLOSING, Front, nextId } from './front.js';
 import { LogChannel } from './log-fanout.js';
 import { drainAndClose, FatalError } from './process.js';
 import { tlsServerOptions } from './listen-tls.js';
@@ -119,6 +119,31 @@ async function listen(specs: ListenSpec[]): Promise<void> {
   send({ type: 'ready' });
 }
 
+/** How long a worker waits at the close barrier for the others (a stuck one is not waited for). */
+const CLOSE_BARRIER_MS = 2000;
+
+/**
+ * Every worker's listener wraps the same fd numbers (listen({ fd })), and the first
+ * close frees them: a connection accepted meanwhile on another listener, by a
+ * worker that has not closed yet, could get a freed number and be closed by that
+ * worker's own close of it. So no worker closes until all have stopped here; then
+ * each closes its listeners straight away, with no turn of its event loop (and so
+ * no accept) in between. The main thread has closed its metrics listener first.
+ */
+function closeBarrier(): void {
+  const ctl = data.ctl;
+  const n = settings.numThreads;
+  Atomics.add(ctl, CTL_CLOSING, 1);
+  Atomics.notify(ctl, CTL_CLOSING);
+  const deadline = Date.now() + CLOSE_BARRIER_MS;
+  for (;;) {
+    const arrived = Atomics.load(ctl, CTL_CLOSING);
+    const left = deadline - Date.now();
+    if (arrived >= n || left <= 0) return;
+    Atomics.wait(ctl, CTL_CLOSING, arrived, left);
+  }
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'listen':
@@ -153,6 +178,7 @@ port.on('message', (m: ToWorker) => {
       ctx.stats.prefix.clear();
       return;
     case 'close': {
+      closeBarrier();
       const sockets = front.stop();
       void drainAndClose(bound.map((b) => b.server), sockets, m.drainMs).then(() => {
         slots.close();

@@ -128,7 +128,7 @@ export function generalStats(ctx: ServerContext): Pairs {
     add('slabs_moved', ec.slabs_moved);
   }
   if (s.lruCrawler) {
-    add('lru_crawler_running', ctx.crawler.running ? 1 : 0);
+    add('lru_crawler_running', ctx.crawler.busy ? 1 : 0);
     add('lru_crawler_starts', ec.lru_crawler_starts);
   }
   if (s.lruMaintainer) add('lru_maintainer_juggles', ec.lru_maintainer_juggles);
