@@ -317,15 +317,7 @@ export class LruCrawler {
       this.timer = null;
       this.immediate = null;
       // a slice runs from a timer: it holds the engine lock like any request
-      const lock = this.cache.lock;
-      lock.enter();
-      let more: boolean;
-      try {
-        more = this.step();
-      } finally {
-        lock.exit();
-      }
-      if (more) this.scheduleSlice();
+      if (this.cache.lock.run(() => this.step())) this.scheduleSlice();
     };
     const sleepUs = this.settings.lruCrawlerSleep;
     if (sleepUs <= 0) {
@@ -350,13 +342,7 @@ export class LruCrawler {
    * start a crawl of every class whose wait is over. Public for tests.
    */
   private maintainLocked(): void {
-    const lock = this.cache.lock;
-    lock.enter();
-    try {
-      this.maintain();
-    } finally {
-      lock.exit();
-    }
+    this.cache.lock.run(() => this.maintain());
   }
 
   maintain(): void {

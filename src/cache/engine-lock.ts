@@ -106,6 +106,19 @@ export class EngineLock {
     }
   }
 
+  /**
+   * fn() with the lock held: for background slices and other calls off the request
+   * path (the closure is an allocation the request path does not make).
+   */
+  run<T>(fn: () => T): T {
+    this.enter();
+    try {
+      return fn();
+    } finally {
+      this.exit();
+    }
+  }
+
   exit(): void {
     if (this.depth === 0) throw new Error('engine lock released by a thread that does not hold it');
     if (--this.depth > 0) return;

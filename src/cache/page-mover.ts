@@ -97,13 +97,7 @@ export class PageMover {
   start(): void {
     if (this.automoveTimer) return;
     this.automoveTimer = setInterval(() => {
-      const lock = this.cache.lock;
-      lock.enter();
-      try {
-        this.automoveTick();
-      } finally {
-        lock.exit();
-      }
+      this.cache.lock.run(() => this.automoveTick());
     }, 1000);
     this.automoveTimer.unref();
   }
@@ -376,15 +370,7 @@ export class PageMover {
       this.immediate = null;
       const loops = this.busyLoops;
       // a slice runs from a timer: it holds the engine lock like any request
-      const lock = this.cache.lock;
-      lock.enter();
-      let more: boolean;
-      try {
-        more = this.step();
-      } finally {
-        lock.exit();
-      }
-      if (more) this.scheduleSlice(this.busyLoops !== loops);
+      if (this.cache.lock.run(() => this.step())) this.scheduleSlice(this.busyLoops !== loops);
     };
     if (afterBusy) {
       this.timer = setTimeout(run, this.busyLoops > BUSY_LOOPS_BEFORE_SLOW ? BUSY_RETRY_SLOW_MS : BUSY_RETRY_MS);

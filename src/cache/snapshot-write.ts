@@ -124,13 +124,7 @@ export async function saveSnapshot(cache: Cache, file: string, settings: Snapsho
   // A save runs once no other thread serves (shutdown): the pages stream out over
   // many turns, which no lock held per slice could keep consistent. The expansion
   // it finishes takes the lock all the same.
-  cache.lock.enter();
-  let buckets: Uint32Array;
-  try {
-    buckets = index.table(); // finishes a hash expansion under way
-  } finally {
-    cache.lock.exit();
-  }
+  const buckets = cache.lock.run(() => index.table()); // finishes a hash expansion under way
   const layout = mem.layout();
   const largest = slabs.largest;
   const pageClass = slabs.pageClass;
