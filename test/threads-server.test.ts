@@ -302,3 +302,14 @@ test('-t 4: admin commands on one worker reach the main thread\'s jobs and every
   await sc.done;
   t.deepEqual(sc.exited(), { code: 0, signal: null });
 });
+
+test('-t 4: a second daemon on a port the first serves fails as memcached does, exit 71', async (t) => {
+  // where Node has SO_REUSEPORT the workers bind with it, and a second daemon of the
+  // same user could join the port; the binder's plain first bind refuses that
+  const first = await startSlabcache(t, ['-t', '4']);
+  const second = runProc(t, process.execPath, [SLABCACHE_BIN, ...AS_ROOT_ARGS, '-t', '4', '-p', String(first.port), '-U', '0']);
+  t.is((await second.exited).code, 71);
+  t.regex(second.output(), new RegExp(`failed to listen on TCP port ${first.port}: Address already in use`));
+  const s = await served(t, { host: '127.0.0.1', port: first.port });
+  t.true((await stats(s)).has('threads'), 'the first daemon still serves');
+});

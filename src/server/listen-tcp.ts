@@ -10,6 +10,8 @@ export interface TcpListenOptions {
   host: string | null;
   port: number;
   backlog: number;
+  /** SO_REUSEPORT: each worker thread binds a socket of its own on the port */
+  reusePort?: boolean;
   /** gets each accepted socket paused: nothing is read until it is resumed or adopted */
   onConnection: (socket: net.Socket) => void;
 }
@@ -26,7 +28,7 @@ export async function listenTcp(opts: TcpListenOptions): Promise<net.Server> {
   // paused: the connection takes the handle over before its first read (fast-read.ts)
   const server = net.createServer({ noDelay: true, pauseOnConnect: true }, opts.onConnection);
   try {
-    await listenOn(server, opts.host, opts.port, opts.backlog);
+    await listenOn(server, opts.host, opts.port, opts.backlog, opts.reusePort);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = (err.code && STRERROR[err.code]) ?? err.message;

@@ -104,6 +104,8 @@ export interface TlsListenOptions {
   port: number;
   backlog: number;
   settings: Settings;
+  /** SO_REUSEPORT: each worker thread binds a socket of its own on the port */
+  reusePort?: boolean;
   /** the decrypted stream; a TLSSocket is a net.Socket to the connection code */
   onConnection: (socket: tls.TLSSocket) => void;
 }
@@ -111,7 +113,7 @@ export interface TlsListenOptions {
 /** A TLS listener on host:port, resolved once listening. */
 export async function listenTls(opts: TlsListenOptions): Promise<tls.Server> {
   const server = tlsServer(opts.settings, opts.onConnection);
-  await listenOn(server, opts.host, opts.port, opts.backlog);
+  await listenOn(server, opts.host, opts.port, opts.backlog, opts.reusePort);
   return server;
 }
 
@@ -134,8 +136,11 @@ export function tlsServer(settings: Settings, onConnection: (socket: tls.TLSSock
   return server;
 }
 
-/** server.listen(host, port) as a promise; host null listens on every address. */
-export function listenOn(server: net.Server, host: string | null, port: number, backlog: number): Promise<void> {
+/**
+ * server.listen(host, port) as a promise; host null listens on every address.
+ * reusePort: SO_REUSEPORT (Node >= 22.12 on Linux; older Nodes ignore it).
+ */
+export function listenOn(server: net.Server, host: string | null, port: number, backlog: number, reusePort = false): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -143,7 +148,7 @@ export function listenOn(server: net.Server, host: string | null, port: number, 
       server.off('error', onError);
       resolve();
     };
-    if (host === null) server.listen({ port, backlog }, done);
-    else server.listen({ host, port, backlog, ipv6Only: net.isIPv6(host) }, done);
+    if (host === null) server.listen({ port, backlog, reusePort }, done);
+    else server.listen({ host, port, backlog, ipv6Only: net.isIPv6(host), reusePort }, done);
   });
 }

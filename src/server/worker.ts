@@ -17,7 +17,7 @@ import { LogHub } from '../log-stream/log-hub.js';
 import { outputMemory } from '../protocol/output-pool.js';
 import { connRows } from '../stats/conns.js';
 import type { PrefixEntry } from '../stats/detail.js';
-import { bindListeners, listenShared, type Bound, type ListenSpec } from './bind.js';
+import { bindListeners, listenShared, reusePortWorks, type Bound, type ListenSpec } from './bind.js';
 import { CTL_CLOSING, Front, nextId } from './front.js';
 import { LogChannel } from './log-fanout.js';
 import { drainAndClose, FatalError } from './process.js';
@@ -193,7 +193,7 @@ port.on('message', (m: ToWorker) => {
 });
 
 if (data.binder) {
-  bindListeners(settings, front.accept, () => nextId(data.ctl), false).then((b) => {
+  reusePortWorks().then((reuse) => bindListeners(settings, front.accept, () => nextId(data.ctl), false, reuse)).then((b) => {
     bound = b;
     // serving from here: the -e snapshot is spent, whatever came of it (daemon.ts)
     if (settings.memoryFile !== null) consumeSnapshot(settings.memoryFile);
