@@ -57,3 +57,26 @@ test('a thread that finds the lock held waits, and counts as contended', async (
   t.is(lock.acquisitions, 2);
   t.is(lock.contended, 1);
 });
+
+test('a lock held alone and then shared wakes the thread that waits on it', async (t) => {
+  const lock = EngineLock.create();
+  lock.alone();
+  lock.enter();
+  lock.exit();
+  t.is(lock.buffer[0], 0);
+  // held across share(), as the engine's `shared` does: the release must wake a sleeper
+  lock.enter();
+  lock.share();
+  const counter = new Int32Array(new SharedArrayBuffer(8));
+  const done = run({ lock: lock.buffer, counter, rounds: 1 });
+  const deadline = Date.now() + 10_000;
+  while (Atomics.load(lock.buffer, 0) !== 2) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the worker to sleep on the held lock');
+    await new Promise((r) => setImmediate(r));
+  }
+  t.is(counter[0], 0);
+  lock.exit();
+  await done;
+  t.is(counter[0], 1);
+  t.is(lock.contended, 1);
+});

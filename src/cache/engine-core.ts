@@ -138,6 +138,7 @@ export class EngineCore {
    */
   get shared(): SharedEngine {
     this.lock.enter();
+    this.lock.share();
     try {
       this.growth.open();
       return { options: this.plain, buffers: this.block.buffers, channel: this.growth.name };
@@ -197,6 +198,7 @@ export class EngineCore {
     this.sc = block.f64('cache', S_SLOTS);
     this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
     this.crawling = block.i32('crawling', 1);
+    if (!block.attached) this.lock.alone();
     const cell = block.f64('clock', CLOCK_CELL_SLOTS);
     if (!block.attached) {
       // the clock writes the time where attached engines read it

@@ -45,12 +45,31 @@ export class EngineLock {
    * entry: the engine takes in the new memory before the caller can meet it.
    */
   onGrowth: (() => void) | null = null;
+  /**
+   * True while no other thread can know of the lock (the creating engine before its
+   * `shared` is first handed out): taking and releasing it is then a plain store,
+   * which the compiler inlines, where an Atomics call is a builtin call on every
+   * request of a single-threaded daemon. share() ends it for good; the buffers reach
+   * another thread only after that, through postMessage, which orders the plain
+   * stores made before it.
+   */
+  private solo = false;
 
   constructor(private readonly word: Int32Array) {}
 
   /** A lock over fresh shared memory (one per engine). */
   static create(): EngineLock {
     return new EngineLock(new Int32Array(new SharedArrayBuffer(ENGINE_LOCK_WORDS * 4)));
+  }
+
+  /** No other thread knows this lock yet: it may use plain stores until share(). */
+  alone(): void {
+    this.solo = true;
+  }
+
+  /** Another thread is about to get this lock: from here on it uses atomics. */
+  share(): void {
+    this.solo = false;
   }
 
   /** The shared array, to hand to another thread's EngineLock. */
@@ -69,7 +88,8 @@ export class EngineLock {
       return;
     }
     const w = this.word;
-    if (Atomics.compareExchange(w, STATE, FREE, HELD) !== FREE) this.contend();
+    if (this.solo) w[STATE] = HELD;
+    else if (Atomics.compareExchange(w, STATE, FREE, HELD) !== FREE) this.contend();
     this.depth = 1;
     // counted by the holder: plain adds are ordered by the lock itself
     this.count(ACQ_LO);
@@ -123,7 +143,8 @@ export class EngineLock {
     if (this.depth === 0) throw new Error('engine lock released by a thread that does not hold it');
     if (--this.depth > 0) return;
     const w = this.word;
-    if (Atomics.exchange(w, STATE, FREE) === WAITERS) Atomics.notify(w, STATE, 1);
+    if (this.solo) w[STATE] = FREE;
+    else if (Atomics.exchange(w, STATE, FREE) === WAITERS) Atomics.notify(w, STATE, 1);
   }
 
   /** Acquisitions by every thread. */
