@@ -178,7 +178,8 @@ function listeningPorts(pid: number): number[] {
       if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':')[1], 16));
     }
   }
-  return ports.sort((a, b) => a - b);
+  // with SO_REUSEPORT every worker thread has a listening socket of its own on the port
+  return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 test('metrics off: nothing more listens and prom-client is never loaded; on: both', async (t) => {
