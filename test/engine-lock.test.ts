@@ -39,17 +39,21 @@ test('the lock is re-entrant within a thread and counts outer acquisitions only'
   t.throws(() => lock.exit(), { message: /does not hold/ });
 });
 
-test('a thread that finds the lock held waits, and counts as contended', async (t) => {
-  const lock = EngineLock.create();
-  const counter = new Int32Array(new SharedArrayBuffer(8));
-  lock.enter();
-  const done = run({ lock: lock.buffer, counter, rounds: 1 });
-  // the worker marks the lock word "held with waiters" (2) once it has given up spinning
+/** Until a worker has given up spinning and marked the lock word "held with waiters" (2). */
+async function untilSleeping(lock: EngineLock): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Atomics.load(lock.buffer, 0) !== 2) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the worker to sleep on the held lock');
     await new Promise((r) => setImmediate(r));
   }
+}
+
+test('a thread that finds the lock held waits, and counts as contended', async (t) => {
+  const lock = EngineLock.create();
+  const counter = new Int32Array(new SharedArrayBuffer(8));
+  lock.enter();
+  const done = run({ lock: lock.buffer, counter, rounds: 1 });
+  await untilSleeping(lock);
   t.is(counter[0], 0);
   lock.exit();
   await done;
@@ -69,11 +73,7 @@ test('a lock held alone and then shared wakes the thread that waits on it', asyn
   lock.share();
   const counter = new Int32Array(new SharedArrayBuffer(8));
   const done = run({ lock: lock.buffer, counter, rounds: 1 });
-  const deadline = Date.now() + 10_000;
-  while (Atomics.load(lock.buffer, 0) !== 2) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the worker to sleep on the held lock');
-    await new Promise((r) => setImmediate(r));
-  }
+  await untilSleeping(lock);
   t.is(counter[0], 0);
   lock.exit();
   await done;

@@ -6,7 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
-import { telnet, type Telnet } from './helpers/telnet.js';
+import { stats, telnet, type Telnet } from './helpers/telnet.js';
 
 const MB = 1024 * 1024;
 /** Large values: a few round trips fill many pages, in one slab class. */
@@ -23,14 +23,6 @@ function valueFor(i: number): Buffer {
   const tag = Buffer.from(`<k${i}>`, 'latin1');
   for (let p = 0; p < VALUE_BYTES; p += tag.length) tag.copy(b, p);
   return b;
-}
-
-async function stats(c: Telnet, group = ''): Promise<Map<string, string>> {
-  await c.send(group === '' ? 'stats\r\n' : `stats ${group}\r\n`);
-  const text = (await c.readUntil('END\r\n', 10_000)).toString('latin1');
-  const out = new Map<string, string>();
-  for (const m of text.matchAll(/^STAT (\S+) (\S*)\r$/gm)) out.set(m[1], m[2]);
-  return out;
 }
 
 async function stat(c: Telnet, name: string, group = ''): Promise<number> {

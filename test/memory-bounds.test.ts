@@ -10,7 +10,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startSlabcache } from './helpers/memcached.js';
-import { telnet, type Telnet } from './helpers/telnet.js';
+import { stats, telnet, type Telnet } from './helpers/telnet.js';
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -20,15 +20,6 @@ function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (m === null) throw new Error(`no VmRSS for ${pid}`);
   return Number(m[1]) * KB;
-}
-
-/** `stats <group>` as name -> value. */
-async function stats(c: Telnet, group = ''): Promise<Map<string, string>> {
-  await c.send(group === '' ? 'stats\r\n' : `stats ${group}\r\n`);
-  const text = (await c.readUntil('END\r\n', 10_000)).toString('latin1');
-  const out = new Map<string, string>();
-  for (const m of text.matchAll(/^STAT (\S+) (\S*)\r$/gm)) out.set(m[1], m[2]);
-  return out;
 }
 
 /** Polls `what` (asking the daemon) until it holds; fails saying what it waited for. */

@@ -247,6 +247,15 @@ export async function bytesAfterLastExchange(raw: RawClient, binary: boolean): P
   return extra.length > 0 ? extra : r.timedOut ? Buffer.from('[no answer to the closing probe]') : null;
 }
 
+/** `stats <group>` as name -> value. */
+export async function stats(c: Telnet, group = ''): Promise<Map<string, string>> {
+  await c.send(group === '' ? 'stats\r\n' : `stats ${group}\r\n`);
+  const text = (await c.readUntil('END\r\n', 10_000)).toString('latin1');
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/^STAT (\S+) (\S*)\r$/gm)) out.set(m[1], m[2]);
+  return out;
+}
+
 export interface TelnetOptions {
   /**
    * At teardown, check that nothing arrived after the last exchange (default: true): a
