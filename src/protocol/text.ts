@@ -82,6 +82,7 @@ export class TextProtocol implements Protocol {
   process(buf: Buffer, start: number, end: number): number {
     const conn = this.conn;
     const maxReqs = this.ctx.settings.reqsPerEvent;
+    const lock = this.ctx.cache.lock;
     let pos = start;
     let reqs = 0;
     this.yielded = false;
@@ -99,6 +100,11 @@ export class TextProtocol implements Protocol {
       if (reqs >= maxReqs || conn.out.full) {
         this.yielded = true;
         this.ctx.counters.conn_yields++;
+        break;
+      }
+      // another thread waits for the engine: the rest of the batch on a later turn
+      if (reqs > 0 && lock.wanted) {
+        this.yielded = true;
         break;
       }
       // resume the \n search where the last call gave up: a multiget line arriving
