@@ -55,6 +55,7 @@ test('text: a multiget stops after the key in hand while another thread waits, a
   });
   t.is(n, 0, 'the line stays for the next turn');
   t.true(r.proto.yielded);
+  t.is(r.ctx.counters.conn_yields, 0, 'not an -R yield');
   t.is(r.output().toString('latin1'), 'VALUE a 0 1\r\nA\r\n');
   t.is(r.proto.process(line, 0, line.length), line.length);
   t.is(r.output().toString('latin1'), 'VALUE b 0 1\r\nB\r\nVALUE c 0 1\r\nC\r\nEND\r\n');

@@ -311,7 +311,8 @@ export class TextProtocol implements Protocol {
   private resumeLater(lineStart: number, next: number): number {
     this.scanned = next - 1 - lineStart; // the \n is known: don't search the line again
     this.yielded = true;
-    this.ctx.counters.conn_yields++;
+    // a stop for another thread's lock wait is not one of memcached's yields
+    if (this.conn.out.full) this.ctx.counters.conn_yields++;
     return -1;
   }
 
