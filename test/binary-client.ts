@@ -4,6 +4,7 @@
  * sentinel NOOP comes back, the server closes, or a deadline passes.
  */
 import net from 'node:net';
+import { readSession, type KeptOpen } from './helpers/kept-open.js';
 
 export interface Packet {
   magic?: number;
@@ -77,16 +78,8 @@ export function parseReplies(buf: Buffer): { replies: Reply[]; rest: Buffer } {
   return { replies, rest: buf.subarray(i) };
 }
 
-export interface Exchange {
+export interface Exchange extends KeptOpen<Exchange> {
   bytes: Buffer; replies: Reply[]; closed: boolean; timedOut: boolean;
-  /**
-   * Only after a timeout of an exchange made with `keepOpen`: waits on the same
-   * connection up to `ms` more for the server to close it, then ends it and says
-   * what came meanwhile. Call it or `end` once.
-   */
-  waitClose?(ms: number): Promise<Exchange>;
-  /** Ends a connection kept open after a timeout. */
-  end?(): void;
 }
 
 /**
@@ -96,61 +89,20 @@ export interface Exchange {
  * the caller's waitClose() or end().
  */
 export function exchange(port: number, chunks: Buffer[], timeoutMs = 3000, host = '127.0.0.1', keepOpen = false): Promise<Exchange> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, host);
-    const got: Buffer[] = [];
-    let closed = false;
-    let finished = false;
-    let onClose: (() => void) | null = null;
-    const result = (timedOut: boolean): Exchange => {
+  const s = net.connect(port, host);
+  const session = readSession<Exchange>(s, timeoutMs, keepOpen,
+    (got) => parseReplies(Buffer.concat(got)).replies.some((r) => r.opaque === SENTINEL_OPAQUE && r.op === 0x0a),
+    (got, closed, timedOut) => {
       const bytes = Buffer.concat(got);
       return { bytes, replies: parseReplies(bytes).replies, closed, timedOut };
-    };
-    const finish = (timedOut: boolean): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      if (!timedOut || !keepOpen) {
-        s.destroy();
-        resolve(result(timedOut));
-        return;
-      }
-      resolve({
-        ...result(true),
-        end: () => s.destroy(),
-        waitClose: (ms) => new Promise<Exchange>((done) => {
-          const stop = (): void => {
-            clearTimeout(wait);
-            onClose = null;
-            s.destroy();
-            done(result(!closed));
-          };
-          const wait = setTimeout(stop, ms);
-          if (closed) stop();
-          else onClose = stop;
-        }),
-      });
-    };
-    const timer = setTimeout(() => finish(true), timeoutMs);
-    s.on('data', (d) => {
-      got.push(d);
-      if (finished) return;
-      const { replies } = parseReplies(Buffer.concat(got));
-      if (replies.some((r) => r.opaque === SENTINEL_OPAQUE && r.op === 0x0a)) finish(false);
     });
-    s.on('close', () => {
-      closed = true;
-      if (onClose !== null) onClose();
-      finish(false);
-    });
-    s.on('error', () => undefined);
-    s.on('connect', async () => {
-      for (const c of chunks) {
-        if (s.destroyed) return;
-        await new Promise<void>((r) => s.write(c, () => r()));
-      }
-    });
+  s.on('connect', async () => {
+    for (const c of chunks) {
+      if (s.destroyed) return;
+      await new Promise<void>((r) => s.write(c, () => r()));
+    }
   });
+  return session;
 }
 
 /** Replies with volatile fields masked: CAS values, stat values, version text. */

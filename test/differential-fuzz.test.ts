@@ -33,6 +33,7 @@
 import { test } from './helpers/thread-variants.js';
 import net from 'node:net';
 import { startMemcached, startSlabcache } from './helpers/memcached.js';
+import { readSession, type KeptOpen } from './helpers/kept-open.js';
 import { arithExt, exchange, type Exchange, ext, masked, pkt, sentinel } from './binary-client.js';
 
 /** protocol_binary.h's PROTOCOL_BINARY_RESPONSE_E2BIG */
@@ -169,11 +170,8 @@ function mutateBinary(r: R, b: Buffer): Buffer {
   return out;
 }
 
-interface Outcome {
+interface Outcome extends KeptOpen<Outcome> {
   text: string; closed: boolean; timedOut: boolean;
-  /** after a timeout with keepOpen: wait up to ms more on the same connection for its close */
-  waitClose?(ms: number): Promise<Outcome>;
-  end?(): void;
 }
 
 /** A meta command with a flag newer than 1.6.18: E<cas>, or x. */
@@ -212,55 +210,17 @@ function tooLargeWhereMemcachedWaits(theirs: Exchange, ours: Exchange): boolean 
  * WAIT_MS. With `keepOpen`, a timed-out connection stays open for waitClose() or end().
  */
 function textExchange(port: number, bytes: Buffer, waitMs = WAIT_MS, keepOpen = false): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    const got: Buffer[] = [];
-    let closed = false;
-    let done = false;
-    let onClose: (() => void) | null = null;
-    const result = (timedOut: boolean): Outcome => ({ text: Buffer.concat(got).toString('latin1'), closed, timedOut });
-    const finish = (timedOut: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (!timedOut || !keepOpen) {
-        s.destroy();
-        resolve(result(timedOut));
-        return;
-      }
-      resolve({
-        ...result(true),
-        end: () => s.destroy(),
-        waitClose: (ms) => new Promise<Outcome>((ok) => {
-          const stop = (): void => {
-            clearTimeout(wait);
-            onClose = null;
-            s.destroy();
-            ok(result(!closed));
-          };
-          const wait = setTimeout(stop, ms);
-          if (closed) stop();
-          else onClose = stop;
-        }),
-      });
-    };
-    // an mn inside the session is answered too: wait for as many MN as mn lines were sent
-    const want = (bytes.toString('latin1').match(/(?<=^|\n)mn\r?\n/g) ?? []).length;
-    const timer = setTimeout(() => finish(true), waitMs);
-    s.on('data', (d: Buffer) => {
-      got.push(d);
-      if (done) return;
+  const s = net.connect(port, '127.0.0.1');
+  // an mn inside the session is answered too: wait for as many MN as mn lines were sent
+  const want = (bytes.toString('latin1').match(/(?<=^|\n)mn\r?\n/g) ?? []).length;
+  const session = readSession<Outcome>(s, waitMs, keepOpen,
+    (got) => {
       const text = Buffer.concat(got).toString('latin1');
-      if (text.endsWith('MN\r\n') && text.split('MN\r\n').length - 1 >= want) finish(false);
-    });
-    s.on('close', () => {
-      closed = true;
-      if (onClose !== null) onClose();
-      finish(false);
-    });
-    s.on('error', () => undefined);
-    s.on('connect', () => s.write(bytes));
-  });
+      return text.endsWith('MN\r\n') && text.split('MN\r\n').length - 1 >= want;
+    },
+    (got, closed, timedOut) => ({ text: Buffer.concat(got).toString('latin1'), closed, timedOut }));
+  s.on('connect', () => s.write(bytes));
+  return session;
 }
 
 /** CAS values differ between the daemons' histories: compare without them. */

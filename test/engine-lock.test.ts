@@ -1,18 +1,6 @@
 import test from 'ava';
-import { Worker } from 'node:worker_threads';
 import { EngineLock } from '../src/cache/engine-lock.js';
-
-const workerUrl = new URL('./helpers/lock-worker.js', import.meta.url);
-
-function run(data: object): Promise<{ held: boolean }> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(workerUrl, { workerData: data });
-    let reply: { held: boolean } | null = null;
-    w.once('message', (m: { held: boolean }) => { reply = m; });
-    w.once('error', reject);
-    w.once('exit', (code) => (reply !== null ? resolve(reply) : reject(new Error(`worker exited with ${code} before its reply`))));
-  });
-}
+import { run, untilSleeping } from './helpers/lock-waiter.js';
 
 test('4 threads x 10,000 increments of a plain counter under the lock end at 40,000', async (t) => {
   const lock = EngineLock.create();
@@ -38,15 +26,6 @@ test('the lock is re-entrant within a thread and counts outer acquisitions only'
   t.is(lock.contended, 0);
   t.throws(() => lock.exit(), { message: /does not hold/ });
 });
-
-/** Until a worker has given up spinning and marked the lock word "held with waiters" (2). */
-async function untilSleeping(lock: EngineLock): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Atomics.load(lock.buffer, 0) !== 2) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the worker to sleep on the held lock');
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 test('a thread that finds the lock held waits, and counts as contended', async (t) => {
   const lock = EngineLock.create();
@@ -79,4 +58,20 @@ test('a lock held alone and then shared wakes the thread that waits on it', asyn
   await done;
   t.is(counter[0], 1);
   t.is(lock.contended, 1);
+});
+
+test('wanted: only while another thread sleeps waiting for the lock', async (t) => {
+  const lock = EngineLock.create();
+  lock.alone();
+  lock.enter();
+  t.false(lock.wanted, 'held by a thread no other knows');
+  lock.share();
+  t.false(lock.wanted, 'held, nobody waiting');
+  const counter = new Int32Array(new SharedArrayBuffer(8));
+  const done = run({ lock: lock.buffer, counter, rounds: 1 });
+  await untilSleeping(lock);
+  t.true(lock.wanted);
+  lock.exit();
+  await done;
+  t.false(lock.wanted, 'the waiter took it and let go');
 });

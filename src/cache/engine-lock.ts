@@ -147,6 +147,15 @@ export class EngineLock {
     else if (Atomics.exchange(w, STATE, FREE) === WAITERS) Atomics.notify(w, STATE, 1);
   }
 
+  /**
+   * True while another thread sleeps waiting for the lock: a holder working through
+   * a batch of requests ends its turn at the next request so that thread goes on.
+   * A hint, read holding the lock; spinners do not show, and need not.
+   */
+  get wanted(): boolean {
+    return !this.solo && Atomics.load(this.word, STATE) === WAITERS;
+  }
+
   /** Acquisitions by every thread. */
   get acquisitions(): number {
     return this.read(ACQ_LO);

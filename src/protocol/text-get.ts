@@ -23,6 +23,7 @@ export function textGet(
   ctx: ServerContext, out: Output, w: Words, buf: Buffer, lineStart: number,
   withCas: boolean, touch: boolean, resume: number,
 ): number {
+  const lock = ctx.cache.lock;
   let exptime = 0;
   let p = w.s[1];
   if (touch) {
@@ -47,8 +48,9 @@ export function textGet(
       // memcached starts a response object per key (END joins the last one's)
       if (i > first) out.unit();
       getKey(ctx, out, buf, w.s[i], w.e[i], withCas, touch, exptime);
-      if (out.full && i + 1 < w.n) {
-        // the batch holds what one client may have waiting: the rest next turn
+      if ((out.full || lock.wanted) && i + 1 < w.n) {
+        // the batch holds what one client may have waiting, or another thread waits
+        // for the engine: the rest next turn
         return w.s[i + 1] - lineStart;
       }
     }
@@ -79,8 +81,9 @@ export function textGet(
     const ks = p;
     while (p < end && buf[p] !== 0x20) p++;
     getKey(ctx, out, buf, ks, p, withCas, touch, exptime);
-    if (out.full && p < end) {
-      // the batch holds what one client may have waiting: the rest of the line next turn
+    if ((out.full || lock.wanted) && p < end) {
+      // the batch holds what one client may have waiting, or another thread waits
+      // for the engine: the rest of the line next turn
       return p - lineStart;
     }
   }

@@ -82,6 +82,7 @@ export class TextProtocol implements Protocol {
   process(buf: Buffer, start: number, end: number): number {
     const conn = this.conn;
     const maxReqs = this.ctx.settings.reqsPerEvent;
+    const lock = this.ctx.cache.lock;
     let pos = start;
     let reqs = 0;
     this.yielded = false;
@@ -99,6 +100,11 @@ export class TextProtocol implements Protocol {
       if (reqs >= maxReqs || conn.out.full) {
         this.yielded = true;
         this.ctx.counters.conn_yields++;
+        break;
+      }
+      // another thread waits for the engine: the rest of the batch on a later turn
+      if (reqs > 0 && lock.wanted) {
+        this.yielded = true;
         break;
       }
       // resume the \n search where the last call gave up: a multiget line arriving
@@ -305,7 +311,8 @@ export class TextProtocol implements Protocol {
   private resumeLater(lineStart: number, next: number): number {
     this.scanned = next - 1 - lineStart; // the \n is known: don't search the line again
     this.yielded = true;
-    this.ctx.counters.conn_yields++;
+    // a stop for another thread's lock wait is not one of memcached's yields
+    if (this.conn.out.full) this.ctx.counters.conn_yields++;
     return -1;
   }
 

@@ -90,28 +90,40 @@ function append(c: Connection, chunk: Buffer, n: number): void {
   c.tailEnd = need;
 }
 
-/** Parses what is buffered, writes the replies, and decides what comes next. */
+/**
+ * Parses what is buffered, writes the replies, and decides what comes next. Only
+ * the parse holds the engine lock: the write, which on loopback runs the peer's
+ * TCP receive too, is outside it, and large values in it stay pinned until written.
+ */
 export function drive(c: Connection): void {
   if (c.dead || c.closing || c.paused || c.tail === null) return;
+  const t = c.tail;
+  const s = c.tailStart;
   const lock = c.lock;
+  let n: number;
   lock.enter();
   try {
-    driveLocked(c);
+    n = parse(c, t, s);
   } finally {
     lock.exit();
   }
+  if (n < 0) return;
+  if (c.tracing) traceBytes(c.host.log!, '<', c.id, t, s, s + n);
+  c.tailStart = s + n;
+  flush(c);
+  next(c, t, n);
 }
 
-function driveLocked(c: Connection): void {
-  const t = c.tail as Buffer;
-  const s = c.tailStart;
+/** proto.process over the tail, the engine lock held; -1: the connection is lost. */
+function parse(c: Connection, t: Buffer, s: number): number {
   const proto = c.proto ?? (c.proto = detectProtocol(c.host.ctx, c, t[s]));
   const logs = c.host.ctx.logs;
   if (logs !== undefined && logs.watching) logs.cfd = c.id;
   c.parsing = true;
-  let n: number;
   try {
-    n = proto.process(t, s, c.tailEnd);
+    const n = proto.process(t, s, c.tailEnd);
+    c.parsing = false;
+    return n;
   } catch (err) {
     // a bug, not bad input (protocols answer that with values): lose this
     // connection, never the process and everyone else's
@@ -119,12 +131,13 @@ function driveLocked(c: Connection): void {
     c.host.log?.error(`connection ${c.id}: ${(err as Error).stack ?? String(err)}`);
     c.out.discard();
     c.destroy();
-    return;
+    return -1;
   }
-  c.parsing = false;
-  if (c.tracing) traceBytes(c.host.log!, '<', c.id, t, s, s + n);
-  c.tailStart = s + n;
-  flush(c);
+}
+
+/** After a parse of n bytes of t and its write: another turn, a pause, or the end. */
+function next(c: Connection, t: Buffer, n: number): void {
+  const proto = c.proto!;
   if (c.watcher !== null) {
     c.tail = null; // requests pipelined after `watch` are never run, as in memcached
     return;

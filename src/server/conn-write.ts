@@ -41,7 +41,15 @@ export function flush(c: Connection): void {
   const ctx = c.host.ctx;
   if (sock.destroyed) {
     batch.fill(EMPTY, 0, n);
-    if (sent) out.release(sent);
+    if (sent) {
+      // the reader writes without the engine lock; unpinning takes it
+      c.lock.enter();
+      try {
+        out.release(sent);
+      } finally {
+        c.lock.exit();
+      }
+    }
     return;
   }
   const many = n > 1;

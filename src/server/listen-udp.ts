@@ -106,8 +106,10 @@ export function serveDatagram(msg: Buffer, opts: UdpListenOptions, peer: string)
       }
       for (const d of frameUnit(requestId, reply.subarray(from))) out.push(d);
       units.length = 0;
-      // a request cut short waits for bytes in memcached; a datagram has no more
-      if (used === 0 || !proto.yielded) break;
+      // a request cut short waits for bytes in memcached; a datagram has no more. A
+      // multiget that yielded mid-line (another thread wanted the engine) consumed
+      // nothing yet answered keys: it goes on from where it stopped
+      if (!proto.yielded || (used === 0 && reply.length === 0)) break;
     }
   } finally {
     conn.out.close();

@@ -1,0 +1,74 @@
+/**
+ * A connection working through a pipelined batch ends its turn after the request in
+ * hand once another thread sleeps waiting for the engine lock, as it does at -R:
+ * the rest of the batch waits for its next turn, so one client's batch holds the lock
+ * for one request, not twenty, while others wait.
+ */
+import test from 'ava';
+import type { Cache } from '../src/cache/engine.js';
+import { BinaryProtocol } from '../src/protocol/binary.js';
+import { TextProtocol } from '../src/protocol/text.js';
+import { protoRig } from './helpers/proto-rig.js';
+import { run, untilSleeping } from './helpers/lock-waiter.js';
+import { pkt } from './binary-client.js';
+
+/** fn() holding the cache's lock while another thread sleeps waiting for it; then lets that thread in. */
+async function withWaiter(cache: Cache, fn: () => void): Promise<void> {
+  void cache.shared; // handed out: the lock now works across threads
+  const lock = cache.lock;
+  const counter = new Int32Array(new SharedArrayBuffer(8));
+  lock.enter();
+  let done: Promise<unknown>;
+  try {
+    done = run({ lock: lock.buffer, counter, rounds: 1 });
+    await untilSleeping(lock);
+    fn();
+  } finally {
+    lock.exit();
+  }
+  await done;
+}
+
+test('text: a pipelined batch yields after one request while another thread waits', async (t) => {
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
+  const five = Buffer.from('version\r\n'.repeat(5), 'latin1');
+  let n = -1;
+  await withWaiter(r.cache, () => {
+    n = r.proto.process(five, 0, five.length);
+  });
+  t.is(n, 'version\r\n'.length);
+  t.true(r.proto.yielded);
+  t.is(r.ctx.counters.conn_yields, 0, 'not an -R yield');
+  // nobody waits: the rest in one turn
+  t.is(r.proto.process(five, n, five.length), 4 * 'version\r\n'.length);
+  t.false(r.proto.yielded);
+});
+
+test('text: a multiget stops after the key in hand while another thread waits, and goes on', async (t) => {
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
+  r.feed(Buffer.from('set a 0 0 1\r\nA\r\nset b 0 0 1\r\nB\r\nset c 0 0 1\r\nC\r\n', 'latin1'));
+  r.output();
+  const line = Buffer.from('get a b c\r\n', 'latin1');
+  let n = -1;
+  await withWaiter(r.cache, () => {
+    n = r.proto.process(line, 0, line.length);
+  });
+  t.is(n, 0, 'the line stays for the next turn');
+  t.true(r.proto.yielded);
+  t.is(r.ctx.counters.conn_yields, 0, 'not an -R yield');
+  t.is(r.output().toString('latin1'), 'VALUE a 0 1\r\nA\r\n');
+  t.is(r.proto.process(line, 0, line.length), line.length);
+  t.is(r.output().toString('latin1'), 'VALUE b 0 1\r\nB\r\nVALUE c 0 1\r\nC\r\nEND\r\n');
+});
+
+test('binary: a pipelined batch yields after one request while another thread waits', async (t) => {
+  const r = protoRig((ctx, conn) => new BinaryProtocol(ctx, conn));
+  const five = Buffer.concat(Array.from({ length: 5 }, (_, i) => pkt({ op: 0x0a, opaque: i })));
+  let n = -1;
+  await withWaiter(r.cache, () => {
+    n = r.proto.process(five, 0, five.length);
+  });
+  t.is(n, 24);
+  t.true(r.proto.yielded);
+  t.is(r.proto.process(five, n, five.length), 4 * 24);
+});
