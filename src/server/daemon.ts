@@ -35,7 +35,6 @@ import { listenUdp } from './listen-udp.js';
 import { bindFailure, bindListeners } from './bind.js';
 import { Front, newControl, nextId } from './front.js';
 import { LogChannel, peerPorts } from './log-fanout.js';
-import { randomUUID } from 'node:crypto';
 import { WorkerPool } from './workers.js';
 import { drainAndClose, DRAIN_TIMEOUT_MS, FatalError, type Closable } from './process.js';
 import { LogHub } from '../log-stream/log-hub.js';
@@ -108,6 +107,9 @@ function checkSnapshotDir(file: string): void {
   }
 }
 
+/** Daemons started in this process, for unique channel names. */
+let daemonsStarted = 0;
+
 export async function startDaemon(settings: Settings, opts: DaemonOptions = {}): Promise<Daemon> {
   const clock = new SystemClock();
   const makeCache = (): Cache => new Cache({
@@ -146,8 +148,10 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   clock.start();
   const threads = settings.numThreads > 1;
   const ctl = newControl(threads ? settings.numThreads + 1 : 1);
-  // names the channels the threads talk on (-c slots freed, watch lines)
-  const channel = `slabcache:${process.pid}:${randomUUID()}`;
+  // names the channels the threads talk on (-c slots freed, watch lines): a
+  // BroadcastChannel name is shared only within this process, so a count of the
+  // daemons it started tells them apart (node:crypto would cost ~0.8 MB of RSS)
+  const channel = `slabcache:${process.pid}:${++daemonsStarted}`;
   // one counter slot per serving thread: at -t N the workers' and, last, the main
   // thread's (UDP, listeners); `stats` sums them
   const countersBuf = threads ? new SharedArrayBuffer(counterBytes(settings.numThreads + 1)) : null;

@@ -4,9 +4,20 @@
  * (`notls:ADDR:PORT`, `[v6]:PORT`, bare v6, `*`).
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Settings } from '../config.js';
+
+/**
+ * Node's tls, loaded when a TLS server is made. An ES import of node:tls reads every
+ * export to build the module namespace, the lazy `rootCertificates` too, which parses
+ * Node's bundled CA certificates: about 1.3 MB of RSS in every thread, for a daemon
+ * that never verifies a server's certificate and, without -Z, makes no TLS at all.
+ */
+function tlsModule(): typeof tls {
+  return createRequire(import.meta.url)('node:tls') as typeof tls;
+}
 
 /** One `-l` entry. host null: every address (`*`). */
 export interface ListenAddress {
@@ -123,7 +134,7 @@ export async function listenTls(opts: TlsListenOptions): Promise<tls.Server> {
  */
 export function tlsServer(settings: Settings, onConnection: (socket: tls.TLSSocket) => void): tls.Server {
   const mode = settings.ssl_verify_mode;
-  const server = tls.createServer(tlsServerOptions(settings), (socket) => {
+  const server = tlsModule().createServer(tlsServerOptions(settings), (socket) => {
     // mode 1: a certificate that was sent must verify; none at all is fine
     if (mode === 1 && !socket.authorized && socket.getPeerCertificate()?.raw) {
       socket.destroy();
