@@ -88,7 +88,8 @@ function writeDirect(c: Connection, handle: object, n: number, sent: Sent | null
   const r = write(handle, batch, n, c, sent, directDone);
   for (let i = 0; i < n; i++) batch[i] = EMPTY;
   if (r === DONE) {
-    // the kernel has every byte: nothing to wait for
+    // the kernel has every byte, and those of every earlier write too (libuv writes
+    // at once only with its queue empty): the spent chunks may go back now
     if (sent) c.out.release(sent);
     idleOut(c);
   } else if (r === PENDING) {
@@ -118,8 +119,11 @@ function directDone(this: WriteReq, status: number): void {
   if (sent !== null) written(c, sent);
   if (c.dead) return;
   if (status < 0) {
-    c.closeReason = 'error';
-    c.socket.destroy();
+    // cancelled by a close we made keeps its reason; else the socket broke
+    if (!c.socket.destroyed) {
+      c.closeReason = 'error';
+      c.socket.destroy();
+    }
     return;
   }
   if (c.directPending === 0 && c.socket.writableLength === 0) c.onDrain();
