@@ -102,7 +102,7 @@ test('replies the kernel cannot take at once arrive whole and in order, and read
   let script = '';
   for (let i = 0; i < gets; i++) script += i % 2 === 0 ? 'get v\r\n' : `mn\r\n`;
   slow.write(script);
-  await until(() => [...d.connections()].some((x) => x.directPending > 0), 'a direct write to wait in libuv');
+  await until(() => [...d.connections()].some((x) => x.directPending > 0), 'a direct write to wait in libuv', 20000);
   const one = Buffer.concat([Buffer.from(`VALUE v 0 ${v.length}\r\n`), v, Buffer.from('\r\nEND\r\n')]);
   const expect = Buffer.concat(Array.from({ length: gets }, (_, i) => (i % 2 === 0 ? one : Buffer.from('MN\r\n'))));
   const got = receive(slow, expect.length);
@@ -139,7 +139,7 @@ test('a graceful stop sends every reply still waiting in libuv before closing', 
   slow.pause();
   const gets = 300; // 20 MB
   slow.write('get v\r\n'.repeat(gets));
-  await until(() => [...d.connections()].some((x) => x.directPending > 0), 'a direct write to wait in libuv');
+  await until(() => [...d.connections()].some((x) => x.directPending > 0), 'a direct write to wait in libuv', 20000);
   const per = `VALUE v 0 ${v.length}\r\n`.length + v.length + 2 + 5;
   const chunks: Buffer[] = [];
   const ended = new Promise<void>((resolve) => slow.on('end', () => resolve()));

@@ -260,7 +260,7 @@ test('backpressure below the socket\'s 16 KiB high-water mark still resumes when
   const gets = 1500; // 12 MB of replies: more than loopback's socket buffers hold
   slow.write('get mid\r\n'.repeat(gets));
   const held = (): boolean => [...d.connections()].some((x) => x.outgoing > 0);
-  await until(held, 'replies to wait in the server\'s socket');
+  await until(held, 'replies to wait in the server\'s socket', 20000);
   const want = gets * (`VALUE mid 0 ${v.length}\r\n`.length + v.length + 2 + 5);
   let got = 0;
   const done = new Promise<void>((resolve) => {
