@@ -252,12 +252,12 @@ export class Output extends ByteWriter {
    * same chunk. Returns what must outlive the write, for release() once the socket
    * has written the last buffer (or closed), or null when nothing does.
    */
-  flush(write: (b: Buffer) => void): Sent | null {
+  flush(write: (b: Uint8Array) => void): Sent | null {
     if (this.parts.length === 0) {
-      if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
+      if (this.len > this.sealed) write(this.tail());
     } else {
       for (const p of this.parts) write(p);
-      if (this.len > this.sealed) write(this.buf.subarray(this.sealed, this.len));
+      if (this.len > this.sealed) write(this.tail());
       this.parts = NO_BUFFERS;
       this.queued = 0;
       this.viewed = 0;
@@ -270,6 +270,16 @@ export class Output extends ByteWriter {
     this.spent = NO_BUFFERS;
     this.pins = NO_PINS;
     return sent;
+  }
+
+  /**
+   * buf[sealed, len) as a plain Uint8Array: Buffer's subarray builds a Buffer
+   * subclass, which on a chunk's resizable ArrayBuffer costs a runtime call for its
+   * map on every flush.
+   */
+  private tail(): Uint8Array {
+    const b = this.buf;
+    return new Uint8Array(b.buffer, b.byteOffset + this.sealed, this.len - this.sealed);
   }
 
   /** The socket has written (or dropped) what flush() returned. */

@@ -5,27 +5,30 @@
  * Everything one read produced goes out as one write, or one corked burst when
  * large values ride along as pinned arena views; the pins are released when the
  * socket reports the write done, so an overwrite or eviction meanwhile cannot
- * change bytes the kernel has not taken yet.
+ * change bytes the kernel has not taken yet. On TCP and unix connections the write
+ * goes straight to the handle (fast-write.ts): one writeBuffer (or writev) call,
+ * usually done by the time it returns.
  *
  * Backpressure: once more than settings.maxOutputBytes (or the socket's 16 KiB
- * high-water mark, whichever is larger) wait in the socket, we stop reading (and
- * parsing) until it drains, so a client that never reads cannot make us buffer
- * without bound.
+ * high-water mark, whichever is larger) wait in the socket (or, written directly,
+ * in libuv's queue), we stop reading (and parsing) until it drains, so a client
+ * that never reads cannot make us buffer without bound.
  */
 import type { Sent } from '../protocol/output.js';
 import type { Connection } from './connection.js';
 import { traceWrites } from './trace.js';
+import { DONE, PENDING, queued, write, type WriteReq } from './fast-write.js';
 
 /** what a used batch slot holds, so the batch keeps no buffer alive after its flush */
-const EMPTY = Buffer.alloc(0);
+const EMPTY = new Uint8Array(0);
 /**
  * The buffers of one flush: batch[0, batchLen). One list for the process, as a
  * flush fills and empties it before it returns. A count, not `batch.length = 0`,
  * which is a runtime call on every read.
  */
-const batch: Buffer[] = [];
+const batch: Uint8Array[] = [];
 let batchLen = 0;
-const toBatch = (b: Buffer): void => {
+const toBatch = (b: Uint8Array): void => {
   batch[batchLen++] = b;
 };
 
@@ -50,6 +53,12 @@ export function flush(c: Connection): void {
         c.lock.exit();
       }
     }
+    return;
+  }
+  // straight to the handle, unless the socket's own writes still hold bytes that
+  // must go first
+  if (c.direct !== null && sock.writableLength === 0) {
+    writeDirect(c, c.direct, n, sent);
     return;
   }
   const many = n > 1;
@@ -80,6 +89,54 @@ export function flush(c: Connection): void {
   }
 }
 
+/** flush() through fast-write.ts: one write call for batch[0, n). */
+function writeDirect(c: Connection, handle: object, n: number, sent: Sent | null): void {
+  const ctx = c.host.ctx;
+  for (let i = 0; i < n; i++) ctx.counters.bytes_written += batch[i].length;
+  const r = write(handle, batch, n, c, sent, directDone);
+  for (let i = 0; i < n; i++) batch[i] = EMPTY;
+  if (r === DONE) {
+    // the kernel has every byte, and those of every earlier write too (libuv writes
+    // at once only with its queue empty): the spent chunks may go back now
+    if (sent) c.out.release(sent);
+    idleOut(c);
+  } else if (r === PENDING) {
+    c.directPending++;
+    if (sent) (c.inFlight ?? (c.inFlight = new Set())).add(sent);
+    // its completion resumes reading, as 'drain' does for the socket's own writes
+    if (!c.paused && queued(handle) > ctx.settings.maxOutputBytes) {
+      c.paused = true;
+      c.socket.pause();
+    }
+  } else {
+    // the socket broke: as Node's own write would, destroy it ('close' cleans up)
+    if (sent) c.out.release(sent);
+    c.closeReason = 'error';
+    c.socket.destroy();
+  }
+}
+
+/** libuv is done with a direct write that had to wait (fast-write.ts calls it on its request). */
+function directDone(this: WriteReq, status: number): void {
+  const c = this.owner as Connection;
+  const sent = this.token as Sent | null;
+  this.owner = null;
+  this.token = null;
+  this.buffer = null;
+  c.directPending--;
+  if (sent !== null) written(c, sent);
+  if (c.dead) return;
+  if (status < 0) {
+    // cancelled by a close we made keeps its reason; else the socket broke
+    if (!c.socket.destroyed) {
+      c.closeReason = 'error';
+      c.socket.destroy();
+    }
+    return;
+  }
+  if (c.directPending === 0 && c.socket.writableLength === 0) c.onDrain();
+}
+
 /** A flush's last write is done: its pins and spent chunks go back. */
 function written(c: Connection, sent: Sent): void {
   if (c.inFlight === null || !c.inFlight.delete(sent)) return;
@@ -94,5 +151,6 @@ function written(c: Connection, sent: Sent): void {
 
 /** Gives the output chunk back once nothing of ours waits in the socket. */
 export function idleOut(c: Connection): void {
-  if ((c.inFlight === null || c.inFlight.size === 0) && !c.parsing && c.socket.writableLength === 0) c.out.idle();
+  if ((c.inFlight === null || c.inFlight.size === 0) && !c.parsing && c.directPending === 0 &&
+    c.socket.writableLength === 0) c.out.idle();
 }

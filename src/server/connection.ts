@@ -13,6 +13,7 @@ import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/c
 import { Output, type Sent } from '../protocol/output.js';
 import type { Logger } from '../log.js';
 import { adopt } from './fast-read.js';
+import { directHandle, queued } from './fast-write.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
 import type { Watcher } from '../log-stream/watcher.js';
@@ -70,6 +71,10 @@ export class Connection implements ProtoConn {
    * made by the first such flush
    */
   inFlight: Set<Sent> | null = null;
+  /** the handle replies are written to directly (fast-write.ts), or null: socket.write */
+  direct: object | null = null;
+  /** direct writes libuv has not finished */
+  directPending = 0;
   /** made at first use, then kept: a closure per turn would be garbage on every one */
   onTick: (() => void) | null = null;
   /** a streamed reply still running (closing reads true meanwhile), and its next pull */
@@ -105,6 +110,8 @@ export class Connection implements ProtoConn {
     this.socket = socket;
     (socket as Served)[CONN] = this;
     this.fastRead = fast !== null;
+    // only an adopted socket: its reads and writes are ours alone (TLS writes encrypt in Node)
+    if (fast !== null) this.direct = directHandle(fast);
     if (fast !== null) ctx.counters.conns_onread++;
     socket.setNoDelay(true);
     const on = Connection.on;
@@ -192,9 +199,14 @@ export class Connection implements ProtoConn {
     return this.tail === null ? 0 : this.tailEnd - this.tailStart;
   }
 
+  /** Bytes of replies written and not yet taken by the kernel (the socket's, and libuv's queue). */
+  get outgoing(): number {
+    return this.socket.writableLength + (this.direct !== null && !this.socket.destroyed ? queued(this.direct) : 0);
+  }
+
   /** True while the connection has replies the client has not taken. */
   get writing(): boolean {
-    return this.paused || this.socket.writableLength > 0;
+    return this.paused || this.directPending > 0 || this.socket.writableLength > 0;
   }
 
   closeAfterWrite(): void {
@@ -221,7 +233,8 @@ export class Connection implements ProtoConn {
     this.stream(new DeferredReply(reply));
   }
 
-  private onDrain(): void {
+  /** The socket's writes (and direct writes) are all done: 'drain', and conn-write.ts. */
+  onDrain(): void {
     if (this.dead) return;
     idleOut(this);
     if (!this.paused) return;

@@ -154,7 +154,7 @@ function serveBinary(msg: Buffer, proto: Protocol, conn: UdpConn, requestId: num
 /** Everything queued in out as one copied Buffer; pins released at once. */
 function take(out: Output): Buffer {
   if (out.isEmpty()) return Buffer.alloc(0);
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   const sent = out.flush((b) => parts.push(b));
   const all = Buffer.concat(parts); // copies, so the arena views may be unpinned now
   if (sent) out.release(sent);
