@@ -44,15 +44,7 @@ export function flush(c: Connection): void {
   const ctx = c.host.ctx;
   if (sock.destroyed) {
     batch.fill(EMPTY, 0, n);
-    if (sent) {
-      // the reader writes without the engine lock; unpinning takes it
-      c.lock.enter();
-      try {
-        out.release(sent);
-      } finally {
-        c.lock.exit();
-      }
-    }
+    if (sent) release(c, sent);
     return;
   }
   // straight to the handle, unless the socket's own writes still hold bytes that
@@ -98,7 +90,7 @@ function writeDirect(c: Connection, handle: object, n: number, sent: Sent | null
   if (r === DONE) {
     // the kernel has every byte, and those of every earlier write too (libuv writes
     // at once only with its queue empty): the spent chunks may go back now
-    if (sent) c.out.release(sent);
+    if (sent) release(c, sent);
     idleOut(c);
   } else if (r === PENDING) {
     c.directPending++;
@@ -110,7 +102,7 @@ function writeDirect(c: Connection, handle: object, n: number, sent: Sent | null
     }
   } else {
     // the socket broke: as Node's own write would, destroy it ('close' cleans up)
-    if (sent) c.out.release(sent);
+    if (sent) release(c, sent);
     c.closeReason = 'error';
     c.socket.destroy();
   }
@@ -140,13 +132,21 @@ function directDone(this: WriteReq, status: number): void {
 /** A flush's last write is done: its pins and spent chunks go back. */
 function written(c: Connection, sent: Sent): void {
   if (c.inFlight === null || !c.inFlight.delete(sent)) return;
+  release(c, sent);
+  idleOut(c);
+}
+
+/**
+ * Unpins what a flush sent. Writes happen outside the engine lock (drive() holds it
+ * only to parse), and unpinning changes item refcounts, so this takes it.
+ */
+function release(c: Connection, sent: Sent): void {
   c.lock.enter();
   try {
     c.out.release(sent);
   } finally {
     c.lock.exit();
   }
-  idleOut(c);
 }
 
 /** Gives the output chunk back once nothing of ours waits in the socket. */
