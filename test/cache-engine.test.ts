@@ -461,25 +461,3 @@ test('slab classes: the exact series base * f^k rounded up to 8, at most 63, the
     t.true(s.every((size, i) => c.perslab[i + 1] === Math.floor(1024 * 1024 / size)));
   }
 });
-
-test('a oneThread engine keeps plain memory, stores and appends values whole, and refuses to be shared', (t) => {
-  for (const oneThread of [true, false]) {
-    const { cache } = makeCache({ oneThread });
-    // values of many lengths land at every alignment within their items
-    for (let n = 60; n < 5000; n += 37) {
-      const key = `key-${'x'.repeat(n % 11)}-${n}`;
-      const v = Buffer.alloc(n, 0);
-      for (let i = 0; i < n; i++) v[i] = (i * 31 + n) & 0xff;
-      t.is(setS(cache, SET, key, v), STORED);
-      t.is(setS(cache, NREAD_APPEND, key, v.subarray(0, 70)), STORED);
-      const h = cache.get(k(key), 0, key.length);
-      t.true(valueOf(cache, h).equals(Buffer.concat([v, v.subarray(0, 70)])), `${oneThread} ${n}`);
-    }
-    const h = cache.get(k('key-xxxxx-60'), 0, 12);
-    t.not(h, NIL);
-    const buf = cache.hdr.pageU8(h).buffer;
-    t.is(buf instanceof SharedArrayBuffer, !oneThread);
-    if (oneThread) t.throws(() => cache.shared, { message: /cannot be shared/ });
-    else t.truthy(cache.shared.buffers['arena.0']);
-  }
-});

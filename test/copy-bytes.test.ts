@@ -43,4 +43,3 @@ const LENGTHS = [0, 1, 63, 64, 65, 100, 4096, 16 * 1024 + 13, 40000];
 test('from item memory to a private buffer, every alignment', (t) => check(t, FROM_SHARED, LENGTHS));
 test('from a private buffer into item memory, every alignment', (t) => check(t, TO_SHARED, LENGTHS));
 test('from one item into another, every alignment', (t) => check(t, SHARED_BOTH, LENGTHS));
-test('between private buffers (a oneThread engine), every alignment', (t) => check(t, 0, LENGTHS));

@@ -8,8 +8,7 @@
  * copies took the byte loop: about 6 instructions a byte, some 20 times a memcpy's
  * cost for a 4 KiB value. A copy whose ends disagree goes instead through a private
  * scratch buffer, placed at the shared side's alignment: a word copy to or from the
- * shared side, and a memcpy to or from the private side. An engine in plain
- * ArrayBuffers (one thread's alone) passes 0: its copies are a memcpy already.
+ * shared side, and a memcpy to or from the private side.
  */
 
 /** The source is item memory. */
@@ -25,17 +24,13 @@ const STEP = 16 * 1024;
 const scratch = new Uint8Array(STEP + 8);
 
 /**
- * Copies n bytes of src at s to dst at d; `shared` (FROM_SHARED, TO_SHARED,
- * SHARED_BOTH or 0) says which side is a SharedArrayBuffer. src and dst do not overlap.
+ * Copies n bytes of src at s to dst at d; `shared` (FROM_SHARED, TO_SHARED or
+ * SHARED_BOTH) says which side is item memory. src and dst do not overlap.
  */
 export function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number, shared: number): void {
   if (n <= 64) {
     // a plain loop: making a subarray costs more than copying a short run
     for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
-    return;
-  }
-  if (shared === 0) {
-    dst.set(src.subarray(s, s + n), d);
     return;
   }
   const sa = (src.byteOffset + s) & 7;

@@ -20,7 +20,6 @@ import { SharedBlock, type SharedBuffers } from './shared-block.js';
 import { EngineLock, ENGINE_LOCK_WORDS } from './engine-lock.js';
 import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';
 import { EngineGrowth, growthChannelName } from './engine-growth.js';
-import { SHARED_BOTH } from './copy-bytes.js';
 
 export const KEY_MAX_LENGTH = 250;
 /**
@@ -68,12 +67,6 @@ export interface EngineOptions {
   hashExpand?: boolean;
   /** -o hash_algorithm (default murmur3) */
   hashAlgorithm?: HashAlgorithm;
-  /**
-   * true: no other thread will ever attach (-t 1), so the engine's memory is plain
-   * ArrayBuffers, which V8 copies with memcpy (shared-block.ts); `shared` throws.
-   * Default false.
-   */
-  oneThread?: boolean;
   clock: Clock;
 }
 
@@ -124,8 +117,6 @@ export class EngineCore {
   /** Adds memory past the arenas made at start, and takes in other threads' additions. */
   protected readonly growth: EngineGrowth;
   private readonly block: SharedBlock;
-  /** SHARED_BOTH when item memory is SharedArrayBuffers, else 0: copyBytes' `shared`, masked. */
-  protected readonly arenaShared: number;
   private readonly plain: PlainEngineOptions;
   /** One word: a crawl or metadump runs on some thread (crawler.ts). */
   readonly crawling: Int32Array;
@@ -137,7 +128,6 @@ export class EngineCore {
    * other threads' growths.
    */
   get shared(): SharedEngine {
-    if (!this.block.shareable) throw new Error('a oneThread engine cannot be shared with another thread');
     this.lock.enter();
     this.lock.share();
     try {
@@ -194,9 +184,8 @@ export class EngineCore {
    * buffers of an existing engine made with the same options.
    */
   constructor(opts: EngineOptions, attachTo?: SharedBuffers, channel?: string) {
-    const block = new SharedBlock(attachTo, opts.oneThread !== true);
+    const block = new SharedBlock(attachTo);
     this.block = block;
-    this.arenaShared = block.shareable ? SHARED_BOTH : 0;
     this.sc = block.f64('cache', S_SLOTS);
     this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
     this.crawling = block.i32('crawling', 1);

@@ -76,14 +76,14 @@ export class EngineValues extends EngineCore {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
       const len = hdr.get(h, W_NBYTES);
-      copyBytes(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len, FROM_SHARED & this.arenaShared);
+      copyBytes(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len, FROM_SHARED);
       return len;
     }
     let n = 0;
     for (let p = h; p !== NIL; p = this.valuePartNext(h, p)) {
       const s = this.partStart(h, p);
       const len = this.partLength(h, p);
-      copyBytes(this.partU8(p), s, dst, dstOff + n, len, FROM_SHARED & this.arenaShared);
+      copyBytes(this.partU8(p), s, dst, dstOff + n, len, FROM_SHARED);
       n += len;
     }
     return n;
@@ -147,7 +147,7 @@ export class EngineValues extends EngineCore {
     const upload = ready < nbytes;
     hdr.setMeta(h, kl, (chained ? ITEM_CHAINED : 0) | (upload ? ITEM_UPLOADING : 0), 0);
     hdr.setCas(h, 0);
-    copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl, TO_SHARED & this.arenaShared);
+    copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl, TO_SHARED);
     if (upload) this.uploadBytes += this.chunkBytes(h);
     return h;
   }
@@ -165,7 +165,6 @@ export class EngineValues extends EngineCore {
     shared = TO_SHARED,
   ): boolean {
     const hdr = this.hdr;
-    shared &= this.arenaShared;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
       copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s, shared);
       return true;

@@ -119,11 +119,11 @@ export class Memory {
     const m = this.m;
     const block = this.block;
     for (let first = m[M_MAX_PAGES] + 1, b = this.arenas; first <= pages; first += BUFFER_PAGES, b++) {
-      const buf = block.alloc(Math.min(BUFFER_PAGES, pages + 1 - first) * PAGE_SIZE);
+      const buf = new SharedArrayBuffer(Math.min(BUFFER_PAGES, pages + 1 - first) * PAGE_SIZE);
       block.replace(`arena.${b}`, buf);
       added[`arena.${b}`] = buf;
     }
-    const spare = block.alloc((pages + 1) * 4);
+    const spare = new SharedArrayBuffer((pages + 1) * 4);
     new Uint32Array(spare).set(this.spare);
     block.replace('memory.spare', spare);
     added['memory.spare'] = spare;

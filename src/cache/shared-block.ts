@@ -12,29 +12,18 @@
  *
  * Plain reads and writes are enough: every thread touches the engine only while it
  * holds the engine lock, whose Atomics order them.
- *
- * An engine that one thread alone will ever use (-t 1) takes plain ArrayBuffers
- * instead: V8 copies bytes to and from a SharedArrayBuffer with relaxed atomic
- * stores, several times a memcpy's cost (copy-bytes.ts), and such an engine has
- * nothing to order. Its buffers cannot be handed to another thread.
  */
 
-export type SharedBuffers = Record<string, ArrayBufferLike>;
+export type SharedBuffers = Record<string, SharedArrayBuffer>;
 
 export class SharedBlock {
   private readonly bufs: SharedBuffers;
   /** True for an engine attached to an existing block: constructors then write nothing. */
   readonly attached: boolean;
 
-  /** `shareable` false: plain ArrayBuffers, for an engine no other thread will attach to. */
-  constructor(existing?: SharedBuffers, readonly shareable = true) {
+  constructor(existing?: SharedBuffers) {
     this.attached = existing !== undefined;
     this.bufs = existing ?? {};
-  }
-
-  /** A new zeroed buffer of the block's kind (shared or not), not yet in the block. */
-  alloc(bytes: number): ArrayBufferLike {
-    return this.shareable ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   }
 
   /** The buffers, for another thread (structured-clonable). */
@@ -43,11 +32,11 @@ export class SharedBlock {
   }
 
   /** The buffer `name` of `bytes` bytes: allocated (zeroed) on creation, looked up when attached. */
-  buffer(name: string, bytes: number): ArrayBufferLike {
+  buffer(name: string, bytes: number): SharedArrayBuffer {
     let b = this.bufs[name];
     if (b === undefined) {
       if (this.attached) throw new Error(`shared engine has no buffer ${name}: attached with other options?`);
-      b = this.alloc(bytes);
+      b = new SharedArrayBuffer(bytes);
       this.bufs[name] = b;
     } else if (b.byteLength !== bytes) {
       throw new Error(`shared engine buffer ${name} is ${b.byteLength} bytes, not ${bytes}: attached with other options?`);
@@ -61,7 +50,7 @@ export class SharedBlock {
   }
 
   /** Puts `buf` in under `name`, in place of any buffer of that name (growth). */
-  replace(name: string, buf: ArrayBufferLike): void {
+  replace(name: string, buf: SharedArrayBuffer): void {
     this.bufs[name] = buf;
   }
 

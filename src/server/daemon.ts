@@ -129,8 +129,6 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     tailRepairTime: settings.tailRepairTime,
     hashExpand: !settings.noHashexpand,
     hashAlgorithm: settings.hashAlgorithm,
-    // -t 1 serves on this thread alone: plain memory, copied at memcpy speed
-    oneThread: settings.numThreads <= 1,
     clock,
   });
   let cache = makeCache();
