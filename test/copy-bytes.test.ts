@@ -38,7 +38,7 @@ function check(t: import('ava').ExecutionContext, shared: number, lengths: numbe
   }
 }
 
-const LENGTHS = [0, 1, 63, 64, 65, 100, 4096, 16 * 1024 + 13, 40000];
+const LENGTHS = [0, 1, 63, 64, 65, 100, 511, 512, 4096, 16 * 1024 + 13, 40000];
 
 test('from item memory to a private buffer, every alignment', (t) => check(t, FROM_SHARED, LENGTHS));
 test('from a private buffer into item memory, every alignment', (t) => check(t, TO_SHARED, LENGTHS));
