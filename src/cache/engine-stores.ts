@@ -10,7 +10,6 @@ import {
 } from './status.js';
 import { StoreResult, ValueCursor } from './results.js';
 import { EngineValues } from './engine-values.js';
-import { SHARED_BOTH } from './copy-bytes.js';
 
 export class EngineStores extends EngineValues {
   /** store()'s result holder when logging and the caller passed none */
@@ -120,7 +119,7 @@ export class EngineStores extends EngineValues {
     for (let p = src; p !== NIL; p = this.valuePartNext(src, p)) {
       const s = this.partStart(src, p);
       const len = this.partLength(src, p);
-      this.writeValue(dst, at, this.partU8(p), s, s + len, this.joinCursor, SHARED_BOTH);
+      this.writeValue(dst, at, this.partU8(p), s, s + len, this.joinCursor);
       at += len;
     }
   }

@@ -11,7 +11,7 @@ import {
 import { NO_MEMORY, Status, TOO_LARGE } from './status.js';
 import { ValueCursor } from './results.js';
 import { EngineCore, MEMCACHED_CAS_SIZE, MEMCACHED_ITEM_OVERHEAD } from './engine-core.js';
-import { copyBytes, FROM_SHARED, TO_SHARED } from './copy-bytes.js';
+import { copyBytes } from './copy-bytes.js';
 
 export class EngineValues extends EngineCore {
   valueLength(h: number): number {
@@ -76,14 +76,14 @@ export class EngineValues extends EngineCore {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
       const len = hdr.get(h, W_NBYTES);
-      copyBytes(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len, FROM_SHARED);
+      copyBytes(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len);
       return len;
     }
     let n = 0;
     for (let p = h; p !== NIL; p = this.valuePartNext(h, p)) {
       const s = this.partStart(h, p);
       const len = this.partLength(h, p);
-      copyBytes(this.partU8(p), s, dst, dstOff + n, len, FROM_SHARED);
+      copyBytes(this.partU8(p), s, dst, dstOff + n, len);
       n += len;
     }
     return n;
@@ -147,7 +147,7 @@ export class EngineValues extends EngineCore {
     const upload = ready < nbytes;
     hdr.setMeta(h, kl, (chained ? ITEM_CHAINED : 0) | (upload ? ITEM_UPLOADING : 0), 0);
     hdr.setCas(h, 0);
-    copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl, TO_SHARED);
+    copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
     if (upload) this.uploadBytes += this.chunkBytes(h);
     return h;
   }
@@ -157,16 +157,12 @@ export class EngineValues extends EngineCore {
    * filled in pieces passes the upload's cursor, so that a chained value continues
    * from where the last piece ended; without one each write walks from the head.
    * False when an upload's next chunk could not be had (no memory even after
-   * evicting): the caller answers and releases h. `shared` is SHARED_BOTH when src
-   * is item memory too (copy-bytes.ts).
+   * evicting): the caller answers and releases h.
    */
-  writeValue(
-    h: number, offset: number, src: Uint8Array, s: number, e: number, cur: ValueCursor | null = null,
-    shared = TO_SHARED,
-  ): boolean {
+  writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number, cur: ValueCursor | null = null): boolean {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
-      copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s, shared);
+      copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s);
       return true;
     }
     let part: number;
@@ -199,7 +195,7 @@ export class EngineValues extends EngineCore {
       if (!ok) break;
       const within = offset - partStart;
       const n = Math.min(e - s, len - within);
-      copyBytes(src, s, this.partU8(part), this.partStart(h, part) + within, n, shared);
+      copyBytes(src, s, this.partU8(part), this.partStart(h, part) + within, n);
       s += n;
       offset += n;
     }
