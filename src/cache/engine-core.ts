@@ -31,15 +31,6 @@ export const KEY_MAX_LENGTH = 250;
 export const MEMCACHED_ITEM_OVERHEAD = 48 + 1 + 2;
 export const MEMCACHED_CAS_SIZE = 8;
 
-/** Copies n bytes; a plain loop for short runs, where making a subarray costs more. */
-export function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
-  if (n <= 64) {
-    for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
-  } else {
-    dst.set(src.subarray(s, s + n), d);
-  }
-}
-
 /**
  * Starting hash size when -o hashpower isn't given: one bucket per KiB of -m (at
  * least memcached's 2^16). Doubling rehashes every key from item memory, a random

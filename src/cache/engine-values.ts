@@ -10,7 +10,8 @@ import {
 } from './item-header.js';
 import { NO_MEMORY, Status, TOO_LARGE } from './status.js';
 import { ValueCursor } from './results.js';
-import { EngineCore, copyBytes, MEMCACHED_CAS_SIZE, MEMCACHED_ITEM_OVERHEAD } from './engine-core.js';
+import { EngineCore, MEMCACHED_CAS_SIZE, MEMCACHED_ITEM_OVERHEAD } from './engine-core.js';
+import { copyBytes } from './copy-bytes.js';
 
 export class EngineValues extends EngineCore {
   valueLength(h: number): number {
@@ -194,7 +195,7 @@ export class EngineValues extends EngineCore {
       if (!ok) break;
       const within = offset - partStart;
       const n = Math.min(e - s, len - within);
-      this.partU8(part).set(src.subarray(s, s + n), this.partStart(h, part) + within);
+      copyBytes(src, s, this.partU8(part), this.partStart(h, part) + within, n);
       s += n;
       offset += n;
     }

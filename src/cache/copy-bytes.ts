@@ -1,0 +1,32 @@
+/**
+ * Byte copies into and out of item memory, which is SharedArrayBuffers.
+ *
+ * V8 copies to or from a SharedArrayBuffer with relaxed atomic loads and stores
+ * (TypedArray.prototype.set, and Buffer.copy over it): word by word when source and
+ * destination agree in their address mod 8, else one byte at a time. A value's place
+ * in an item and its place in a reply or a read buffer agree only by chance, so most
+ * copies take the byte loop: about 6 instructions a byte, some 20 times a memcpy's
+ * cost for a 4 KiB value.
+ *
+ * So a longer copy goes through Buffer.prototype.fill, whose C++ half memcpys a
+ * source exactly as long as the range it fills: one binding call (about 600
+ * instructions), then memcpy speed whatever the memory. Shorter ones stay with
+ * TypedArray.prototype.set, where that call would cost more than it saves.
+ */
+
+/** From this length on, a copy is one Buffer.prototype.fill (a memcpy in C++). */
+const FILL_MIN = 128;
+const fill = Buffer.prototype.fill;
+
+/** Copies n bytes of src at s to dst at d (src and dst do not overlap). */
+export function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
+  if (n <= 64) {
+    // a plain loop: making a subarray costs more than copying a short run
+    for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
+  } else if (n < FILL_MIN) {
+    dst.set(src.subarray(s, s + n), d);
+  } else {
+    // fill repeats its source over [d, d + n): one copy, as the source is n bytes long
+    fill.call(dst, src.subarray(s, s + n), d, d + n);
+  }
+}
