@@ -44,21 +44,37 @@ test('text: a pipelined batch yields after one request while another thread wait
   t.false(r.proto.yielded);
 });
 
-test('text: a multiget stops after the key in hand while another thread waits, and goes on', async (t) => {
+test('text: a long multiget stops after 32 keys while another thread waits, and goes on', async (t) => {
   const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
-  r.feed(Buffer.from('set a 0 0 1\r\nA\r\nset b 0 0 1\r\nB\r\nset c 0 0 1\r\nC\r\n', 'latin1'));
+  const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+  r.feed(Buffer.from(keys.map((k) => `set ${k} 0 0 1\r\nv\r\n`).join(''), 'latin1'));
   r.output();
-  const line = Buffer.from('get a b c\r\n', 'latin1');
+  const line = Buffer.from(`get ${keys.join(' ')}\r\n`, 'latin1');
+  const value = (k: string): string => `VALUE ${k} 0 1\r\nv\r\n`;
+  const yields = r.ctx.counters.conn_yields; // 40 pipelined sets took -R turns
   let n = -1;
   await withWaiter(r.cache, () => {
     n = r.proto.process(line, 0, line.length);
   });
   t.is(n, 0, 'the line stays for the next turn');
   t.true(r.proto.yielded);
-  t.is(r.ctx.counters.conn_yields, 0, 'not an -R yield');
-  t.is(r.output().toString('latin1'), 'VALUE a 0 1\r\nA\r\n');
+  t.is(r.ctx.counters.conn_yields, yields, 'not an -R yield');
+  t.is(r.output().toString('latin1'), keys.slice(0, 32).map(value).join(''));
   t.is(r.proto.process(line, 0, line.length), line.length);
-  t.is(r.output().toString('latin1'), 'VALUE b 0 1\r\nB\r\nVALUE c 0 1\r\nC\r\nEND\r\n');
+  t.is(r.output().toString('latin1'), keys.slice(32).map(value).join('') + 'END\r\n');
+});
+
+test('text: a short multiget is answered whole while another thread waits', async (t) => {
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
+  r.feed(Buffer.from('set a 0 0 1\r\nA\r\nset b 0 0 1\r\nB\r\n', 'latin1'));
+  r.output();
+  const line = Buffer.from('get a b\r\n', 'latin1');
+  let n = -1;
+  await withWaiter(r.cache, () => {
+    n = r.proto.process(line, 0, line.length);
+  });
+  t.is(n, line.length);
+  t.is(r.output().toString('latin1'), 'VALUE a 0 1\r\nA\r\nVALUE b 0 1\r\nB\r\nEND\r\n');
 });
 
 test('binary: a pipelined batch yields after one request while another thread waits', async (t) => {
