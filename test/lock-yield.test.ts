@@ -5,6 +5,9 @@
  * for one request, not twenty, while others wait.
  */
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Cache } from '../src/cache/engine.js';
 import { BinaryProtocol } from '../src/protocol/binary.js';
 import { TextProtocol } from '../src/protocol/text.js';
@@ -75,6 +78,24 @@ test('text: a short multiget is answered whole while another thread waits', asyn
   });
   t.is(n, line.length);
   t.is(r.output().toString('latin1'), 'VALUE a 0 1\r\nA\r\nVALUE b 0 1\r\nB\r\nEND\r\n');
+});
+
+test('text: before login a batch is not cut for a waiter, so only its last auth reply goes out', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slabcache-lock-yield-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pwdb = join(dir, 'pwdb');
+  writeFileSync(pwdb, 'alice:secret\n');
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), { authFile: pwdb });
+  r.conn.authenticated = false; // as a real connection starts
+  // memcached answers this read with STORED alone: each auth reply replaces the last
+  const script = Buffer.from('set x 0 0 abc\r\nset x 0 0 12\r\nalice secret\r\n', 'latin1');
+  let n = -1;
+  await withWaiter(r.cache, () => {
+    n = r.proto.process(script, 0, script.length);
+  });
+  t.is(n, script.length);
+  t.false(r.proto.yielded);
+  t.is(r.output().toString('latin1'), 'STORED\r\n');
 });
 
 test('binary: a pipelined batch yields after one request while another thread waits', async (t) => {

@@ -102,8 +102,10 @@ export class TextProtocol implements Protocol {
         this.ctx.counters.conn_yields++;
         break;
       }
-      // another thread waits for the engine: the rest of the batch on a later turn
-      if (reqs > 0 && lock.wanted) {
+      // another thread waits for the engine: the rest of the batch on a later turn.
+      // Not before login: memcached sends only the last auth reply of a read, and a
+      // batch cut in two would send two
+      if (reqs > 0 && lock.wanted && (conn.authenticated || !this.authRequired)) {
         this.yielded = true;
         break;
       }
