@@ -14,21 +14,7 @@ import { telnet } from './helpers/telnet.js';
 import { daemon } from './server-fixture.js';
 import { tmpDir } from './ops-proc.js';
 import type { Connection } from '../src/server/connection.js';
-import type { Daemon } from '../src/server/daemon.js';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function only(d: Daemon): Connection {
-  const all = [...d.connections()];
-  if (all.length !== 1) throw new Error(`expected one connection, have ${all.length}`);
-  return all[0];
-}
+import { only, until } from './helpers/daemon-poll.js';
 
 /** Counts the server socket's socket.write calls from now on. */
 function spyWrites(conn: Connection): () => number {
