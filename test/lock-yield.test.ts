@@ -1,8 +1,9 @@
 /**
- * A connection working through a pipelined batch ends its turn after the request in
- * hand once another thread sleeps waiting for the engine lock, as it does at -R:
- * the rest of the batch waits for its next turn, so one client's batch holds the lock
- * for one request, not twenty, while others wait.
+ * A get line of more than 32 keys stops every 32 keys once another thread sleeps
+ * waiting for the engine lock, and goes on at its next turn. Nothing else gives way
+ * to a waiter: memcached's replies can depend on whether the rest of a read runs
+ * before it transmits (a long junk line after `version` closes with nothing sent;
+ * only the last auth reply of a read goes out), so a batch runs whole, as there.
  */
 import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,18 +33,14 @@ async function withWaiter(cache: Cache, fn: () => void): Promise<void> {
   await done;
 }
 
-test('text: a pipelined batch yields after one request while another thread waits', async (t) => {
+test('text: a pipelined batch is not cut while another thread waits', async (t) => {
   const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
   const five = Buffer.from('version\r\n'.repeat(5), 'latin1');
   let n = -1;
   await withWaiter(r.cache, () => {
     n = r.proto.process(five, 0, five.length);
   });
-  t.is(n, 'version\r\n'.length);
-  t.true(r.proto.yielded);
-  t.is(r.ctx.counters.conn_yields, 0, 'not an -R yield');
-  // nobody waits: the rest in one turn
-  t.is(r.proto.process(five, n, five.length), 4 * 'version\r\n'.length);
+  t.is(n, five.length);
   t.false(r.proto.yielded);
 });
 
@@ -98,14 +95,13 @@ test('text: before login a batch is not cut for a waiter, so only its last auth 
   t.is(r.output().toString('latin1'), 'STORED\r\n');
 });
 
-test('binary: a pipelined batch yields after one request while another thread waits', async (t) => {
+test('binary: a pipelined batch is not cut while another thread waits', async (t) => {
   const r = protoRig((ctx, conn) => new BinaryProtocol(ctx, conn));
   const five = Buffer.concat(Array.from({ length: 5 }, (_, i) => pkt({ op: 0x0a, opaque: i })));
   let n = -1;
   await withWaiter(r.cache, () => {
     n = r.proto.process(five, 0, five.length);
   });
-  t.is(n, 24);
-  t.true(r.proto.yielded);
-  t.is(r.proto.process(five, n, five.length), 4 * 24);
+  t.is(n, 5 * 24);
+  t.false(r.proto.yielded);
 });

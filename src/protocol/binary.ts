@@ -69,7 +69,6 @@ export class BinaryProtocol implements Protocol, Request {
   process(buf: Buffer, start: number, end: number): number {
     const conn = this.conn;
     const maxReqs = this.ctx.settings.reqsPerEvent;
-    const lock = this.ctx.cache.lock;
     let pos = start;
     let reqs = 0;
     this.yielded = false;
@@ -111,11 +110,6 @@ export class BinaryProtocol implements Protocol, Request {
       // -R, or as much output waiting as one client may have: other clients first
       if (reqs >= maxReqs || conn.out.full) {
         this.ctx.counters.conn_yields++;
-        this.yielded = true;
-        break;
-      }
-      // another thread waits for the engine: the rest of the batch on a later turn
-      if (reqs > 0 && lock.wanted) {
         this.yielded = true;
         break;
       }

@@ -82,7 +82,6 @@ export class TextProtocol implements Protocol {
   process(buf: Buffer, start: number, end: number): number {
     const conn = this.conn;
     const maxReqs = this.ctx.settings.reqsPerEvent;
-    const lock = this.ctx.cache.lock;
     let pos = start;
     let reqs = 0;
     this.yielded = false;
@@ -100,13 +99,6 @@ export class TextProtocol implements Protocol {
       if (reqs >= maxReqs || conn.out.full) {
         this.yielded = true;
         this.ctx.counters.conn_yields++;
-        break;
-      }
-      // another thread waits for the engine: the rest of the batch on a later turn.
-      // Not before login: memcached sends only the last auth reply of a read, and a
-      // batch cut in two would send two
-      if (reqs > 0 && lock.wanted && (conn.authenticated || !this.authRequired)) {
-        this.yielded = true;
         break;
       }
       // resume the \n search where the last call gave up: a multiget line arriving
