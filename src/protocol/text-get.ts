@@ -26,7 +26,6 @@ export function textGet(
   ctx: ServerContext, out: Output, w: Words, buf: Buffer, lineStart: number,
   withCas: boolean, touch: boolean, resume: number,
 ): number {
-  const lock = ctx.cache.lock;
   let exptime = 0;
   let p = w.s[1];
   if (touch) {
@@ -88,7 +87,7 @@ export function textGet(
     // the engine: the rest of the line next turn. A waiter is looked for only every
     // LOCK_CHECK_KEYS keys, so only long lines stop for it: a short multiget holds the
     // lock for a few µs, and cutting it into turns costs more writes than it saves
-    if ((out.full || ((++keys & (LOCK_CHECK_KEYS - 1)) === 0 && lock.wanted)) && p < end) {
+    if ((out.full || ((++keys & (LOCK_CHECK_KEYS - 1)) === 0 && ctx.cache.lock.wanted)) && p < end) {
       return p - lineStart;
     }
   }
