@@ -152,6 +152,10 @@ export class LruCrawler {
   /** Resolves when no crawl is running (tests, shutdown). */
   idle(): Promise<void> {
     if (!this.running) return Promise.resolve();
+    // the slices' timers are unref'd so that a crawl alone never keeps the daemon up;
+    // someone waiting for the end must keep the loop alive until it comes
+    this.timer?.ref();
+    this.immediate?.ref();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -322,10 +326,10 @@ export class LruCrawler {
     const sleepUs = this.settings.lruCrawlerSleep;
     if (sleepUs <= 0) {
       this.immediate = setImmediate(run);
-      this.immediate.unref();
+      if (this.waiters.length === 0) this.immediate.unref();
     } else {
       this.timer = setTimeout(run, Math.max(1, Math.round(sleepUs / 1000)));
-      this.timer.unref();
+      if (this.waiters.length === 0) this.timer.unref();
     }
   }
 

@@ -113,6 +113,10 @@ export class PageMover {
   /** Resolves when no move is in progress (tests, shutdown). */
   idle(): Promise<void> {
     if (!this.running) return Promise.resolve();
+    // the slices' timers are unref'd so that a move alone never keeps the daemon up;
+    // someone waiting for the end must keep the loop alive until it comes
+    this.timer?.ref();
+    this.immediate?.ref();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -374,10 +378,10 @@ export class PageMover {
     };
     if (afterBusy) {
       this.timer = setTimeout(run, this.busyLoops > BUSY_LOOPS_BEFORE_SLOW ? BUSY_RETRY_SLOW_MS : BUSY_RETRY_MS);
-      this.timer.unref();
+      if (this.waiters.length === 0) this.timer.unref();
     } else {
       this.immediate = setImmediate(run);
-      this.immediate.unref();
+      if (this.waiters.length === 0) this.immediate.unref();
     }
   }
 
