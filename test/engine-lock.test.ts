@@ -1,6 +1,6 @@
 import test from 'ava';
 import { EngineLock } from '../src/cache/engine-lock.js';
-import { run, untilSleeping } from './helpers/lock-waiter.js';
+import { releaseToSleeper, run } from './helpers/lock-waiter.js';
 
 test('4 threads x 10,000 increments of a plain counter under the lock end at 40,000', async (t) => {
   const lock = EngineLock.create();
@@ -29,13 +29,8 @@ test('the lock is re-entrant within a thread and counts outer acquisitions only'
 
 test('a thread that finds the lock held waits, and counts as contended', async (t) => {
   const lock = EngineLock.create();
-  const counter = new Int32Array(new SharedArrayBuffer(8));
   lock.enter();
-  const done = run({ lock: lock.buffer, counter, rounds: 1 });
-  await untilSleeping(lock);
-  t.is(counter[0], 0);
-  lock.exit();
-  await done;
+  const counter = await releaseToSleeper(lock, (c) => t.is(c[0], 0, 'kept out while the lock is held'));
   t.is(counter[0], 1);
   t.is(lock.acquisitions, 2);
   t.is(lock.contended, 1);
@@ -50,12 +45,7 @@ test('a lock held alone and then shared wakes the thread that waits on it', asyn
   // held across share(), as the engine's `shared` does: the release must wake a sleeper
   lock.enter();
   lock.share();
-  const counter = new Int32Array(new SharedArrayBuffer(8));
-  const done = run({ lock: lock.buffer, counter, rounds: 1 });
-  await untilSleeping(lock);
-  t.is(counter[0], 0);
-  lock.exit();
-  await done;
+  const counter = await releaseToSleeper(lock, (c) => t.is(c[0], 0, 'kept out while the lock is held'));
   t.is(counter[0], 1);
   t.is(lock.contended, 1);
 });
@@ -67,11 +57,6 @@ test('wanted: only while another thread sleeps waiting for the lock', async (t) 
   t.false(lock.wanted, 'held by a thread no other knows');
   lock.share();
   t.false(lock.wanted, 'held, nobody waiting');
-  const counter = new Int32Array(new SharedArrayBuffer(8));
-  const done = run({ lock: lock.buffer, counter, rounds: 1 });
-  await untilSleeping(lock);
-  t.true(lock.wanted);
-  lock.exit();
-  await done;
+  await releaseToSleeper(lock, () => t.true(lock.wanted));
   t.false(lock.wanted, 'the waiter took it and let go');
 });

@@ -13,24 +13,14 @@ import type { Cache } from '../src/cache/engine.js';
 import { BinaryProtocol } from '../src/protocol/binary.js';
 import { TextProtocol } from '../src/protocol/text.js';
 import { protoRig } from './helpers/proto-rig.js';
-import { run, untilSleeping } from './helpers/lock-waiter.js';
+import { releaseToSleeper } from './helpers/lock-waiter.js';
 import { pkt } from './binary-client.js';
 
 /** fn() holding the cache's lock while another thread sleeps waiting for it; then lets that thread in. */
 async function withWaiter(cache: Cache, fn: () => void): Promise<void> {
   void cache.shared; // handed out: the lock now works across threads
-  const lock = cache.lock;
-  const counter = new Int32Array(new SharedArrayBuffer(8));
-  lock.enter();
-  let done: Promise<unknown>;
-  try {
-    done = run({ lock: lock.buffer, counter, rounds: 1 });
-    await untilSleeping(lock);
-    fn();
-  } finally {
-    lock.exit();
-  }
-  await done;
+  cache.lock.enter();
+  await releaseToSleeper(cache.lock, fn);
 }
 
 test('text: a pipelined batch is not cut while another thread waits', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * Another thread on the engine lock, for tests: run() starts a worker
  * (lock-worker.ts) that takes the lock `rounds` times; untilSleeping() waits until a
- * worker has given up spinning on a held lock and sleeps in Atomics.wait.
+ * worker has given up spinning on a held lock and sleeps in Atomics.wait;
+ * releaseToSleeper() puts the two together.
  */
 import { Worker } from 'node:worker_threads';
 import type { EngineLock } from '../../src/cache/engine-lock.js';
@@ -26,4 +27,24 @@ export async function untilSleeping(lock: EngineLock): Promise<void> {
     if (Date.now() > deadline) throw new Error('timed out waiting for the worker to sleep on the held lock');
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/**
+ * For a lock this thread holds: starts a worker that takes it once, waits until the
+ * worker sleeps on it, runs whileSleeping(counter), then releases the lock (also when
+ * whileSleeping throws) and resolves once the worker got in and left. The worker
+ * raises counter[0] to 1 while it holds the lock.
+ */
+export async function releaseToSleeper(lock: EngineLock, whileSleeping: (counter: Int32Array) => void): Promise<Int32Array> {
+  const counter = new Int32Array(new SharedArrayBuffer(8));
+  let done: Promise<unknown>;
+  try {
+    done = run({ lock: lock.buffer, counter, rounds: 1 });
+    await untilSleeping(lock);
+    whileSleeping(counter);
+  } finally {
+    lock.exit();
+  }
+  await done;
+  return counter;
 }
