@@ -7,7 +7,9 @@
 // setImmediate, a timer) with async_hooks' before/after, in wall clock and in the
 // CPU time (see cpu() below), and the bytes it wrote.
 // GC pauses come from a PerformanceObserver. A turn of 100 ms wall and 2 ms CPU was
-// waiting for a core; one of 100 ms CPU is the server's own work.
+// waiting for a core; one of 100 ms CPU is the server's own work. The hooks cost
+// some CPU and garbage of their own per callback: compare GC counts with --trace-gc
+// runs, not with traced ones.
 //
 // Each thread writes TURN_TRACE.<threadId>.json once a second (that turn is not
 // counted): the 40 longest turns by CPU and by wall clock, the 40 longest GC
@@ -37,7 +39,7 @@ if (out) {
   const gcKinds = {};
   const kinds = {};
   let depth = 0;
-  let t0 = 0, c0 = 0, w0 = 0, what = '', handle = null;
+  let t0 = 0, c0 = 0, w0 = 0, what = '';
   let dumping = false;
   const keep = (list, rec, key) => {
     if (list.length < TOP) {
@@ -84,7 +86,6 @@ if (out) {
       if (depth++ > 0) return;
       const t = types.get(id);
       what = t === undefined ? 'other' : t[0];
-      handle = t !== undefined && (t[0] === 'TCPWRAP' || t[0] === 'PIPEWRAP') ? t[1] : null;
       if (t !== undefined && t[0] === 'Immediate') what += `:${t[1]._onImmediate?.name || 'anon'}`;
       if (t !== undefined && t[0] === 'Timeout') what += `:${t[1]._onTimeout?.name || 'anon'}`;
       w0 = wrote;
