@@ -12,7 +12,7 @@ import type net from 'node:net';
 import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
 import { Output, type Sent } from '../protocol/output.js';
 import type { Logger } from '../log.js';
-import { adopt } from './fast-read.js';
+import { acceptDirect, adopt } from './fast-read.js';
 import { directHandle, queued } from './fast-write.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
@@ -113,6 +113,7 @@ export class Connection implements ProtoConn {
     // only an adopted socket: its reads and writes are ours alone (TLS writes encrypt in Node)
     if (fast !== null) this.direct = directHandle(fast);
     if (fast !== null) ctx.counters.conns_onread++;
+    if (fast === accepted) ctx.counters.conns_direct++;
     socket.setNoDelay(true);
     const on = Connection.on;
     if (fast === null) socket.on('data', on.data);
@@ -120,8 +121,9 @@ export class Connection implements ProtoConn {
     socket.on('error', on.error);
     socket.on('close', on.close);
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
-    // listeners pause on connect (so the handle can change hands before any read)
-    if (fast === null) socket.resume();
+    // listeners pause on connect (so the handle can change hands before any read),
+    // and adopted sockets are made paused
+    socket.resume();
     const logs = ctx.logs;
     if (logs !== undefined && logs.watching) this.logConn(null);
   }
@@ -130,7 +132,9 @@ export class Connection implements ProtoConn {
   private static readonly on = {
     /** onread (fast-read.ts): buf[0, n) is the shared read buffer */
     read(this: Served, n: number, buf: Buffer): void {
-      const c = this[CONN];
+      const c = this[CONN] as Connection | undefined;
+      // a socket turned away under -c reads (and drops) until the client's FIN
+      if (c === undefined) return;
       received(c, buf, n);
       // the next read overwrites buf: what is left of it moves to a buffer we own
       if (c.tail === buf) keep(c);
@@ -148,6 +152,15 @@ export class Connection implements ProtoConn {
       this[CONN].onClose();
     },
   };
+
+  /**
+   * Has a listening server (TCP or unix) build its sockets reading through onread
+   * from accept on (fast-read.ts); false when it cannot, and connections are
+   * adopted one by one.
+   */
+  static acceptDirect(server: net.Server): boolean {
+    return acceptDirect(server, Connection.on.read);
+  }
 
   /** watch's conn_new / conn_close line: memcached names unix sockets "local", with rip "unix". */
   private logConn(reason: CloseReason | null): void {

@@ -16,7 +16,7 @@ import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ServerContext } from '../protocol/context.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { hostPort } from './listen-tcp.js';
+import { socketName } from './listen-tcp.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
@@ -163,8 +163,8 @@ export class Front {
     counters.connection_structures = Math.max(counters.connection_structures,
       counters.curr_connections + this.o.listeners());
     const unix = transport === 'unix';
-    const peer = unix ? (s.socketpath ?? '') : hostPort(socket.remoteAddress, socket.remotePort);
-    const local = unix ? undefined : hostPort(socket.localAddress, socket.localPort);
+    const peer = unix ? (s.socketpath ?? '') : socketName(socket, false);
+    const local = unix ? undefined : socketName(socket, true);
     this.conns.add(new Connection(socket, this.host, nextId(this.o.ctl), transport, peer, local));
   };
 
