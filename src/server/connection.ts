@@ -13,6 +13,7 @@ import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/c
 import { Output, type Sent } from '../protocol/output.js';
 import type { Logger } from '../log.js';
 import { acceptDirect, adopt } from './fast-read.js';
+import { socketName } from './listen-tcp.js';
 import { directHandle, queued } from './fast-write.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
@@ -97,8 +98,6 @@ export class Connection implements ProtoConn {
     readonly host: ConnectionHost,
     readonly id: number,
     readonly transport: string,
-    readonly peer: string,
-    readonly local?: string,
   ) {
     const ctx = host.ctx;
     this.lock = ctx.cache.lock;
@@ -201,6 +200,20 @@ export class Connection implements ProtoConn {
     if (this.parsing) return 'conn_parse_cmd';
     if (this.paused) return 'conn_mwrite';
     return this.proto?.connState ?? 'conn_new_cmd';
+  }
+
+  /**
+   * The client's address for `stats conns` ("host:port"; a unix client, the socket's
+   * path), asked of the socket when wanted: kept, it was three strings per idle
+   * connection.
+   */
+  get peer(): string {
+    return this.transport === 'unix' ? (this.host.ctx.settings.socketpath ?? '') : socketName(this.socket, false);
+  }
+
+  /** Our end of the connection, as peer; none for unix. */
+  get local(): string | undefined {
+    return this.transport === 'unix' ? undefined : socketName(this.socket, true);
   }
 
   get secondsSinceLastCmd(): number {
