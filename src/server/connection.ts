@@ -12,7 +12,7 @@ import type net from 'node:net';
 import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
 import { Output, type Sent } from '../protocol/output.js';
 import type { Logger } from '../log.js';
-import { acceptDirect, adopt } from './fast-read.js';
+import { acceptDirect, adopt, startReading } from './fast-read.js';
 import { socketName } from './listen-tcp.js';
 import { directHandle, queued } from './fast-write.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
@@ -122,7 +122,8 @@ export class Connection implements ProtoConn {
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
     // listeners pause on connect (so the handle can change hands before any read),
     // and adopted sockets are made paused
-    socket.resume();
+    if (fast === null) socket.resume();
+    else startReading(fast);
     const logs = ctx.logs;
     if (logs !== undefined && logs.watching) this.logConn(null);
   }

@@ -110,6 +110,18 @@ export function adopt(accepted: net.Socket, onRead: OnRead): net.Socket | null {
 }
 
 /**
+ * Starts the reads of a paused socket adopt() returned, as socket.resume() would
+ * without the stream's own resume, which an onread socket does not use.
+ */
+export function startReading(socket: net.Socket): void {
+  const h = (socket as unknown as { _handle?: (UserBufferHandle & { readStart(): number }) | null })._handle;
+  if (h === null || h === undefined || h.reading === true) return;
+  h.reading = true;
+  const err = h.readStart();
+  if (err !== 0) socket.destroy();
+}
+
+/**
  * True while libuv is reading from this socket's handle. Backpressure pauses an
  * adopted socket by stopping its handle's reads (socket.pause()); tests check it
  * here. A socket without a handle reads nothing.
