@@ -73,6 +73,8 @@ export const SERVER_COUNTERS = [
   'log_worker_dropped', 'log_worker_written', 'log_watcher_skipped', 'log_watcher_sent', 'log_watchers',
   /** connections read through onread (fast-read.ts), not in `stats`: tests check the fast path is in use */
   'conns_onread',
+  /** of those, the ones whose socket the listener made reading (fast-read.ts acceptDirect), not in `stats` */
+  'conns_direct',
 ] as const;
 export type ServerCounterName = typeof SERVER_COUNTERS[number];
 

@@ -1,8 +1,9 @@
 /**
  * TCP and unix connections read through `onread` into the process's shared read
- * buffer (src/server/fast-read.ts), not through 'data' events. The adoption of an
- * accepted handle is not public API, so these tests fail when a Node version no
- * longer offers it and the daemon has quietly fallen back to the stream path. They
+ * buffer (src/server/fast-read.ts), not through 'data' events, on a socket the
+ * listener makes itself from the accepted handle. Neither is public API, so these
+ * tests fail when a Node version no longer offers it and the daemon has quietly
+ * fallen back to re-wrapping Node's socket, or to the stream path. They
  * also check what sharing one read buffer must not break: a request split across
  * reads keeps its first part while other connections' reads overwrite the buffer,
  * and backpressure really stops the handle's reads.
@@ -30,6 +31,7 @@ test(`TCP: requests are read through onread on Node ${process.version}`, async (
   t.is(conn.socket.listenerCount('data'), 0);
   t.true(handleReading(conn.socket), 'the adopted handle is reading');
   t.is(d.ctx.counters.bytes_read, 'set k 0 0 2\r\nhi\r\nget k\r\n'.length);
+  t.is(d.ctx.counters.conns_direct, 1, 'the listener made the socket reading, with no socket of Node\'s to re-wrap');
 });
 
 test(`-t 4: the workers read TCP and unix connections through onread on Node ${process.version}`, async (t) => {
@@ -47,10 +49,11 @@ test(`-t 4: the workers read TCP and unix connections through onread on Node ${p
       c.write('mn\r\n');
     })));
     // every worker's counters are in shared memory the main thread reads
-    const sum = (name: 'conns_onread' | 'total_connections'): number =>
+    const sum = (name: 'conns_onread' | 'conns_direct' | 'total_connections'): number =>
       (d.ctx.threadCounters ?? []).slice(0, 4).reduce((a, c) => a + c[name], 0);
     t.is(sum('total_connections'), 16);
     t.is(sum('conns_onread'), 16, 'every connection a worker took reads through onread');
+    t.is(sum('conns_direct'), 16, 'every one made reading by the worker\'s listener');
     await d.close();
   }
 });
@@ -75,6 +78,7 @@ test(`unix socket: requests are read through onread on Node ${process.version}`,
   t.is(conn.transport, 'unix');
   t.true(conn.fastRead, 'the accepted handle was adopted with onread');
   t.is(conn.socket.listenerCount('data'), 0);
+  t.is(d.ctx.counters.conns_direct, 1, 'the listener made the socket reading');
 });
 
 test('a request split across reads survives other connections reading into the shared buffer', async (t) => {

@@ -6,7 +6,7 @@
  *
  * Node's own share of an accepted socket (net.Socket, its stream states, the
  * handle and its listeners) is about 1.0 KB; ours (Connection, Output, the
- * protocol object, the address strings) about 0.5 KB. A buffer, closure or array
+ * protocol object) about 0.5 KB. A buffer, closure or array
  * made per connection before it is needed shows up here.
  */
 import { spawn } from 'node:child_process';

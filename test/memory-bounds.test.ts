@@ -150,12 +150,16 @@ test('100 uploads stalled halfway through a 1 MB set do not make another client\
   t.is((await stats(c, 'memory')).get('upload_bytes'), '0');
 });
 
-// The bound is Node's, not ours: measured this way (test/bench/idle-conns.mjs), a
-// bare Node server that keeps the same sockets through the same onread re-wrap grows
-// by 3-7 KB per connection (V8 pages the accepted sockets' garbage spreads over),
-// while slabcache's own objects retain about 0.5 KB of heap per idle connection.
-// Under 2 KB is typical here; 4 KB leaves room for the heap's own swings.
-test('1,000 idle connections cost under 4 KB each', async (t) => {
+// What an idle connection keeps, after a full GC (test/idle-heap.test.ts): about 1.4 KB
+// of heap, of which Node's socket, stream states and handle wrapper are 0.9 KB, plus
+// Node's native handle (TCPWrap and libuv's uv_tcp_t, about 0.4 KB). So the heap alone
+// costs twice memcached's 0.7 KB, and what RSS shows on top of the warm-up crowd's
+// freed pages depends on when V8 collects that crowd: measured here 0.2-2.1 KB on Node
+// 20 and 1.3-1.7 KB on Node 24. A bare Node server that makes the same onread socket
+// from the listening handle (the floor) grows by 2.7-3.8 KB per connection on Node 20
+// and 0.6-6.2 KB on Node 24 measured this way, its heap having no warm-up slack. 3 KB
+// leaves room for the heap's own swings; 2 KB does not yet, on Node 20.
+test('1,000 idle connections cost under 3 KB each', async (t) => {
   // -t 1: each thread's heap grows to its own working size with the connections the kernel
   // gives it, which differ from crowd to crowd, so one warm-up crowd cannot size N heaps
   const sc = await startSlabcache(t, ['-t', '1', '-m', '64', '-c', '4096']);
@@ -182,6 +186,6 @@ test('1,000 idle connections cost under 4 KB each', async (t) => {
   await until('1,000 connections', async () => Number((await stats(c)).get('curr_connections')) >= 1001);
   const per = (rss(sc.pid) - base) / 1000;
   t.log(`${(per / KB).toFixed(2)} KB of RSS per idle connection`);
-  t.true(per <= 4 * KB, `${(per / KB).toFixed(2)} KB per idle connection`);
+  t.true(per <= 3 * KB, `${(per / KB).toFixed(2)} KB per idle connection`);
   t.is((await stats(c, 'memory')).get('response_bytes'), '0', 'idle connections hold no reply buffer');
 });

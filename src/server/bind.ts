@@ -16,6 +16,7 @@ import { listenAddresses, listenOn, listenTls, tlsServer } from './listen-tls.js
 import { listenUnix } from './listen-unix.js';
 import { inheritedTransport, listenInherited } from './socket-activation.js';
 import { EX_OSERR, FatalError } from './process.js';
+import { Connection } from './connection.js';
 
 export type StreamTransport = 'tcp' | 'tls' | 'unix';
 
@@ -91,6 +92,7 @@ export async function bindListeners(settings: Settings, accept: Accept, newId: (
       // systemd bound the sockets: serve on those and bind nothing ourselves
       const servers = await listenInherited({ fds: settings.inheritedFds, onConnection: (s, t) => accept(t, s) });
       servers.forEach((s, i) => {
+        Connection.acceptDirect(s);
         const t = inheritedTransport(s);
         const a = s.address();
         const addr = t === 'unix' ? `unix:${typeof a === 'string' ? a : '(inherited)'}`
@@ -103,6 +105,7 @@ export async function bindListeners(settings: Settings, accept: Accept, newId: (
         path: settings.socketpath, mask: settings.accessMask, backlog: settings.backlog, umask,
         onConnection: (sock) => accept('unix', sock),
       });
+      Connection.acceptDirect(s);
       bound.push({ transport: 'unix', addr: `unix:${settings.socketpath}`, port: 0, fd: fdOf(s), inherited: false, server: s, id: newId() });
     } else {
       for (const a of listenAddresses(settings, settings.port)) {
@@ -120,6 +123,7 @@ export async function bindListeners(settings: Settings, accept: Accept, newId: (
             onConnection: (sock) => accept('tls', sock) })
           : await listenTcp({ host: a.host, port, backlog: settings.backlog, reusePort,
             onConnection: (sock) => accept('tcp', sock) });
+        if (!a.tls) Connection.acceptDirect(s);
         port = boundPort(s);
         const addr = s.address();
         bound.push({
@@ -172,6 +176,7 @@ export async function listenShared(specs: readonly ListenSpec[], settings: Setti
       }
       // a listener error after the listen (EMFILE on accept) must not take the thread down
       server.on('error', () => {});
+      if (t !== 'tls') Connection.acceptDirect(server);
       bound.push({ ...spec, server });
     }
   } catch (e) {

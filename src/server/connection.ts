@@ -12,7 +12,8 @@ import type net from 'node:net';
 import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
 import { Output, type Sent } from '../protocol/output.js';
 import type { Logger } from '../log.js';
-import { adopt } from './fast-read.js';
+import { acceptDirect, adopt, startReading } from './fast-read.js';
+import { socketName } from './listen-tcp.js';
 import { directHandle, queued } from './fast-write.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
@@ -97,8 +98,6 @@ export class Connection implements ProtoConn {
     readonly host: ConnectionHost,
     readonly id: number,
     readonly transport: string,
-    readonly peer: string,
-    readonly local?: string,
   ) {
     const ctx = host.ctx;
     this.lock = ctx.cache.lock;
@@ -113,6 +112,7 @@ export class Connection implements ProtoConn {
     // only an adopted socket: its reads and writes are ours alone (TLS writes encrypt in Node)
     if (fast !== null) this.direct = directHandle(fast);
     if (fast !== null) ctx.counters.conns_onread++;
+    if (fast === accepted) ctx.counters.conns_direct++;
     socket.setNoDelay(true);
     const on = Connection.on;
     if (fast === null) socket.on('data', on.data);
@@ -120,8 +120,10 @@ export class Connection implements ProtoConn {
     socket.on('error', on.error);
     socket.on('close', on.close);
     if (this.tracing) host.log!.debug(`<${id} new auto-negotiating client connection`);
-    // listeners pause on connect (so the handle can change hands before any read)
+    // listeners pause on connect (so the handle can change hands before any read),
+    // and adopted sockets are made paused
     if (fast === null) socket.resume();
+    else startReading(fast);
     const logs = ctx.logs;
     if (logs !== undefined && logs.watching) this.logConn(null);
   }
@@ -130,7 +132,9 @@ export class Connection implements ProtoConn {
   private static readonly on = {
     /** onread (fast-read.ts): buf[0, n) is the shared read buffer */
     read(this: Served, n: number, buf: Buffer): void {
-      const c = this[CONN];
+      const c = this[CONN] as Connection | undefined;
+      // a socket turned away under -c reads (and drops) until the client's FIN
+      if (c === undefined) return;
       received(c, buf, n);
       // the next read overwrites buf: what is left of it moves to a buffer we own
       if (c.tail === buf) keep(c);
@@ -148,6 +152,15 @@ export class Connection implements ProtoConn {
       this[CONN].onClose();
     },
   };
+
+  /**
+   * Has a listening server (TCP or unix) build its sockets reading through onread
+   * from accept on (fast-read.ts); false when it cannot, and connections are
+   * adopted one by one.
+   */
+  static acceptDirect(server: net.Server): boolean {
+    return acceptDirect(server, Connection.on.read);
+  }
 
   /** watch's conn_new / conn_close line: memcached names unix sockets "local", with rip "unix". */
   private logConn(reason: CloseReason | null): void {
@@ -188,6 +201,20 @@ export class Connection implements ProtoConn {
     if (this.parsing) return 'conn_parse_cmd';
     if (this.paused) return 'conn_mwrite';
     return this.proto?.connState ?? 'conn_new_cmd';
+  }
+
+  /**
+   * The client's address for `stats conns` ("host:port"; a unix client, the socket's
+   * path), asked of the socket when wanted: kept, it was three strings per idle
+   * connection.
+   */
+  get peer(): string {
+    return this.transport === 'unix' ? (this.host.ctx.settings.socketpath ?? '') : socketName(this.socket, false);
+  }
+
+  /** Our end of the connection, as peer; none for unix. */
+  get local(): string | undefined {
+    return this.transport === 'unix' ? undefined : socketName(this.socket, true);
   }
 
   get secondsSinceLastCmd(): number {

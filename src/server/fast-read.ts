@@ -15,7 +15,16 @@
  *
  * The listener must be made with `pauseOnConnect: true`, so that the accepted
  * socket has not started reading before its handle changes hands.
+ *
+ * Better still, acceptDirect() has a listening server build that socket itself:
+ * it takes the new connection's handle where net.Server would (the listening
+ * handle's `onconnection`) and makes the one socket, reading through `onread`,
+ * that the server then emits with 'connection'. The net.Socket net.Server would
+ * have made, only to lose its handle, is about half of what accepting allocates
+ * (some 2.5 KB of garbage per connection), and a crowd of connections spreads
+ * that garbage over fresh heap pages.
  */
+import dc from 'node:diagnostics_channel';
 import net from 'node:net';
 
 /**
@@ -51,30 +60,44 @@ interface AcceptedSocket {
 export type OnRead = (n: number, buf: Buffer) => void;
 
 /**
+ * The sockets made here, and only they, read through `onread`: a class of their
+ * own tells them apart at no cost per socket.
+ */
+class ReadSocket extends net.Socket {}
+
+function readSocket(handle: UserBufferHandle, allowHalfOpen: boolean, pause: boolean, onRead: OnRead): net.Socket {
+  if (readBuf === null) readBuf = Buffer.allocUnsafe(READ_SIZE);
+  return new ReadSocket({
+    handle,
+    allowHalfOpen,
+    pauseOnCreate: pause,
+    readable: true,
+    writable: true,
+    onread: { buffer: readBuf, callback: onRead },
+  } as unknown as net.SocketConstructorOpts);
+}
+
+/**
  * A socket that reads through `onread` into the shared buffer, owning the accepted
  * socket's handle, or null when this Node does not offer what that needs (the
  * caller then reads `accepted` through 'data' events). `accepted` must not be used
- * after a non-null return.
+ * after a non-null return. A socket acceptDirect() made is returned as it is (it
+ * is paused, as every accepted socket is here).
  */
 export function adopt(accepted: net.Socket, onRead: OnRead): net.Socket | null {
+  if (accepted instanceof ReadSocket) return accepted;
   const a = accepted as unknown as AcceptedSocket;
   const handle = a._handle;
   if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function' ||
     typeof handle.readStop !== 'function' || handle.reading === true) {
     return null;
   }
-  if (readBuf === null) readBuf = Buffer.allocUnsafe(READ_SIZE);
   const server = a._server ?? null;
   a._handle = null; // the new socket owns the handle from here
   a._server = null; // and counts against the server's connections (server.close waits for it)
   let sock: net.Socket;
   try {
-    sock = new net.Socket({
-      handle,
-      readable: true,
-      writable: true,
-      onread: { buffer: readBuf, callback: onRead },
-    } as unknown as net.SocketConstructorOpts);
+    sock = readSocket(handle, accepted.allowHalfOpen, true, onRead);
   } catch {
     a._handle = handle;
     a._server = server;
@@ -87,6 +110,18 @@ export function adopt(accepted: net.Socket, onRead: OnRead): net.Socket | null {
 }
 
 /**
+ * Starts the reads of a paused socket adopt() returned, as socket.resume() would
+ * without the stream's own resume, which an onread socket does not use.
+ */
+export function startReading(socket: net.Socket): void {
+  const h = (socket as unknown as { _handle?: (UserBufferHandle & { readStart(): number }) | null })._handle;
+  if (h === null || h === undefined || h.reading === true) return;
+  h.reading = true;
+  const err = h.readStart();
+  if (err !== 0) socket.destroy();
+}
+
+/**
  * True while libuv is reading from this socket's handle. Backpressure pauses an
  * adopted socket by stopping its handle's reads (socket.pause()); tests check it
  * here. A socket without a handle reads nothing.
@@ -94,4 +129,67 @@ export function adopt(accepted: net.Socket, onRead: OnRead): net.Socket | null {
 export function handleReading(socket: net.Socket): boolean {
   const h = (socket as unknown as AcceptedSocket)._handle;
   return h !== null && h !== undefined && h.reading === true;
+}
+
+/** A listening handle, as net.Server drives it. */
+interface ListenHandle {
+  onconnection?: (this: ListenHandle, err: number, handle: UserBufferHandle | undefined) => void;
+}
+
+/** The fields of net.Server that its own onconnection reads. */
+interface ServerFields {
+  _handle?: ListenHandle | null;
+  _connections: number;
+  maxConnections?: number | null;
+  keepAlive?: boolean;
+  blockList?: unknown;
+  noDelay?: boolean;
+  allowHalfOpen?: boolean;
+}
+
+/** net.Server publishes each socket it accepts here; so do we. */
+const serverSocket = dc.channel('net.server.socket');
+
+/** onconnection functions installed by acceptDirect, for acceptsDirectly(). */
+const installed = new WeakSet<object>();
+
+/**
+ * Makes the listening `server` (TCP or unix, made with pauseOnConnect) emit
+ * sockets that already read through `onread`: built once, paused, from the
+ * accepted handle, counted in the server's connections as net.Server counts its
+ * own. A server using what this does not do (maxConnections, keepAlive, a
+ * blockList) keeps Node's accept, as does a Node whose listening handle has no
+ * `onconnection`; then false, and adopt() re-wraps what it emits.
+ */
+export function acceptDirect(server: net.Server, onRead: OnRead): boolean {
+  const srv = server as unknown as ServerFields;
+  const listening = srv._handle;
+  if (listening === null || listening === undefined) return false;
+  const nodeAccept = listening.onconnection;
+  if (typeof nodeAccept !== 'function' || typeof srv._connections !== 'number') return false;
+  const ours = function onconnection(this: ListenHandle, err: number, handle: UserBufferHandle | undefined): void {
+    if (err !== 0 || handle === undefined || typeof handle.useUserBuffer !== 'function' ||
+      (srv.maxConnections !== undefined && srv.maxConnections !== null) || srv.keepAlive === true ||
+      (srv.blockList !== undefined && srv.blockList !== null)) {
+      nodeAccept.call(this, err, handle);
+      return;
+    }
+    const sock = readSocket(handle, srv.allowHalfOpen === true, true, onRead);
+    if (srv.noDelay === true) sock.setNoDelay(true);
+    srv._connections++;
+    const s = sock as unknown as AcceptedSocket;
+    s._server = server;
+    s.server = server;
+    server.emit('connection', sock);
+    if (serverSocket.hasSubscribers) serverSocket.publish({ socket: sock });
+  };
+  installed.add(ours);
+  listening.onconnection = ours;
+  return true;
+}
+
+/** True when the listening server builds its sockets through acceptDirect(). */
+export function acceptsDirectly(server: net.Server): boolean {
+  const h = (server as unknown as ServerFields)._handle;
+  return h !== null && h !== undefined && typeof h.onconnection === 'function' && installed.has(h.onconnection);
 }

@@ -16,7 +16,6 @@ import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ServerContext } from '../protocol/context.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { hostPort } from './listen-tcp.js';
 
 const TOO_MANY = Buffer.from('ERROR Too many open connections\r\n');
 /** How often idle connections are looked for (memcached's conn_timeout thread wakes about this often). */
@@ -162,10 +161,7 @@ export class Front {
     counters.total_connections++;
     counters.connection_structures = Math.max(counters.connection_structures,
       counters.curr_connections + this.o.listeners());
-    const unix = transport === 'unix';
-    const peer = unix ? (s.socketpath ?? '') : hostPort(socket.remoteAddress, socket.remotePort);
-    const local = unix ? undefined : hostPort(socket.localAddress, socket.localPort);
-    this.conns.add(new Connection(socket, this.host, nextId(this.o.ctl), transport, peer, local));
+    this.conns.add(new Connection(socket, this.host, nextId(this.o.ctl), transport));
   };
 
   private kickIdle(): void {

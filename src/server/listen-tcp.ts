@@ -51,3 +51,25 @@ export function hostPort(address: string | undefined, port: number | undefined):
   const a = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
   return net.isIPv6(a) ? `[${a}]:${port}` : `${a}:${port}`;
 }
+
+/** A socket's handle, as net.Socket asks it for its addresses. */
+interface NameHandle {
+  getpeername?(out: { address?: string; port?: number }): number;
+  getsockname?(out: { address?: string; port?: number }): number;
+}
+
+/**
+ * "host:port" of the socket's peer (or, `local`, of its own end), as hostPort()
+ * writes it. Asked of the handle where it can be: socket.remoteAddress keeps what
+ * it learns on the socket (an object and its strings), which an idle connection
+ * would carry for its whole life only to print the address it already holds.
+ */
+export function socketName(socket: net.Socket, local: boolean): string {
+  const h = (socket as unknown as { _handle?: NameHandle | null })._handle;
+  const ask = local ? h?.getsockname : h?.getpeername;
+  if (typeof ask === 'function') {
+    const out: { address?: string; port?: number } = {};
+    if (ask.call(h, out) === 0) return hostPort(out.address, out.port);
+  }
+  return local ? hostPort(socket.localAddress, socket.localPort) : hostPort(socket.remoteAddress, socket.remotePort);
+}
