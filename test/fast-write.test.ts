@@ -12,6 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { telnet } from './helpers/telnet.js';
 import { daemon } from './server-fixture.js';
+import { DRAIN_TIMEOUT_MS } from '../src/server/process.js';
 import { tmpDir } from './ops-proc.js';
 import type { Connection } from '../src/server/connection.js';
 import { only, until } from './helpers/daemon-poll.js';
@@ -115,7 +116,8 @@ test('a streamed reply after direct writes comes after them, in order', async (t
 });
 
 test('a graceful stop sends every reply still waiting in libuv before closing', async (t) => {
-  const d = await daemon(t, { maxOutputBytes: 64 * 1024 });
+  // the daemon's own drain timeout: a loaded machine may take a while to read it all
+  const d = await daemon(t, { maxOutputBytes: 64 * 1024 }, DRAIN_TIMEOUT_MS);
   const c = await telnet(t, d.port);
   const v = Buffer.alloc(64 * 1024, 0x61);
   await c.says(Buffer.concat([Buffer.from(`set v 0 0 ${v.length}\r\n`), v, Buffer.from('\r\n')]), 'STORED\r\n');
