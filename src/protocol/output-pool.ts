@@ -37,8 +37,17 @@ const Resizable = ArrayBuffer as unknown as ResizableCtor;
 /** One chunk of reply memory: `buf` views all of `ab`, from its start. */
 export class Chunk {
   readonly buf: Buffer;
+  /**
+   * The last view of it handed to a write (Output.tail()): replies of one size
+   * follow one another, and a view made per write is a builtin call.
+   */
+  view: Uint8Array;
+  /** where view starts and its length: numbers read inline, where a view's getters are calls */
+  viewStart = 0;
+  viewLength = 0;
   constructor(readonly ab: ArrayBuffer, readonly kept: boolean) {
     this.buf = Buffer.from(ab, 0, ab.byteLength);
+    this.view = new Uint8Array(ab, 0, 0);
   }
 }
 
@@ -75,7 +84,7 @@ export function takeChunk(size = CHUNK_SIZE): Chunk {
 /** The socket is done with c: keep it for reuse, or free its memory now. */
 export function giveChunk(c: Chunk): void {
   outstanding--;
-  outstandingBytes -= c.ab.byteLength;
+  outstandingBytes -= c.buf.length;
   if (c.kept) {
     free.push(c);
     return;

@@ -283,7 +283,16 @@ export class Output extends ByteWriter {
    * buf.buffer is a call wherever the chunk may be resizable.
    */
   private tail(): Uint8Array {
-    return new Uint8Array((this.chunk as Chunk).ab, this.sealed, this.len - this.sealed);
+    const c = this.chunk as Chunk;
+    const s = this.sealed;
+    const n = this.len - s;
+    // the same bytes as last time: a view is only ever read, so it may go out again
+    if (c.viewStart !== s || c.viewLength !== n) {
+      c.view = new Uint8Array(c.ab, s, n);
+      c.viewStart = s;
+      c.viewLength = n;
+    }
+    return c.view;
   }
 
   /** The socket has written (or dropped) what flush() returned. */
