@@ -20,6 +20,13 @@
  * over any memory and takes the range as numbers, with no view at all (and about
  * 40% faster than fill for 10 KiB); on Node 20 it still goes through the relaxed
  * per-byte copy over a SharedArrayBuffer, 20 times slower, so there fill stays.
+ *
+ * set() and fill() take the source range as a plain Uint8Array over src's buffer.
+ * Making it with src.subarray() looks up the Buffer constructor's species, and reading
+ * src.buffer is a runtime call for a view of a SharedArrayBuffer: each costs about
+ * as much as the copy of a 100-byte value. So the buffer and offset of the last
+ * source are kept: copies come from the same item page or read buffer again and
+ * again. (That keeps the last source alive until a copy from another one.)
  */
 
 /** From this length on, a copy is one Buffer.prototype.fill (a memcpy in C++). */
@@ -29,17 +36,32 @@ const bufCopy = Buffer.prototype.copy;
 /** Buffer.prototype.copy is a memcpy whatever the memory: Node 24 on (on Node 20, the byte copy) */
 const NATIVE_COPY = Number(process.versions.node.split('.')[0]) >= 24;
 
+/** The last source of a view, and its buffer and offset. */
+let lastSrc: Uint8Array | null = null;
+let lastBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let lastOffset = 0;
+
+/** src[s, s + n) as a plain Uint8Array. */
+function view(src: Uint8Array, s: number, n: number): Uint8Array {
+  if (src !== lastSrc) {
+    lastSrc = src;
+    lastBuffer = src.buffer;
+    lastOffset = src.byteOffset;
+  }
+  return new Uint8Array(lastBuffer, lastOffset + s, n);
+}
+
 /** Copies n bytes of src at s to dst at d (src and dst do not overlap). */
 export function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
   if (n <= 64) {
-    // a plain loop: making a subarray costs more than copying a short run
+    // a plain loop: making a view costs more than copying a short run
     for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
   } else if (n < FILL_MIN) {
-    dst.set(src.subarray(s, s + n), d);
+    dst.set(view(src, s, n), d);
   } else if (NATIVE_COPY) {
     bufCopy.call(src, dst, d, s, s + n);
   } else {
     // fill repeats its source over [d, d + n): one copy, as the source is n bytes long
-    fill.call(dst, src.subarray(s, s + n), d, d + n);
+    fill.call(dst, view(src, s, n), d, d + n);
   }
 }

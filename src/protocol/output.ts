@@ -25,7 +25,7 @@
 import type { Cache } from '../cache/engine.js';
 import { ByteWriter } from '../cache/byte-writer.js';
 import { putDecimal } from '../cache/numeric.js';
-import { giveChunk, takeChunk } from './output-pool.js';
+import { type Chunk, giveChunk, takeChunk } from './output-pool.js';
 
 /** Values this large are written from the arena instead of copied. */
 export const PIN_MIN = 16 * 1024;
@@ -39,11 +39,12 @@ const EMPTY = Buffer.alloc(0);
  */
 const NO_BUFFERS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 const NO_PINS: number[] = Object.freeze([]) as unknown as number[];
+const NO_CHUNKS: Chunk[] = Object.freeze([]) as unknown as Chunk[];
 
 /** What one flush handed to the socket and must outlive its write. */
 export interface Sent {
   /** chunks filled by this batch, for the pool once written */
-  chunks: Buffer[];
+  chunks: Chunk[];
   /** items pinned by arena views in this batch */
   pins: number[];
 }
@@ -53,8 +54,10 @@ export class Output extends ByteWriter {
   parts: Buffer[] = NO_BUFFERS;
   /** items pinned by the queued parts, to unpin once written */
   pins: number[] = NO_PINS;
+  /** the chunk buf is, null while buf is EMPTY */
+  private chunk: Chunk | null = null;
   /** chunks filled in this batch (their bytes are in parts) */
-  private spent: Buffer[] = NO_BUFFERS;
+  private spent: Chunk[] = NO_CHUNKS;
   /** bytes in parts, and how many of them are arena views */
   private queued = 0;
   private viewed = 0;
@@ -112,17 +115,19 @@ export class Output extends ByteWriter {
   override reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     this.seal();
-    const old = this.buf;
+    const old = this.chunk;
     // a chunk nothing was written to goes straight back; a used one is spent
     // once the write of its last bytes completes
-    if (old !== EMPTY) {
+    if (old !== null) {
       if (this.len > 0) {
-        if (this.spent === NO_BUFFERS) this.spent = [];
+        if (this.spent === NO_CHUNKS) this.spent = [];
         this.spent.push(old);
       }
       else giveChunk(old);
     }
-    this.buf = takeChunk(n);
+    const c = takeChunk(n);
+    this.chunk = c;
+    this.buf = c.buf;
     this.len = 0;
     this.sealed = 0;
   }
@@ -267,19 +272,27 @@ export class Output extends ByteWriter {
     this.committedPins = 0;
     if (this.pins.length === 0 && this.spent.length === 0) return null;
     const sent: Sent = { chunks: this.spent, pins: this.pins };
-    this.spent = NO_BUFFERS;
+    this.spent = NO_CHUNKS;
     this.pins = NO_PINS;
     return sent;
   }
 
   /**
-   * buf[sealed, len) as a plain Uint8Array: Buffer's subarray builds a Buffer
-   * subclass, which on a chunk's resizable ArrayBuffer costs a runtime call for its
-   * map on every flush.
+   * buf[sealed, len) as a plain Uint8Array over the chunk's ArrayBuffer (buf starts
+   * at its start): Buffer's subarray builds a Buffer subclass, and reading
+   * buf.buffer is a call wherever the chunk may be resizable.
    */
   private tail(): Uint8Array {
-    const b = this.buf;
-    return new Uint8Array(b.buffer, b.byteOffset + this.sealed, this.len - this.sealed);
+    const c = this.chunk as Chunk;
+    const s = this.sealed;
+    const n = this.len - s;
+    // the same bytes as last time: a view is only ever read, so it may go out again
+    if (c.viewStart !== s || c.viewLength !== n) {
+      c.view = new Uint8Array(c.ab, s, n);
+      c.viewStart = s;
+      c.viewLength = n;
+    }
+    return c.view;
   }
 
   /** The socket has written (or dropped) what flush() returned. */
@@ -296,7 +309,8 @@ export class Output extends ByteWriter {
    */
   idle(): void {
     if (!this.isEmpty() || this.spent.length > 0) return;
-    if (this.buf !== EMPTY) giveChunk(this.buf);
+    if (this.chunk !== null) giveChunk(this.chunk);
+    this.chunk = null;
     this.buf = EMPTY;
     this.len = 0;
     this.sealed = 0;
@@ -322,8 +336,9 @@ export class Output extends ByteWriter {
   close(): void {
     this.discard();
     for (const c of this.spent) giveChunk(c);
-    this.spent = NO_BUFFERS;
-    if (this.buf !== EMPTY) giveChunk(this.buf);
+    this.spent = NO_CHUNKS;
+    if (this.chunk !== null) giveChunk(this.chunk);
+    this.chunk = null;
     this.buf = EMPTY;
     this.len = 0;
     this.sealed = 0;
