@@ -37,6 +37,26 @@ test('keys are compared as bytes, including binary and prefix-equal keys', (t) =
   t.is(getS(cache, 'a'), null);
 });
 
+test('keys of every length up to 250 differ from each one byte off, wherever that byte is', (t) => {
+  for (const useCas of [true, false]) {
+    const { cache } = makeCache({ useCas });
+    const keys: string[] = [];
+    for (const len of [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 31, 32, 33, 249, 250]) {
+      const key = Array.from({ length: len }, (_, i) => String.fromCharCode(0x41 + ((i * 7 + len) % 26))).join('');
+      keys.push(key);
+      setS(cache, SET, key, `v${len}`);
+    }
+    for (const key of keys) {
+      t.is(getS(cache, key), `v${key.length}`, `${useCas ? '' : '-C '}key of ${key.length}`);
+      for (let at = 0; at < key.length; at++) {
+        // the same bytes but one, at every position (first, inside a word, the last)
+        const off = key.slice(0, at) + String.fromCharCode(key.charCodeAt(at) ^ 0x80) + key.slice(at + 1);
+        t.is(getS(cache, off), null, `${useCas ? '' : '-C '}key of ${key.length}, byte ${at} differs`);
+      }
+    }
+  }
+});
+
 test('a key inside a larger buffer is read in place', (t) => {
   const { cache } = makeCache();
   const req = k('get   mykey  ');

@@ -103,3 +103,50 @@ test('a connection closed mid-value gives the item back', (t) => {
   r0.feed(Buffer.concat([Buffer.from(`set last 0 0 ${value.length}\r\n`), value, Buffer.from('\r\nget nothing\r\n')]));
   t.is(r0.output(), 'STORED\r\nEND\r\n');
 });
+
+test('the tokenizer splits words of every length on spaces, stops at a NUL and keeps the rest past 23 words', async (t) => {
+  const { Words, MAX_WORDS } = await import('../src/protocol/text-parse.js');
+  // memcached's tokenize_command() over a C string, byte by byte
+  const reference = (line: Buffer): { words: string[]; rest: number; end: number } => {
+    let stop = line.indexOf(0);
+    if (stop < 0) stop = line.length;
+    const words: string[] = [];
+    let i = 0;
+    let rest = -1;
+    for (;;) {
+      while (i < stop && line[i] === 0x20) i++;
+      if (i >= stop) break;
+      if (words.length === MAX_WORDS) {
+        rest = i;
+        break;
+      }
+      const ws = i;
+      while (i < stop && line[i] !== 0x20) i++;
+      words.push(line.toString('latin1', ws, i));
+    }
+    return { words, rest, end: stop };
+  };
+  const w = new Words();
+  const lines: Buffer[] = [];
+  const chars = ['a', 'b', ' ', '  ', '\t', '\u00ff', '\0'];
+  // every word length from 0 to 13 around a NUL and spaces at each offset in a 4-byte turn
+  for (let len = 0; len <= 13; len++) {
+    for (let at = 0; at <= len; at++) {
+      for (const c of chars) {
+        const word = 'k'.repeat(at) + c + 'k'.repeat(len - at);
+        lines.push(Buffer.from(`get ${word} x`, 'latin1'), Buffer.from(`${word}`, 'latin1'));
+      }
+    }
+  }
+  lines.push(Buffer.from(Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ') + ' \0 tail', 'latin1'));
+  for (const line of lines) {
+    // inside a larger buffer: nothing past the line's end may be read as part of it
+    const buf = Buffer.concat([Buffer.from('zz'), line, Buffer.from('yyyy')]);
+    const n = w.split(buf, 2, 2 + line.length);
+    const want = reference(line);
+    const got = Array.from({ length: n }, (_, i) => buf.toString('latin1', w.s[i], w.e[i]));
+    t.deepEqual(got, want.words, JSON.stringify(line.toString('latin1')));
+    t.is(w.rest < 0 ? -1 : w.rest - 2, want.rest);
+    t.is(w.end - 2, want.end);
+  }
+});

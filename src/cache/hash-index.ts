@@ -16,6 +16,8 @@ export const HASHPOWER_DEFAULT = 16;
 export const HASHPOWER_MAX = 32;
 /** Buckets migrated per insert while expanding. */
 const MIGRATE_PER_OP = 4;
+/** Uint32Array words read bytes little-endian here (keyEquals builds words the same way). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** A key hash: (buf, start, len) to a signed 32-bit integer (hash-algorithms.ts has the others). */
 export type KeyHash = (buf: Uint8Array, start: number, len: number) => number;
@@ -161,14 +163,29 @@ export class HashIndex {
     return NIL;
   }
 
+  /**
+   * The item's key starts 4-aligned (chunks are 8-aligned, headers a multiple of 4),
+   * so it is compared a word at a time against the caller's bytes: each element
+   * read of a typed array costs a map check, a bounds check and its base pointer,
+   * and a byte loop paid those twice a byte.
+   */
   keyEquals(h: number, key: Uint8Array, start: number, len: number): boolean {
     const hdr = this.hdr;
     const page = h >>> PAGE_UNIT_SHIFT;
     const base = ((h & PAGE_UNIT_MASK) << 1);
-    if ((hdr.u32[page][base + W_META] & 0xff) !== len) return false;
-    const u8 = hdr.u8[page];
+    const u32 = hdr.u32[page];
+    if ((u32[base + W_META] & 0xff) !== len) return false;
     let p = (base << 2) + hdr.headerSize;
-    for (let i = start, end = start + len; i < end; i++, p++) if (u8[p] !== key[i]) return false;
+    let i = start;
+    const end = start + len;
+    if (LITTLE_ENDIAN) {
+      for (let w = p >>> 2; i + 4 <= end; i += 4, w++) {
+        if (u32[w] !== ((key[i] | (key[i + 1] << 8) | (key[i + 2] << 16) | (key[i + 3] << 24)) >>> 0)) return false;
+      }
+      p += i - start;
+    }
+    const u8 = hdr.u8[page];
+    for (; i < end; i++, p++) if (u8[p] !== key[i]) return false;
     return true;
   }
 

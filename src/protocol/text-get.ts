@@ -55,7 +55,7 @@ export function textGet(
         return w.s[i + 1] - lineStart;
       }
     }
-    out.bytes(END);
+    out.range(END, 0, END.length);
     return 0;
   }
   const end = w.end;
@@ -91,7 +91,7 @@ export function textGet(
       return p - lineStart;
     }
   }
-  out.bytes(END);
+  out.range(END, 0, END.length);
   return 0;
 }
 
@@ -107,5 +107,6 @@ const cache = ctx.cache;
   if (h === NIL) return;
   out.valueLine(buf, ks, ke, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
   out.value(h);
-  out.bytes(CRLF);
+  // range(): a few bytes are a byte loop, where bytes() is a TypedArray.prototype.set call
+  out.range(CRLF, 0, 2);
 }
