@@ -65,12 +65,13 @@ export type OnRead = (n: number, buf: Buffer) => void;
  */
 class ReadSocket extends net.Socket {}
 
-function readSocket(handle: UserBufferHandle, allowHalfOpen: boolean, pause: boolean, onRead: OnRead): net.Socket {
+/** A socket over `handle` reading through `onread`, made paused: its owner starts the reads. */
+function readSocket(handle: UserBufferHandle, allowHalfOpen: boolean, onRead: OnRead): net.Socket {
   if (readBuf === null) readBuf = Buffer.allocUnsafe(READ_SIZE);
   return new ReadSocket({
     handle,
     allowHalfOpen,
-    pauseOnCreate: pause,
+    pauseOnCreate: true,
     readable: true,
     writable: true,
     onread: { buffer: readBuf, callback: onRead },
@@ -97,7 +98,7 @@ export function adopt(accepted: net.Socket, onRead: OnRead): net.Socket | null {
   a._server = null; // and counts against the server's connections (server.close waits for it)
   let sock: net.Socket;
   try {
-    sock = readSocket(handle, accepted.allowHalfOpen, true, onRead);
+    sock = readSocket(handle, accepted.allowHalfOpen, onRead);
   } catch {
     a._handle = handle;
     a._server = server;
@@ -150,9 +151,6 @@ interface ServerFields {
 /** net.Server publishes each socket it accepts here; so do we. */
 const serverSocket = dc.channel('net.server.socket');
 
-/** onconnection functions installed by acceptDirect, for acceptsDirectly(). */
-const installed = new WeakSet<object>();
-
 /**
  * Makes the listening `server` (TCP or unix, made with pauseOnConnect) emit
  * sockets that already read through `onread`: built once, paused, from the
@@ -174,7 +172,7 @@ export function acceptDirect(server: net.Server, onRead: OnRead): boolean {
       nodeAccept.call(this, err, handle);
       return;
     }
-    const sock = readSocket(handle, srv.allowHalfOpen === true, true, onRead);
+    const sock = readSocket(handle, srv.allowHalfOpen === true, onRead);
     if (srv.noDelay === true) sock.setNoDelay(true);
     srv._connections++;
     const s = sock as unknown as AcceptedSocket;
@@ -183,13 +181,6 @@ export function acceptDirect(server: net.Server, onRead: OnRead): boolean {
     server.emit('connection', sock);
     if (serverSocket.hasSubscribers) serverSocket.publish({ socket: sock });
   };
-  installed.add(ours);
   listening.onconnection = ours;
   return true;
-}
-
-/** True when the listening server builds its sockets through acceptDirect(). */
-export function acceptsDirectly(server: net.Server): boolean {
-  const h = (server as unknown as ServerFields)._handle;
-  return h !== null && h !== undefined && typeof h.onconnection === 'function' && installed.has(h.onconnection);
 }
