@@ -107,6 +107,7 @@ const cache = ctx.cache;
   if (h === NIL) return;
   out.valueLine(buf, ks, ke, cache.flags(h), cache.valueLength(h), withCas ? cache.cas(h) : -1);
   out.value(h);
-  // range(): a few bytes are a byte loop, where bytes() is a TypedArray.prototype.set call
+  // range(), not bytes(): counted with test/bench/instructions.sh, load c (10 keys a
+  // line) runs 47.5k instructions per request this way and 48.8k through bytes()
   out.range(CRLF, 0, 2);
 }
