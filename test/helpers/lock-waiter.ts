@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EngineLock } from '../../src/cache/engine-lock.js';
+import { until } from './daemon-poll.js';
 
 const workerUrl = new URL('./lock-worker.js', import.meta.url);
 
@@ -21,12 +22,8 @@ export function run(data: { lock: Int32Array; counter: Int32Array; rounds: numbe
 }
 
 /** Until a worker has given up spinning and marked the lock word "held with waiters" (2). */
-export async function untilSleeping(lock: EngineLock): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Atomics.load(lock.buffer, 0) !== 2) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the worker to sleep on the held lock');
-    await new Promise((r) => setImmediate(r));
-  }
+export function untilSleeping(lock: EngineLock): Promise<void> {
+  return until(() => Atomics.load(lock.buffer, 0) === 2, 'the worker to sleep on the held lock', 10_000);
 }
 
 /**
