@@ -1,7 +1,7 @@
 /**
  * Arenas and pages: the only place that allocates the memory items live in.
  *
- * `-m` megabytes are SharedArrayBuffer arenas allocated at start, counted as
+ * `-m` megabytes are arenas (shared-block.ts: SharedArrayBuffers or plain ones) allocated at start, counted as
  * reserved arena by arena up to the limit (all at once with `-L`); pages never
  * touched cost no RSS because the kernel hands out zero pages lazily. A
  * cache_memlimit above them adds arenas (grow()), which other threads take in
@@ -119,11 +119,11 @@ export class Memory {
     const m = this.m;
     const block = this.block;
     for (let first = m[M_MAX_PAGES] + 1, b = this.arenas; first <= pages; first += BUFFER_PAGES, b++) {
-      const buf = new SharedArrayBuffer(Math.min(BUFFER_PAGES, pages + 1 - first) * PAGE_SIZE);
+      const buf = block.alloc(Math.min(BUFFER_PAGES, pages + 1 - first) * PAGE_SIZE);
       block.replace(`arena.${b}`, buf);
       added[`arena.${b}`] = buf;
     }
-    const spare = new SharedArrayBuffer((pages + 1) * 4);
+    const spare = block.alloc((pages + 1) * 4);
     new Uint32Array(spare).set(this.spare);
     block.replace('memory.spare', spare);
     added['memory.spare'] = spare;

@@ -1,7 +1,14 @@
 /**
- * The engine's shared memory, by name: every table and scalar the engine keeps
- * outside item memory lives in a SharedArrayBuffer of this block, so that a Cache
- * attached from another thread (Cache.attach) works on the very same state.
+ * The engine's memory, by name: every table and scalar the engine keeps outside
+ * item memory lives in a buffer of this block, so that a Cache attached from another
+ * thread (Cache.attach) works on the very same state.
+ *
+ * The block is the one place that decides what kind of buffer that is
+ * (EngineOptions.sharedMemory): SharedArrayBuffers for an engine other threads will
+ * attach to, plain ArrayBuffers for one that stays on its thread (the daemon at
+ * -t 1). V8 copies to and from a SharedArrayBuffer with relaxed atomic byte stores
+ * and reads `.buffer` of a view of one through a runtime call; over a plain one a
+ * copy is a memcpy and `.buffer` a field load (copy-bytes.ts).
  *
  * Each module asks for its arrays by name with their size. The thread that creates
  * the engine allocates them; an attached engine runs the same constructors over the
@@ -14,16 +21,27 @@
  * holds the engine lock, whose Atomics order them.
  */
 
-export type SharedBuffers = Record<string, SharedArrayBuffer>;
+/**
+ * One of the engine's buffers: shared when other threads attach, else plain. Not
+ * ArrayBufferLike, which TypeScript may widen to other kinds of buffer.
+ */
+export type EngineBuffer = ArrayBuffer | SharedArrayBuffer;
+export type SharedBuffers = Record<string, EngineBuffer>;
 
 export class SharedBlock {
   private readonly bufs: SharedBuffers;
   /** True for an engine attached to an existing block: constructors then write nothing. */
   readonly attached: boolean;
 
-  constructor(existing?: SharedBuffers) {
+  /** `shared`: SharedArrayBuffers, for other threads to attach; else plain ArrayBuffers. */
+  constructor(readonly shared: boolean, existing?: SharedBuffers) {
     this.attached = existing !== undefined;
     this.bufs = existing ?? {};
+  }
+
+  /** A new zeroed buffer of the block's kind (growth allocates through it too). */
+  alloc(bytes: number): EngineBuffer {
+    return this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   }
 
   /** The buffers, for another thread (structured-clonable). */
@@ -32,11 +50,11 @@ export class SharedBlock {
   }
 
   /** The buffer `name` of `bytes` bytes: allocated (zeroed) on creation, looked up when attached. */
-  buffer(name: string, bytes: number): SharedArrayBuffer {
+  buffer(name: string, bytes: number): EngineBuffer {
     let b = this.bufs[name];
     if (b === undefined) {
       if (this.attached) throw new Error(`shared engine has no buffer ${name}: attached with other options?`);
-      b = new SharedArrayBuffer(bytes);
+      b = this.alloc(bytes);
       this.bufs[name] = b;
     } else if (b.byteLength !== bytes) {
       throw new Error(`shared engine buffer ${name} is ${b.byteLength} bytes, not ${bytes}: attached with other options?`);
@@ -50,7 +68,7 @@ export class SharedBlock {
   }
 
   /** Puts `buf` in under `name`, in place of any buffer of that name (growth). */
-  replace(name: string, buf: SharedArrayBuffer): void {
+  replace(name: string, buf: EngineBuffer): void {
     this.bufs[name] = buf;
   }
 
