@@ -115,7 +115,7 @@ export class HashIndex {
   grow(maxItems: number, added: SharedBuffers): void {
     const p = maxHashpower(this.maxPower, this.canExpand, maxItems);
     if (p <= this.maxPower) return;
-    const buf = this.block.alloc(2 ** p * 4);
+    const buf = new SharedArrayBuffer(2 ** p * 4);
     new Uint32Array(buf).set(this.buckets);
     this.block.replace('hash.buckets', buf);
     added['hash.buckets'] = buf;

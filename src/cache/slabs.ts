@@ -12,7 +12,7 @@ import {
   CHUNK_ALIGN_BYTES, Memory, NIL, PAGE_SIZE, PAGE_UNIT_SHIFT, makeHandle,
 } from './memory.js';
 import { ITEM_SLABBED, ItemHeaders, W_NEXT } from './item-header.js';
-import type { EngineBuffer, SharedBlock, SharedBuffers } from './shared-block.js';
+import type { SharedBlock, SharedBuffers } from './shared-block.js';
 
 /** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1); class 0 is unused. */
 export const MAX_NUMBER_OF_SLAB_CLASSES = 64;
@@ -90,7 +90,7 @@ export class Slabs {
    * holding the current tables, put in the block and in `added` for other threads.
    */
   grow(pages: number, added: SharedBuffers): void {
-    const pc = this.block.alloc(pages + 1);
+    const pc = new SharedArrayBuffer(pages + 1);
     new Uint8Array(pc).set(this.pageClass);
     this.block.replace('slabs.pageClass', pc);
     added['slabs.pageClass'] = pc;
@@ -240,9 +240,9 @@ export class ClassPages {
   }
 
   /** A table for page ids up to `pages` holding this one's lists, put in the block; returns its buffer. */
-  grow(block: SharedBlock, pages: number): EngineBuffer {
+  grow(block: SharedBlock, pages: number): SharedArrayBuffer {
     const classes = this.count.length;
-    const buf = block.alloc(classes * (pages + 1) * 4);
+    const buf = new SharedArrayBuffer(classes * (pages + 1) * 4);
     const ids = new Uint32Array(buf);
     for (let c = 0; c < classes; c++) ids.set(this.of(c), c * (pages + 1));
     block.replace('slabs.pages', buf);
