@@ -195,7 +195,8 @@ export class EngineCore {
    * engine made with the same options.
    */
   constructor(opts: EngineOptions, attachTo?: SharedBuffers, channel?: string) {
-    const block = new SharedBlock(opts.sharedMemory === true, attachTo);
+    // an attached engine is shared whatever its options say
+    const block = new SharedBlock(opts.sharedMemory === true || attachTo !== undefined, attachTo);
     this.block = block;
     this.copy = block.shared ? copySharedBytes : copyPlainBytes;
     this.sc = block.f64('cache', S_SLOTS);
