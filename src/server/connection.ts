@@ -162,6 +162,18 @@ export class Connection implements ProtoConn {
     return acceptDirect(server, Connection.on.read);
   }
 
+  /**
+   * A `watch connevents` began: this connection's conn_close will need the peer's
+   * address, and once the socket is closed its handle can no longer tell it (the
+   * kernel answers ENOTCONN as soon as the close handshake is over, or at once on a
+   * reset). Node keeps what it reads on the socket, where logConn finds it later.
+   * Only while someone watches does a connection keep its address: an idle one
+   * would otherwise carry it for its whole life only for this line.
+   */
+  knowPeer(): void {
+    if (this.transport !== 'unix' && !this.dead) void this.socket.remoteAddress;
+  }
+
   /** watch's conn_new / conn_close line: memcached names unix sockets "local", with rip "unix". */
   private logConn(reason: CloseReason | null): void {
     const local = this.transport === 'unix';
