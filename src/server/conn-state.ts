@@ -40,6 +40,7 @@ class Busy {
 export class ConnState {
   private bits: number;
   private busy: Busy | null = null;
+  private last = 0;
 
   constructor(transport: string, fastRead: boolean) {
     const t = TRANSPORTS.indexOf(transport);
@@ -67,6 +68,14 @@ export class ConnState {
       this.busy = null;
     }
   }
+
+  /**
+   * rel_time of the last read, for idle_timeout and `stats conns`. Kept a small
+   * integer: the clock reads a Float64Array, and a double stored here would box
+   * every connection's copy in a heap number of its own.
+   */
+  get lastCmd(): number { return this.last; }
+  set lastCmd(t: number) { this.last = t | 0; }
 
   /** tcp, unix or tls: the listener the client came through */
   get transport(): string {

@@ -42,8 +42,6 @@ export interface ConnectionHost {
 export class Connection extends ConnState implements ProtoConn {
   readonly out: Output;
   readonly socket: net.Socket;
-  /** rel_time of the last read, for idle_timeout and `stats conns` */
-  lastCmd: number;
   // from here: state shared with conn-read.ts, conn-write.ts and conn-stream.ts, no one else's
   // (and the flags and busy state of conn-state.ts)
   proto: Protocol | null = null;
