@@ -49,7 +49,6 @@ export class Connection extends ConnState implements ProtoConn {
   tail: Buffer | null = null;
   tailStart = 0;
   tailEnd = 0;
-  spare: Buffer | null = null;
   /** the handle replies are written to directly (fast-write.ts), or null: socket.write */
   direct: object | null = null;
 
@@ -275,7 +274,6 @@ export class Connection extends ConnState implements ProtoConn {
       if (logs.watching) this.logConn(this.closeReason);
     }
     this.tail = null;
-    this.spare = null;
     stopStream(this);
     this.lock.enter();
     try {
