@@ -70,22 +70,30 @@ export class LruPolicy {
     return this.settings.lruSegmented === false ? COLD_LRU : HOT_LRU;
   }
 
-  /** Marks a hit: memcached's do_item_bump. */
+  /**
+   * Marks a hit: memcached's do_item_bump. An item hit before (ACTIVE) only counts
+   * the hit: that is most hits, and all this body holds, so that it inlines into
+   * the get paths (bumpFurther() has the rest).
+   */
   bump(h: number): void {
-    const hdr = this.hdr;
-    const fl = hdr.itFlags(h);
+    const fl = this.hdr.itFlags(h);
     const seg = (fl & SEG_MASK) >>> SEG_SHIFT;
     const cls = this.slabs.classOf(h);
     if (seg === HOT_LRU) this.cc.hits_to_hot[cls]++;
     else if (seg === WARM_LRU) this.cc.hits_to_warm[cls]++;
     else this.cc.hits_to_cold[cls]++;
+    if ((fl & ITEM_ACTIVE) === 0 || this.settings.lruSegmented === false) this.bumpFurther(h, fl, seg, cls);
+  }
+
+  /** bump() of an item not yet ACTIVE, or under the flat LRU. */
+  private bumpFurther(h: number, fl: number, seg: number, cls: number): void {
+    const hdr = this.hdr;
     if (this.settings.lruSegmented === false) {
       // flat: a hit marks the item fetched and refreshes it, no more than once a minute
       hdr.addItFlags(h, ITEM_FETCHED);
       this.update(h);
       return;
     }
-    if (fl & ITEM_ACTIVE) return;
     if ((fl & ITEM_FETCHED) === 0) {
       hdr.addItFlags(h, ITEM_FETCHED);
       return;
