@@ -3,23 +3,48 @@
  * lookup by key (peek), and linking items into and out of the index and the LRU.
  * engine-values.ts, engine-stores.ts and engine.ts build the item API on it.
  */
-import { Clock, CLOCK_CELL_SLOTS } from './clock.js';
-import { Memory, NIL, PAGE_SIZE } from './memory.js';
+import { Clock, CLOCK_CELL_SLOTS as CLOCK_CELL_SLOTS_ } from './clock.js';
+import { Memory, NIL as NIL_, PAGE_SIZE as PAGE_SIZE_ } from './memory.js';
 import {
-  ITEM_CHAINED, ITEM_LINKED, ItemHeaders, W_EXPTIME, W_NBYTES, W_NEXT, W_TIME, SEG_SHIFT, SEG_MASK,
+  ITEM_CHAINED as ITEM_CHAINED_, ITEM_LINKED as ITEM_LINKED_, ItemHeaders, W_EXPTIME as W_EXPTIME_, W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_TIME as W_TIME_, SEG_SHIFT as SEG_SHIFT_, SEG_MASK as SEG_MASK_,
 } from './item-header.js';
-import { POWER_SMALLEST, Slabs } from './slabs.js';
-import { HashIndex, HASHPOWER_DEFAULT, maxHashpower, type KeyHash } from './hash-index.js';
+import { POWER_SMALLEST as POWER_SMALLEST_, Slabs } from './slabs.js';
+import { HashIndex, HASHPOWER_DEFAULT as HASHPOWER_DEFAULT_, maxHashpower, type KeyHash } from './hash-index.js';
 import { type HashAlgorithm, keyHashFor } from './hash-algorithms.js';
-import { Lru, SEGMENTS } from './lru.js';
+import { Lru, SEGMENTS as SEGMENTS_ } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
-import { GET_EXPIRED, GET_FLUSHED, GET_FOUND, GET_NOT_FOUND, type ItemLog } from './item-log.js';
+import { GET_EXPIRED as GET_EXPIRED_, GET_FLUSHED as GET_FLUSHED_, GET_FOUND as GET_FOUND_, GET_NOT_FOUND as GET_NOT_FOUND_, type ItemLog } from './item-log.js';
 import { SharedBlock, type SharedBuffers } from './shared-block.js';
-import { EngineLock, ENGINE_LOCK_WORDS } from './engine-lock.js';
+import { EngineLock, ENGINE_LOCK_WORDS as ENGINE_LOCK_WORDS_ } from './engine-lock.js';
 import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';
 import { EngineGrowth, growthChannelName } from './engine-growth.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CLOCK_CELL_SLOTS = CLOCK_CELL_SLOTS_;
+const ENGINE_LOCK_WORDS = ENGINE_LOCK_WORDS_;
+const GET_EXPIRED = GET_EXPIRED_;
+const GET_FLUSHED = GET_FLUSHED_;
+const GET_FOUND = GET_FOUND_;
+const GET_NOT_FOUND = GET_NOT_FOUND_;
+const HASHPOWER_DEFAULT = HASHPOWER_DEFAULT_;
+const ITEM_CHAINED = ITEM_CHAINED_;
+const ITEM_LINKED = ITEM_LINKED_;
+const NIL = NIL_;
+const PAGE_SIZE = PAGE_SIZE_;
+const POWER_SMALLEST = POWER_SMALLEST_;
+const SEGMENTS = SEGMENTS_;
+const SEG_MASK = SEG_MASK_;
+const SEG_SHIFT = SEG_SHIFT_;
+const W_EXPTIME = W_EXPTIME_;
+const W_NBYTES = W_NBYTES_;
+const W_NEXT = W_NEXT_;
+const W_TIME = W_TIME_;
 
 export const KEY_MAX_LENGTH = 250;
 /**

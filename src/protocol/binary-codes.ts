@@ -96,6 +96,10 @@ for (const [k, v] of ERROR_TEXT) ERROR_BY_STATUS[k] = v;
 
 const TWO32 = 4294967296;
 
+/** HEADER_LEN and PROTOCOL_BINARY_RES unexported, so that header() has them folded in, not read through their module cells. */
+const REPLY_HEADER_LEN = HEADER_LEN;
+const RES_MAGIC = PROTOCOL_BINARY_RES;
+
 /**
  * Appends a reply header. `cas` is a Number below 2^53 (the engine's CAS).
  *
@@ -106,11 +110,11 @@ const TWO32 = 4294967296;
  */
 export function header(out: Output, opcode: number, status: number, keylen: number, extlen: number,
   bodylen: number, opaque: number, cas: number): void {
-  if (out.len + HEADER_LEN > out.buf.length) out.reserve(HEADER_LEN);
+  if (out.len + REPLY_HEADER_LEN > out.buf.length) out.reserve(REPLY_HEADER_LEN);
   const b = out.buf;
   const p = out.len;
   // byte stores: writeUInt32BE and friends check their arguments on every call
-  b[p] = PROTOCOL_BINARY_RES;
+  b[p] = RES_MAGIC;
   b[p + 1] = opcode;
   b[p + 2] = keylen >>> 8;
   b[p + 3] = keylen;
@@ -137,7 +141,7 @@ export function header(out: Output, opcode: number, status: number, keylen: numb
   b[p + 21] = lo >>> 16;
   b[p + 22] = lo >>> 8;
   b[p + 23] = lo;
-  out.len = p + HEADER_LEN;
+  out.len = p + REPLY_HEADER_LEN;
 }
 
 /** write_bin_error: status plus memcached's text for it, CAS 0. */
