@@ -30,8 +30,8 @@ const NOT_FOUND = NOT_FOUND_;
 const PAGE_SIZE = PAGE_SIZE_;
 const W_EXPTIME = W_EXPTIME_;
 
-/** The handle that means "no item". */
-export { NIL };
+/** The handle that means "no item" (re-exported from memory.ts, so that the local NIL stays unexported). */
+export { NIL } from './memory.js';
 export { KEY_MAX_LENGTH, initialHashpower, type EngineOptions, type SharedEngine } from './engine-core.js';
 
 export class Cache extends EngineStores {

@@ -156,7 +156,8 @@ export function storeReply(req: Request, out: Output, st: Status, cas: number): 
   errorReply(out, req.opcode, status, req.opaque);
 }
 
-function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
+/** Get, getk, touch, gat, gatk (their quiet forms too), the request checked. */
+export function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
   const cache = ctx.cache;
   const cmd = req.cmd;
   const kl = req.keylen;
