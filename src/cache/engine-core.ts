@@ -6,7 +6,9 @@
 import { Clock, CLOCK_CELL_SLOTS as CLOCK_CELL_SLOTS_ } from './clock.js';
 import { Memory, NIL as NIL_, PAGE_SIZE as PAGE_SIZE_ } from './memory.js';
 import {
-  ITEM_CHAINED as ITEM_CHAINED_, ITEM_LINKED as ITEM_LINKED_, ItemHeaders, W_EXPTIME as W_EXPTIME_, W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_TIME as W_TIME_, SEG_SHIFT as SEG_SHIFT_, SEG_MASK as SEG_MASK_,
+  ITEM_CHAINED as ITEM_CHAINED_, ITEM_LINKED as ITEM_LINKED_, ItemHeaders, W_EXPTIME as W_EXPTIME_,
+  W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_TIME as W_TIME_, SEG_SHIFT as SEG_SHIFT_,
+  SEG_MASK as SEG_MASK_,
 } from './item-header.js';
 import { POWER_SMALLEST as POWER_SMALLEST_, Slabs } from './slabs.js';
 import { HashIndex, HASHPOWER_DEFAULT as HASHPOWER_DEFAULT_, maxHashpower, type KeyHash } from './hash-index.js';
@@ -15,7 +17,10 @@ import { Lru, SEGMENTS as SEGMENTS_ } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
-import { GET_EXPIRED as GET_EXPIRED_, GET_FLUSHED as GET_FLUSHED_, GET_FOUND as GET_FOUND_, GET_NOT_FOUND as GET_NOT_FOUND_, type ItemLog } from './item-log.js';
+import {
+  GET_EXPIRED as GET_EXPIRED_, GET_FLUSHED as GET_FLUSHED_, GET_FOUND as GET_FOUND_,
+  GET_NOT_FOUND as GET_NOT_FOUND_, type ItemLog,
+} from './item-log.js';
 import { SharedBlock, type SharedBuffers } from './shared-block.js';
 import { EngineLock, ENGINE_LOCK_WORDS as ENGINE_LOCK_WORDS_ } from './engine-lock.js';
 import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';

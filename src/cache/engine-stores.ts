@@ -5,8 +5,9 @@
 import { NIL as NIL_ } from './memory.js';
 import { W_EXPTIME as W_EXPTIME_, W_FLAGS as W_FLAGS_, W_NBYTES as W_NBYTES_ } from './item-header.js';
 import {
-  EXISTS as EXISTS_, NOT_FOUND as NOT_FOUND_, NOT_STORED as NOT_STORED_, NREAD_ADD as NREAD_ADD_, NREAD_APPEND as NREAD_APPEND_, NREAD_CAS as NREAD_CAS_, NREAD_PREPEND as NREAD_PREPEND_, NREAD_REPLACE as NREAD_REPLACE_, STORED as STORED_,
-  Status, StoreMode,
+  EXISTS as EXISTS_, NOT_FOUND as NOT_FOUND_, NOT_STORED as NOT_STORED_, NREAD_ADD as NREAD_ADD_,
+  NREAD_APPEND as NREAD_APPEND_, NREAD_CAS as NREAD_CAS_, NREAD_PREPEND as NREAD_PREPEND_,
+  NREAD_REPLACE as NREAD_REPLACE_, STORED as STORED_, Status, StoreMode,
 } from './status.js';
 import { StoreResult, ValueCursor } from './results.js';
 import { EngineValues } from './engine-values.js';

@@ -5,12 +5,16 @@
 import { realtime } from './clock.js';
 import { NIL as NIL_ } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE as CHUNK_HEADER_SIZE_, ITEM_CHAINED as ITEM_CHAINED_, ITEM_FETCHED as ITEM_FETCHED_, ITEM_LINKED as ITEM_LINKED_, ITEM_UPLOADING as ITEM_UPLOADING_, REFCOUNT_MAX as REFCOUNT_MAX_, W_EXPTIME as W_EXPTIME_,
-  W_FLAGS as W_FLAGS_, W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_PREV as W_PREV_, W_TIME as W_TIME_,
+  CHUNK_HEADER_SIZE as CHUNK_HEADER_SIZE_, ITEM_CHAINED as ITEM_CHAINED_, ITEM_FETCHED as ITEM_FETCHED_,
+  ITEM_LINKED as ITEM_LINKED_, ITEM_UPLOADING as ITEM_UPLOADING_, REFCOUNT_MAX as REFCOUNT_MAX_,
+  W_EXPTIME as W_EXPTIME_, W_FLAGS as W_FLAGS_, W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_PREV as W_PREV_,
+  W_TIME as W_TIME_,
 } from './item-header.js';
 import { NO_MEMORY as NO_MEMORY_, Status, TOO_LARGE as TOO_LARGE_ } from './status.js';
 import { ValueCursor } from './results.js';
-import { EngineCore, MEMCACHED_CAS_SIZE as MEMCACHED_CAS_SIZE_, MEMCACHED_ITEM_OVERHEAD as MEMCACHED_ITEM_OVERHEAD_ } from './engine-core.js';
+import {
+  EngineCore, MEMCACHED_CAS_SIZE as MEMCACHED_CAS_SIZE_, MEMCACHED_ITEM_OVERHEAD as MEMCACHED_ITEM_OVERHEAD_,
+} from './engine-core.js';
 import { copyBytes } from './copy-bytes.js';
 
 /**

@@ -5,7 +5,10 @@
  */
 import type { ClassCounters } from './class-stats.js';
 import { NIL as NIL_ } from './memory.js';
-import { CHUNK_HEADER_SIZE as CHUNK_HEADER_SIZE_, ITEM_CHUNK as ITEM_CHUNK_, type ItemHeaders, W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_PREV as W_PREV_ } from './item-header.js';
+import {
+  CHUNK_HEADER_SIZE as CHUNK_HEADER_SIZE_, ITEM_CHUNK as ITEM_CHUNK_, type ItemHeaders,
+  W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_PREV as W_PREV_,
+} from './item-header.js';
 import type { LruPolicy } from './lru-policy.js';
 import type { Slabs } from './slabs.js';
 

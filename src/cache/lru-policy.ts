@@ -8,8 +8,9 @@ import type { Clock } from './clock.js';
 import type { ClassCounters, EngineCounters } from './class-stats.js';
 import { NIL as NIL_ } from './memory.js';
 import {
-  COLD_LRU as COLD_LRU_, HOT_LRU as HOT_LRU_, ITEM_ACTIVE as ITEM_ACTIVE_, ITEM_FETCHED as ITEM_FETCHED_, type ItemHeaders, SEG_MASK as SEG_MASK_, SEG_SHIFT as SEG_SHIFT_, W_EXPTIME as W_EXPTIME_, W_NBYTES as W_NBYTES_,
-  W_PREV as W_PREV_, W_TIME as W_TIME_, WARM_LRU as WARM_LRU_,
+  COLD_LRU as COLD_LRU_, HOT_LRU as HOT_LRU_, ITEM_ACTIVE as ITEM_ACTIVE_, ITEM_FETCHED as ITEM_FETCHED_,
+  type ItemHeaders, SEG_MASK as SEG_MASK_, SEG_SHIFT as SEG_SHIFT_, W_EXPTIME as W_EXPTIME_,
+  W_NBYTES as W_NBYTES_, W_PREV as W_PREV_, W_TIME as W_TIME_, WARM_LRU as WARM_LRU_,
 } from './item-header.js';
 import { type Lru, SEGMENTS as SEGMENTS_ } from './lru.js';
 import type { ItemLog } from './item-log.js';

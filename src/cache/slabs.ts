@@ -9,7 +9,8 @@
  * untouched.
  */
 import {
-  CHUNK_ALIGN_BYTES as CHUNK_ALIGN_BYTES_, Memory, NIL as NIL_, PAGE_SIZE as PAGE_SIZE_, PAGE_UNIT_SHIFT as PAGE_UNIT_SHIFT_, makeHandle,
+  CHUNK_ALIGN_BYTES as CHUNK_ALIGN_BYTES_, Memory, NIL as NIL_, PAGE_SIZE as PAGE_SIZE_,
+  PAGE_UNIT_SHIFT as PAGE_UNIT_SHIFT_, makeHandle,
 } from './memory.js';
 import { ITEM_SLABBED as ITEM_SLABBED_, ItemHeaders, W_NEXT as W_NEXT_ } from './item-header.js';
 import type { SharedBlock, SharedBuffers } from './shared-block.js';

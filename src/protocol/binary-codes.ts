@@ -96,7 +96,10 @@ for (const [k, v] of ERROR_TEXT) ERROR_BY_STATUS[k] = v;
 
 const TWO32 = 4294967296;
 
-/** HEADER_LEN and PROTOCOL_BINARY_RES unexported, so that header() has them folded in, not read through their module cells. */
+/**
+ * HEADER_LEN and PROTOCOL_BINARY_RES as unexported consts, which header() has folded in: an
+ * exported binding is read through its module cell at every use, even in this module.
+ */
 const REPLY_HEADER_LEN = HEADER_LEN;
 const RES_MAGIC = PROTOCOL_BINARY_RES;
 

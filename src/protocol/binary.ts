@@ -10,19 +10,31 @@
  * Quiet opcodes run as their loud twin with `noreply`: success (and a get miss)
  * says nothing, errors are still sent, as memcached does.
  */
-import { NREAD_APPEND as NREAD_APPEND_, NREAD_CAS as NREAD_CAS_, NREAD_PREPEND as NREAD_PREPEND_, STORED as STORED_ } from '../cache/status.js';
+import {
+  NREAD_APPEND as NREAD_APPEND_, NREAD_CAS as NREAD_CAS_, NREAD_PREPEND as NREAD_PREPEND_, STORED as STORED_,
+} from '../cache/status.js';
 import { ArithResult } from '../cache/arith.js';
 import { StoreResult, ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
 import { READ_BUFFER_SIZE as READ_BUFFER_SIZE_, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import {
-  CMD_ADD as CMD_ADD_, CMD_APPEND as CMD_APPEND_, CMD_GET as CMD_GET_, CMD_GETK as CMD_GETK_, CMD_PREPEND as CMD_PREPEND_, CMD_REPLACE as CMD_REPLACE_, CMD_SASL_AUTH as CMD_SASL_AUTH_, CMD_SASL_STEP as CMD_SASL_STEP_, CMD_SET as CMD_SET_,
-  HEADER_LEN as HEADER_LEN_, MAX_SASL_MECH_LEN as MAX_SASL_MECH_LEN_, PROTOCOL_BINARY_REQ as PROTOCOL_BINARY_REQ_, QUIET_OF as QUIET_OF_, RESPONSE_E2BIG as RESPONSE_E2BIG_, RESPONSE_ENOMEM as RESPONSE_ENOMEM_,
-  RESPONSE_EINVAL as RESPONSE_EINVAL_, RESPONSE_UNKNOWN_COMMAND as RESPONSE_UNKNOWN_COMMAND_, RESPONSE_AUTH_ERROR as RESPONSE_AUTH_ERROR_, errorReply, header, readCas, u16At, u32At,
+  CMD_ADD as CMD_ADD_, CMD_APPEND as CMD_APPEND_, CMD_GET as CMD_GET_, CMD_GETK as CMD_GETK_,
+  CMD_PREPEND as CMD_PREPEND_, CMD_REPLACE as CMD_REPLACE_, CMD_SASL_AUTH as CMD_SASL_AUTH_,
+  CMD_SASL_STEP as CMD_SASL_STEP_, CMD_SET as CMD_SET_, HEADER_LEN as HEADER_LEN_,
+  MAX_SASL_MECH_LEN as MAX_SASL_MECH_LEN_, PROTOCOL_BINARY_REQ as PROTOCOL_BINARY_REQ_,
+  QUIET_OF as QUIET_OF_, RESPONSE_E2BIG as RESPONSE_E2BIG_, RESPONSE_ENOMEM as RESPONSE_ENOMEM_,
+  RESPONSE_EINVAL as RESPONSE_EINVAL_, RESPONSE_UNKNOWN_COMMAND as RESPONSE_UNKNOWN_COMMAND_,
+  RESPONSE_AUTH_ERROR as RESPONSE_AUTH_ERROR_, errorReply, header, readCas, u16At, u32At,
 } from './binary-codes.js';
 import { dispatch, getOrTouch, storeReply, type Request } from './binary-ops.js';
-import { SASL_CONTINUE as SASL_CONTINUE_, SASL_MECHS as SASL_MECHS_, SASL_OK as SASL_OK_, SASL_AUTHENTICATED as SASL_AUTHENTICATED_, saslExchange } from './auth.js';
-import { RESPONSE_AUTH_CONTINUE as RESPONSE_AUTH_CONTINUE_, CMD_SASL_LIST_MECHS as CMD_SASL_LIST_MECHS_, CMD_VERSION as CMD_VERSION_ } from './binary-codes.js';
+import {
+  SASL_CONTINUE as SASL_CONTINUE_, SASL_MECHS as SASL_MECHS_, SASL_OK as SASL_OK_,
+  SASL_AUTHENTICATED as SASL_AUTHENTICATED_, saslExchange,
+} from './auth.js';
+import {
+  RESPONSE_AUTH_CONTINUE as RESPONSE_AUTH_CONTINUE_, CMD_SASL_LIST_MECHS as CMD_SASL_LIST_MECHS_,
+  CMD_VERSION as CMD_VERSION_,
+} from './binary-codes.js';
 import { KEY_MAX_LENGTH as KEY_MAX_LENGTH_, NIL as NIL_ } from '../cache/engine.js';
 
 /**
