@@ -143,7 +143,11 @@ export class ItemHeaders {
   /** CAS as a number; the counter stays far below 2^53. 0 when -C. */
   cas(h: number): number {
     if (!this.useCas) return 0;
-    return this.get(h, CAS_HI) * 4294967296 + this.get(h, CAS_LO);
+    // both words through one page lookup: every get reply with a CAS reads this, and
+    // two get() calls were two calls wherever the inliner's budget had run out
+    const u32 = this.u32[h >>> PAGE_UNIT_SHIFT];
+    const w = (h & PAGE_UNIT_MASK) << 1;
+    return u32[w + CAS_HI] * 4294967296 + u32[w + CAS_LO];
   }
   setCas(h: number, cas: number): void {
     if (!this.useCas) return;
