@@ -26,6 +26,7 @@ import type { Cache } from '../cache/engine.js';
 import { ByteWriter } from '../cache/byte-writer.js';
 import { putDecimal } from '../cache/numeric.js';
 import { type Chunk, giveChunk, takeChunk } from './output-pool.js';
+import { CRLF } from './wire.js';
 
 /** Values this large are written from the arena instead of copied. */
 export const PIN_MIN = 16 * 1024;
@@ -159,6 +160,30 @@ export class Output extends ByteWriter {
       b[p++] = 0x20;
       p = putDecimal(b, p, cas);
     }
+    b[p] = 0x0d;
+    b[p + 1] = 0x0a;
+    this.len = p + 2;
+  }
+
+  /**
+   * A get's whole hit, `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` (cas < 0:
+   * none), with one reservation when the value is copied: a multiget writes one per
+   * key, and a reserve() apiece for the line, the value and the CRLF cost more than
+   * the line's bytes. A value of PIN_MIN bytes or more goes out as arena views (value()).
+   */
+  hit(key: Uint8Array, ks: number, ke: number, h: number, cas: number): void {
+    const cache = this.cache;
+    const n = cache.valueLength(h);
+    if (n >= PIN_MIN) {
+      this.valueLine(key, ks, ke, cache.flags(h), n, cas);
+      this.value(h);
+      this.range(CRLF, 0, 2);
+      return;
+    }
+    this.reserve(6 + (ke - ks) + 3 * 21 + 2 + n + 2);
+    this.valueLine(key, ks, ke, cache.flags(h), n, cas);
+    const b = this.buf;
+    const p = this.len + cache.copyValue(h, b, this.len);
     b[p] = 0x0d;
     b[p + 1] = 0x0a;
     this.len = p + 2;
