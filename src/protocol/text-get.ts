@@ -12,7 +12,6 @@ import type { Output } from './output.js';
 import { BAD_EXPTIME } from './text-admin.js';
 import type { Words } from './text-parse.js';
 import { BAD_FORMAT } from './text-store.js';
-import { END } from './wire.js';
 
 /** Keys a long get line answers between looks for another thread waiting for the engine (a power of 2). */
 const LOCK_CHECK_KEYS = 32;
@@ -55,7 +54,7 @@ export function textGet(
         return w.s[i + 1] - lineStart;
       }
     }
-    out.range(END, 0, END.length);
+    out.end();
     return 0;
   }
   const end = w.end;
@@ -91,7 +90,7 @@ export function textGet(
       return p - lineStart;
     }
   }
-  out.range(END, 0, END.length);
+  out.end();
   return 0;
 }
 
