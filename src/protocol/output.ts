@@ -320,6 +320,21 @@ export class Output extends ByteWriter {
   }
 
   /**
+   * The batch as one buffer, when it is one and nothing must outlive its write
+   * (no arena views, pins or spent chunks): flush() for the common small reply,
+   * without a list to fill. Starts the next batch after it; null (and nothing
+   * changed) when flush() is needed.
+   */
+  single(): Uint8Array | null {
+    if (this.parts.length !== 0 || this.spent.length !== 0) return null;
+    const t = this.tail();
+    this.sealed = this.len;
+    this.committedBytes = 0;
+    this.committedPins = 0;
+    return t;
+  }
+
+  /**
    * buf[sealed, len) as a plain Uint8Array over the chunk's ArrayBuffer (buf starts
    * at its start): Buffer's subarray builds a Buffer subclass, and reading
    * buf.buffer is a call wherever the chunk may be resizable.
