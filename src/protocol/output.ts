@@ -25,7 +25,7 @@
 import type { Cache } from '../cache/engine.js';
 import { ByteWriter } from '../cache/byte-writer.js';
 import { putDecimal } from '../cache/numeric.js';
-import { type Chunk, giveChunk, takeChunk } from './output-pool.js';
+import { CHUNK_SIZE, type Chunk, giveChunk, takeChunk } from './output-pool.js';
 import { CRLF } from './wire.js';
 
 /** Values this large are written from the arena instead of copied. */
@@ -177,18 +177,22 @@ export class Output extends ByteWriter {
    * A get's whole hit, `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` (cas < 0:
    * none), with one reservation when the value is copied: a multiget writes one per
    * key, and a reserve() apiece for the line, the value and the CRLF cost more than
-   * the line's bytes. A value of PIN_MIN bytes or more goes out as arena views (value()).
+   * the line's bytes. A value of PIN_MIN bytes or more goes out as arena views (value()),
+   * and one that does not fit a chunk with its line is written as value() writes it.
    */
   hit(key: Uint8Array, ks: number, ke: number, h: number, cas: number): void {
     const cache = this.cache;
     const n = cache.valueLength(h);
-    if (n >= PIN_MIN) {
+    const need = 6 + (ke - ks) + 3 * 21 + 2 + n + 2;
+    // past a chunk, one reservation would take a one-off buffer: the line and the
+    // value then go in turn, as any reply does
+    if (n >= PIN_MIN || need > CHUNK_SIZE) {
       this.valueLine(key, ks, ke, cache.flags(h), n, cas);
       this.value(h);
       this.range(CRLF, 0, 2);
       return;
     }
-    this.reserve(6 + (ke - ks) + 3 * 21 + 2 + n + 2);
+    this.reserve(need);
     this.valueLine(key, ks, ke, cache.flags(h), n, cas);
     const b = this.buf;
     const p = this.len + cache.copyValue(h, b, this.len);
@@ -326,7 +330,7 @@ export class Output extends ByteWriter {
    * changed) when flush() is needed.
    */
   single(): Uint8Array | null {
-    if (this.parts.length !== 0 || this.spent.length !== 0) return null;
+    if (this.parts.length !== 0 || this.pins.length !== 0 || this.spent.length !== 0) return null;
     const t = this.tail();
     this.sealed = this.len;
     this.committedBytes = 0;
