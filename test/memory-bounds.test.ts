@@ -150,15 +150,16 @@ test('100 uploads stalled halfway through a 1 MB set do not make another client\
   t.is((await stats(c, 'memory')).get('upload_bytes'), '0');
 });
 
-// What an idle connection keeps, after a full GC (test/idle-heap.test.ts): about 1.4 KB
-// of heap, of which Node's socket, stream states and handle wrapper are 0.9 KB, plus
-// Node's native handle (TCPWrap and libuv's uv_tcp_t, about 0.4 KB). So the heap alone
-// costs twice memcached's 0.7 KB, and what RSS shows on top of the warm-up crowd's
-// freed pages depends on when V8 collects that crowd: measured here 0.2-2.1 KB on Node
-// 20 and 1.3-1.7 KB on Node 24. A bare Node server that makes the same onread socket
-// from the listening handle (the floor) grows by 2.7-3.8 KB per connection on Node 20
-// and 0.6-6.2 KB on Node 24 measured this way, its heap having no warm-up slack. 3 KB
-// leaves room for the heap's own swings; 2 KB does not yet, on Node 20.
+// What an idle connection keeps, after a full GC (test/idle-heap.test.ts): about 1.2 KB
+// of heap, of which Node's socket, stream states and handle wrapper are 0.7 KB, plus
+// Node's native handle (TCPWrap and libuv's uv_tcp_t, about 0.4 KB). What RSS shows on
+// top of that depends on where V8's collector stands: a crowd that left is garbage
+// until the next mark-compact, and whether that comes before, during or after the next
+// crowd moved one such figure from 0.2 to 4.7 KB on Node 20 on a loaded machine. So the
+// crowd comes and goes three times, and the median of the three is held to the bound:
+// still the test's own measure, taken where one stray collection cannot decide it.
+// Node 20 gives 1.5-2.7 KB per connection this way (median about 2.2), Node 24 about 1.2
+// (docs/performance.md); 2 KB is not yet certain on Node 20.
 test('1,000 idle connections cost under 3 KB each', async (t) => {
   // -t 1: each thread's heap grows to its own working size with the connections the kernel
   // gives it, which differ from crowd to crowd, so one warm-up crowd cannot size N heaps
@@ -178,14 +179,22 @@ test('1,000 idle connections cost under 3 KB each', async (t) => {
     })));
     return out;
   };
+  const leave = async (socks: net.Socket[]): Promise<void> => {
+    for (const s of socks) s.destroy();
+    await until('the crowd to leave', async () => Number((await stats(c)).get('curr_connections')) <= 3);
+  };
   // a first crowd grows the heap to its working size; it leaves before we measure
-  for (const s of await crowd(1000)) s.destroy();
-  await until('the first crowd to leave', async () => Number((await stats(c)).get('curr_connections')) <= 3);
-  const base = rss(sc.pid);
-  await crowd(1000);
-  await until('1,000 connections', async () => Number((await stats(c)).get('curr_connections')) >= 1001);
-  const per = (rss(sc.pid) - base) / 1000;
-  t.log(`${(per / KB).toFixed(2)} KB of RSS per idle connection`);
-  t.true(per <= 3 * KB, `${(per / KB).toFixed(2)} KB per idle connection`);
-  t.is((await stats(c, 'memory')).get('response_bytes'), '0', 'idle connections hold no reply buffer');
+  await leave(await crowd(1000));
+  const per: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const base = rss(sc.pid);
+    const socks = await crowd(1000);
+    await until('1,000 connections', async () => Number((await stats(c)).get('curr_connections')) >= 1001);
+    per.push((rss(sc.pid) - base) / 1000);
+    t.is((await stats(c, 'memory')).get('response_bytes'), '0', 'idle connections hold no reply buffer');
+    await leave(socks);
+  }
+  const median = [...per].sort((a, b) => a - b)[1];
+  t.log(`${(median / KB).toFixed(2)} KB of RSS per idle connection (median of ${per.map((p) => (p / KB).toFixed(2)).join(', ')})`);
+  t.true(median <= 3 * KB, `${(median / KB).toFixed(2)} KB per idle connection`);
 });

@@ -315,3 +315,38 @@ test('watch connevents: an idle client kicked by idle_timeout closes with reason
   t.deepEqual(ours, theirs);
   t.regex(ours.join('\n'), /reason=idle_timeout/);
 });
+
+test('watch connevents: clients connected before the watcher close with their own address, over IPv4 and IPv6, as memcached', async (t) => {
+  const run = async (s: TestServer, host: string): Promise<string[]> => {
+    // both talk before anyone watches, so nothing about them was logged or read yet
+    const early = [await RawClient.connect(s.port, host), await RawClient.connect(s.port, host)];
+    for (const c of early) {
+      t.teardown(() => c.close());
+      await c.send('version\r\n');
+      await c.readUntil('\r\n', WAIT_MS);
+    }
+    const w = await RawClient.connect(s.port, s.host);
+    t.teardown(() => w.close());
+    await w.send('watch connevents\r\n');
+    await w.readUntil('OK\r\n', WAIT_MS);
+    const [fin, rst] = early.map((c) => c.socket.localPort);
+    // one leaves with a FIN, the other with a reset: either way its handle can no
+    // longer name the peer by the time the daemon closes it
+    const closeLine = async (): Promise<string> => (await w.readUntil(' type=conn_close ', WAIT_MS)).toString('latin1')
+      + (await w.readUntil('\n', WAIT_MS)).toString('latin1');
+    await early[0].close();
+    let text = await closeLine();
+    early[1].socket.resetAndDestroy();
+    text = (text + await closeLine())
+      .replaceAll(` rport=${fin} `, ' rport=FIN ').replaceAll(` rport=${rst} `, ' rport=RST ');
+    return orderAndMask(text);
+  };
+  for (const host of ['127.0.0.1', '::1']) {
+    const listen = ['-U', '0', '-l', '127.0.0.1,[::1]'];
+    const theirs = await run(await startMemcached(t, listen), host);
+    const ours = await run(await startSlabcache(t, listen), host);
+    t.deepEqual(ours, theirs, host);
+    t.is(ours.length, 2, ours.join('\n'));
+    t.true(ours.every((l) => l.includes(` rip=${host} `)), ours.join('\n'));
+  }
+});

@@ -3,24 +3,54 @@
  * lookup by key (peek), and linking items into and out of the index and the LRU.
  * engine-values.ts, engine-stores.ts and engine.ts build the item API on it.
  */
-import { Clock, CLOCK_CELL_SLOTS } from './clock.js';
-import { Memory, NIL, PAGE_SIZE } from './memory.js';
+import { Clock, CLOCK_CELL_SLOTS as CLOCK_CELL_SLOTS_ } from './clock.js';
+import { Memory, NIL as NIL_, PAGE_SIZE as PAGE_SIZE_ } from './memory.js';
 import {
-  ITEM_CHAINED, ITEM_LINKED, ItemHeaders, W_EXPTIME, W_NBYTES, W_NEXT, W_TIME, SEG_SHIFT, SEG_MASK,
+  ITEM_CHAINED as ITEM_CHAINED_, ITEM_LINKED as ITEM_LINKED_, ItemHeaders, W_EXPTIME as W_EXPTIME_,
+  W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_TIME as W_TIME_, SEG_SHIFT as SEG_SHIFT_,
+  SEG_MASK as SEG_MASK_,
 } from './item-header.js';
-import { POWER_SMALLEST, Slabs } from './slabs.js';
-import { HashIndex, HASHPOWER_DEFAULT, maxHashpower, type KeyHash } from './hash-index.js';
+import { POWER_SMALLEST as POWER_SMALLEST_, Slabs } from './slabs.js';
+import { HashIndex, HASHPOWER_DEFAULT as HASHPOWER_DEFAULT_, maxHashpower, type KeyHash } from './hash-index.js';
 import { type HashAlgorithm, keyHashFor } from './hash-algorithms.js';
-import { Lru, SEGMENTS } from './lru.js';
+import { Lru, SEGMENTS as SEGMENTS_ } from './lru.js';
 import { ClassCounters, EngineCounters, makeClassCounters } from './class-stats.js';
 import { LruPolicy } from './lru-policy.js';
 import { ItemAllocator } from './item-alloc.js';
-import { GET_EXPIRED, GET_FLUSHED, GET_FOUND, GET_NOT_FOUND, type ItemLog } from './item-log.js';
+import {
+  GET_EXPIRED as GET_EXPIRED_, GET_FLUSHED as GET_FLUSHED_, GET_FOUND as GET_FOUND_,
+  GET_NOT_FOUND as GET_NOT_FOUND_, type ItemLog,
+} from './item-log.js';
 import { SharedBlock, type SharedBuffers } from './shared-block.js';
-import { EngineLock, ENGINE_LOCK_WORDS } from './engine-lock.js';
+import { EngineLock, ENGINE_LOCK_WORDS as ENGINE_LOCK_WORDS_ } from './engine-lock.js';
 import { copyPlainBytes, copySharedBytes, type CopyBytes } from './copy-bytes.js';
 import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';
 import { EngineGrowth, growthChannelName } from './engine-growth.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CLOCK_CELL_SLOTS = CLOCK_CELL_SLOTS_;
+const ENGINE_LOCK_WORDS = ENGINE_LOCK_WORDS_;
+const GET_EXPIRED = GET_EXPIRED_;
+const GET_FLUSHED = GET_FLUSHED_;
+const GET_FOUND = GET_FOUND_;
+const GET_NOT_FOUND = GET_NOT_FOUND_;
+const HASHPOWER_DEFAULT = HASHPOWER_DEFAULT_;
+const ITEM_CHAINED = ITEM_CHAINED_;
+const ITEM_LINKED = ITEM_LINKED_;
+const NIL = NIL_;
+const PAGE_SIZE = PAGE_SIZE_;
+const POWER_SMALLEST = POWER_SMALLEST_;
+const SEGMENTS = SEGMENTS_;
+const SEG_MASK = SEG_MASK_;
+const SEG_SHIFT = SEG_SHIFT_;
+const W_EXPTIME = W_EXPTIME_;
+const W_NBYTES = W_NBYTES_;
+const W_NEXT = W_NEXT_;
+const W_TIME = W_TIME_;
 
 export const KEY_MAX_LENGTH = 250;
 /**
@@ -265,13 +295,25 @@ export class EngineCore {
    * The live item with this key, or NIL. Expired and flushed items found here are
    * unlinked on the spot (memcached's do_item_get). Does not bump or count a hit.
    * `hv` is the key's hash (keyHash()) when the caller has it already.
+   *
+   * Every get, store and delete starts here, so the common case (no flush_all ever
+   * run, the item unexpired, nobody watching) is all this body holds: the rest is
+   * in peekSlow() and logGet(). TurboFan inlines by bytecode size against a budget
+   * per optimized function, and a smaller body here leaves room for the calls
+   * around it (item header reads, reply writes) to be inlined too.
    */
   peek(key: Uint8Array, ks: number, kl: number, hv = this.hash(key, ks, kl)): number {
     const h = this.index.find(key, ks, kl, hv);
-    if (h === NIL) {
-      if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_NOT_FOUND, 0, 0);
-      return NIL;
+    if (h !== NIL) {
+      const exp = this.hdr.get(h, W_EXPTIME);
+      if ((exp !== 0 && exp <= this.clock.now) || this.oldestLive !== 0) return this.peekSlow(key, ks, kl, hv, h);
     }
+    if (this.logging) this.logGet(key, ks, kl, h);
+    return h;
+  }
+
+  /** peek() of an item that may be expired or flushed (a flush_all was run). */
+  private peekSlow(key: Uint8Array, ks: number, kl: number, hv: number, h: number): number {
     if (this.isFlushed(h)) {
       this.counters.get_flushed++;
       this.unlink(h, hv);
@@ -285,10 +327,15 @@ export class EngineCore {
       if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_EXPIRED, 0, 0);
       return NIL;
     }
-    if (this.logging) this.itemLog!.itemGet(key, ks, kl, GET_FOUND, this.slabs.classOf(h), this.hdr.get(h, W_NBYTES));
+    if (this.logging) this.logGet(key, ks, kl, h);
     return h;
   }
 
+  /** The item log's line for a lookup that found the live item h, or nothing (NIL). */
+  private logGet(key: Uint8Array, ks: number, kl: number, h: number): void {
+    if (h === NIL) this.itemLog!.itemGet(key, ks, kl, GET_NOT_FOUND, 0, 0);
+    else this.itemLog!.itemGet(key, ks, kl, GET_FOUND, this.slabs.classOf(h), this.hdr.get(h, W_NBYTES));
+  }
 
   /** Marks a hit (memcached's do_item_bump). */
   bump(h: number): void {

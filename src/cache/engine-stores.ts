@@ -2,14 +2,34 @@
  * Stores: memcached's set/add/replace/append/prepend/cas semantics over an item
  * filled by EngineValues, including the joined item of append and prepend.
  */
-import { NIL } from './memory.js';
-import { W_EXPTIME, W_FLAGS, W_NBYTES } from './item-header.js';
+import { NIL as NIL_ } from './memory.js';
+import { W_EXPTIME as W_EXPTIME_, W_FLAGS as W_FLAGS_, W_NBYTES as W_NBYTES_ } from './item-header.js';
 import {
-  EXISTS, NOT_FOUND, NOT_STORED, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, STORED,
-  Status, StoreMode,
+  EXISTS as EXISTS_, NOT_FOUND as NOT_FOUND_, NOT_STORED as NOT_STORED_, NREAD_ADD as NREAD_ADD_,
+  NREAD_APPEND as NREAD_APPEND_, NREAD_CAS as NREAD_CAS_, NREAD_PREPEND as NREAD_PREPEND_,
+  NREAD_REPLACE as NREAD_REPLACE_, STORED as STORED_, Status, StoreMode,
 } from './status.js';
 import { StoreResult, ValueCursor } from './results.js';
 import { EngineValues } from './engine-values.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const EXISTS = EXISTS_;
+const NIL = NIL_;
+const NOT_FOUND = NOT_FOUND_;
+const NOT_STORED = NOT_STORED_;
+const NREAD_ADD = NREAD_ADD_;
+const NREAD_APPEND = NREAD_APPEND_;
+const NREAD_CAS = NREAD_CAS_;
+const NREAD_PREPEND = NREAD_PREPEND_;
+const NREAD_REPLACE = NREAD_REPLACE_;
+const STORED = STORED_;
+const W_EXPTIME = W_EXPTIME_;
+const W_FLAGS = W_FLAGS_;
+const W_NBYTES = W_NBYTES_;
 
 export class EngineStores extends EngineValues {
   /** store()'s result holder when logging and the caller passed none */

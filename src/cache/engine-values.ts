@@ -3,14 +3,41 @@
  * an unlinked item (plain or chained, at once or as an upload's bytes arrive).
  */
 import { realtime } from './clock.js';
-import { NIL } from './memory.js';
+import { NIL as NIL_ } from './memory.js';
 import {
-  CHUNK_HEADER_SIZE, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ITEM_UPLOADING, REFCOUNT_MAX, W_EXPTIME,
-  W_FLAGS, W_NBYTES, W_NEXT, W_PREV, W_TIME,
+  CHUNK_HEADER_SIZE as CHUNK_HEADER_SIZE_, ITEM_CHAINED as ITEM_CHAINED_, ITEM_FETCHED as ITEM_FETCHED_,
+  ITEM_LINKED as ITEM_LINKED_, ITEM_UPLOADING as ITEM_UPLOADING_, REFCOUNT_MAX as REFCOUNT_MAX_,
+  W_EXPTIME as W_EXPTIME_, W_FLAGS as W_FLAGS_, W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_PREV as W_PREV_,
+  W_TIME as W_TIME_,
 } from './item-header.js';
-import { NO_MEMORY, Status, TOO_LARGE } from './status.js';
+import { NO_MEMORY as NO_MEMORY_, Status, TOO_LARGE as TOO_LARGE_ } from './status.js';
 import { ValueCursor } from './results.js';
-import { EngineCore, MEMCACHED_CAS_SIZE, MEMCACHED_ITEM_OVERHEAD } from './engine-core.js';
+import {
+  EngineCore, MEMCACHED_CAS_SIZE as MEMCACHED_CAS_SIZE_, MEMCACHED_ITEM_OVERHEAD as MEMCACHED_ITEM_OVERHEAD_,
+} from './engine-core.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CHUNK_HEADER_SIZE = CHUNK_HEADER_SIZE_;
+const ITEM_CHAINED = ITEM_CHAINED_;
+const ITEM_FETCHED = ITEM_FETCHED_;
+const ITEM_LINKED = ITEM_LINKED_;
+const ITEM_UPLOADING = ITEM_UPLOADING_;
+const MEMCACHED_CAS_SIZE = MEMCACHED_CAS_SIZE_;
+const MEMCACHED_ITEM_OVERHEAD = MEMCACHED_ITEM_OVERHEAD_;
+const NIL = NIL_;
+const NO_MEMORY = NO_MEMORY_;
+const REFCOUNT_MAX = REFCOUNT_MAX_;
+const TOO_LARGE = TOO_LARGE_;
+const W_EXPTIME = W_EXPTIME_;
+const W_FLAGS = W_FLAGS_;
+const W_NBYTES = W_NBYTES_;
+const W_NEXT = W_NEXT_;
+const W_PREV = W_PREV_;
+const W_TIME = W_TIME_;
 
 export class EngineValues extends EngineCore {
   valueLength(h: number): number {

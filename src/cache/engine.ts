@@ -10,16 +10,28 @@
  * Answers are statuses from status.ts: no wire words here.
  */
 import { Clock, realtime, SharedClock } from './clock.js';
-import { NIL, PAGE_SIZE } from './memory.js';
-import { W_EXPTIME } from './item-header.js';
-import { DELETED, EXISTS, NOT_FOUND, Status } from './status.js';
+import { NIL as NIL_, PAGE_SIZE as PAGE_SIZE_ } from './memory.js';
+import { W_EXPTIME as W_EXPTIME_ } from './item-header.js';
+import { DELETED as DELETED_, EXISTS as EXISTS_, NOT_FOUND as NOT_FOUND_, Status } from './status.js';
 import { arith, type ArithResult } from './arith.js';
 import { EngineStores } from './engine-stores.js';
 import type { SharedEngine } from './engine-core.js';
 import { EngineLock } from './engine-lock.js';
 
-/** The handle that means "no item". */
-export { NIL };
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const DELETED = DELETED_;
+const EXISTS = EXISTS_;
+const NIL = NIL_;
+const NOT_FOUND = NOT_FOUND_;
+const PAGE_SIZE = PAGE_SIZE_;
+const W_EXPTIME = W_EXPTIME_;
+
+/** The handle that means "no item" (re-exported from memory.ts, so that the local NIL stays unexported). */
+export { NIL } from './memory.js';
 export { KEY_MAX_LENGTH, initialHashpower, type EngineOptions, type SharedEngine } from './engine-core.js';
 
 export class Cache extends EngineStores {

@@ -8,9 +8,20 @@
  * the thread, and in place in one shared array sized for the largest table -m
  * can need (a bigger copy once cache_memlimit raises that). Keys are hashed and compared as bytes straight from the caller's buffer.
  */
-import { NIL, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
-import { ItemHeaders, W_HNEXT, W_META } from './item-header.js';
+import { NIL as NIL_, PAGE_UNIT_MASK as PAGE_UNIT_MASK_, PAGE_UNIT_SHIFT as PAGE_UNIT_SHIFT_ } from './memory.js';
+import { ItemHeaders, W_HNEXT as W_HNEXT_, W_META as W_META_ } from './item-header.js';
 import type { SharedBlock, SharedBuffers } from './shared-block.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const NIL = NIL_;
+const PAGE_UNIT_MASK = PAGE_UNIT_MASK_;
+const PAGE_UNIT_SHIFT = PAGE_UNIT_SHIFT_;
+const W_HNEXT = W_HNEXT_;
+const W_META = W_META_;
 
 export const HASHPOWER_DEFAULT = 16;
 export const HASHPOWER_MAX = 32;

@@ -4,10 +4,25 @@
  * no free chunk and no page can be had, the policy frees one (reclaim or evict).
  */
 import type { ClassCounters } from './class-stats.js';
-import { NIL } from './memory.js';
-import { CHUNK_HEADER_SIZE, ITEM_CHUNK, type ItemHeaders, W_NBYTES, W_NEXT, W_PREV } from './item-header.js';
+import { NIL as NIL_ } from './memory.js';
+import {
+  CHUNK_HEADER_SIZE as CHUNK_HEADER_SIZE_, ITEM_CHUNK as ITEM_CHUNK_, type ItemHeaders,
+  W_NBYTES as W_NBYTES_, W_NEXT as W_NEXT_, W_PREV as W_PREV_,
+} from './item-header.js';
 import type { LruPolicy } from './lru-policy.js';
 import type { Slabs } from './slabs.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CHUNK_HEADER_SIZE = CHUNK_HEADER_SIZE_;
+const ITEM_CHUNK = ITEM_CHUNK_;
+const NIL = NIL_;
+const W_NBYTES = W_NBYTES_;
+const W_NEXT = W_NEXT_;
+const W_PREV = W_PREV_;
 
 /** Allocation retries (each may evict one item) before giving up. */
 const ALLOC_TRIES = 10;

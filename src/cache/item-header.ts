@@ -23,7 +23,15 @@
  * Header size is a product figure: memcached's is 48 bytes + 8 for CAS + the key's
  * NUL and the value's \r\n; ours is 32 + 8 and stores neither.
  */
-import { Memory, PAGE_UNIT_MASK, PAGE_UNIT_SHIFT } from './memory.js';
+import { Memory, PAGE_UNIT_MASK as PAGE_UNIT_MASK_, PAGE_UNIT_SHIFT as PAGE_UNIT_SHIFT_ } from './memory.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const PAGE_UNIT_MASK = PAGE_UNIT_MASK_;
+const PAGE_UNIT_SHIFT = PAGE_UNIT_SHIFT_;
 
 // word offsets
 export const W_NEXT = 0;
@@ -65,6 +73,18 @@ export const COLD_LRU = 2;
 
 export const REFCOUNT_MAX = 255;
 
+/**
+ * The exported constants above, as this module's own methods read them: an
+ * exported binding is read through its module cell, checked at every use even
+ * in optimized code, where an unexported const is folded in as a number.
+ */
+const META = W_META;
+const CAS_LO = W_CAS_LO;
+const CAS_HI = W_CAS_HI;
+const CHAINED = ITEM_CHAINED;
+const SEG_BITS = SEG_MASK;
+const SEG_AT = SEG_SHIFT;
+
 /** Reads and writes header fields of handles in a Memory. */
 export class ItemHeaders {
   readonly u8: Buffer[];
@@ -87,48 +107,52 @@ export class ItemHeaders {
   }
 
   nkey(h: number): number {
-    return this.get(h, W_META) & 0xff;
+    return this.get(h, META) & 0xff;
   }
   itFlags(h: number): number {
-    return (this.get(h, W_META) >>> 8) & 0xffff;
+    return (this.get(h, META) >>> 8) & 0xffff;
   }
   refcount(h: number): number {
-    return this.get(h, W_META) >>> 24;
+    return this.get(h, META) >>> 24;
   }
   setMeta(h: number, nkey: number, itFlags: number, refcount: number): void {
-    this.set(h, W_META, (nkey | (itFlags << 8) | (refcount << 24)) >>> 0);
+    this.set(h, META, (nkey | (itFlags << 8) | (refcount << 24)) >>> 0);
   }
   setItFlags(h: number, itFlags: number): void {
-    const m = this.get(h, W_META);
-    this.set(h, W_META, ((m & 0xff0000ff) | (itFlags << 8)) >>> 0);
+    const m = this.get(h, META);
+    this.set(h, META, ((m & 0xff0000ff) | (itFlags << 8)) >>> 0);
   }
   addItFlags(h: number, bits: number): void {
-    this.set(h, W_META, (this.get(h, W_META) | (bits << 8)) >>> 0);
+    this.set(h, META, (this.get(h, META) | (bits << 8)) >>> 0);
   }
   clearItFlags(h: number, bits: number): void {
-    this.set(h, W_META, (this.get(h, W_META) & ~(bits << 8)) >>> 0);
+    this.set(h, META, (this.get(h, META) & ~(bits << 8)) >>> 0);
   }
   setRefcount(h: number, r: number): void {
-    const m = this.get(h, W_META);
-    this.set(h, W_META, ((m & 0x00ffffff) | (r << 24)) >>> 0);
+    const m = this.get(h, META);
+    this.set(h, META, ((m & 0x00ffffff) | (r << 24)) >>> 0);
   }
   segment(h: number): number {
-    return (this.itFlags(h) & SEG_MASK) >>> SEG_SHIFT;
+    return (this.itFlags(h) & SEG_BITS) >>> SEG_AT;
   }
   setSegment(h: number, seg: number): void {
     const f = this.itFlags(h);
-    this.setItFlags(h, (f & ~SEG_MASK) | (seg << SEG_SHIFT));
+    this.setItFlags(h, (f & ~SEG_BITS) | (seg << SEG_AT));
   }
 
   /** CAS as a number; the counter stays far below 2^53. 0 when -C. */
   cas(h: number): number {
     if (!this.useCas) return 0;
-    return this.get(h, W_CAS_HI) * 4294967296 + this.get(h, W_CAS_LO);
+    // both words through one page lookup: every get reply with a CAS reads this, and
+    // two get() calls were two calls wherever the inliner's budget had run out
+    const u32 = this.u32[h >>> PAGE_UNIT_SHIFT];
+    const w = (h & PAGE_UNIT_MASK) << 1;
+    return u32[w + CAS_HI] * 4294967296 + u32[w + CAS_LO];
   }
   setCas(h: number, cas: number): void {
     if (!this.useCas) return;
-    this.set(h, W_CAS_LO, cas >>> 0);
-    this.set(h, W_CAS_HI, Math.floor(cas / 4294967296) >>> 0);
+    this.set(h, CAS_LO, cas >>> 0);
+    this.set(h, CAS_HI, Math.floor(cas / 4294967296) >>> 0);
   }
 
   /** Page-local byte offset of the key. */
@@ -141,7 +165,7 @@ export class ItemHeaders {
   /** Page-local byte offset of the value (or its first part, for a chained item). */
   valueByte(h: number): number {
     const k = this.keyByte(h) + this.nkey(h);
-    return this.itFlags(h) & ITEM_CHAINED ? ((k + 3) & ~3) + 4 : k;
+    return this.itFlags(h) & CHAINED ? ((k + 3) & ~3) + 4 : k;
   }
   /** Word index (in the page's u32 view) of a chained head's CHAIN field. */
   chainWord(h: number): number {

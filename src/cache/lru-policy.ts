@@ -6,14 +6,34 @@
  */
 import type { Clock } from './clock.js';
 import type { ClassCounters, EngineCounters } from './class-stats.js';
-import { NIL } from './memory.js';
+import { NIL as NIL_ } from './memory.js';
 import {
-  COLD_LRU, HOT_LRU, ITEM_ACTIVE, ITEM_FETCHED, type ItemHeaders, SEG_MASK, SEG_SHIFT, W_EXPTIME, W_NBYTES,
-  W_PREV, W_TIME, WARM_LRU,
+  COLD_LRU as COLD_LRU_, HOT_LRU as HOT_LRU_, ITEM_ACTIVE as ITEM_ACTIVE_, ITEM_FETCHED as ITEM_FETCHED_,
+  type ItemHeaders, SEG_MASK as SEG_MASK_, SEG_SHIFT as SEG_SHIFT_, W_EXPTIME as W_EXPTIME_,
+  W_NBYTES as W_NBYTES_, W_PREV as W_PREV_, W_TIME as W_TIME_, WARM_LRU as WARM_LRU_,
 } from './item-header.js';
-import { type Lru, SEGMENTS } from './lru.js';
+import { type Lru, SEGMENTS as SEGMENTS_ } from './lru.js';
 import type { ItemLog } from './item-log.js';
 import type { Slabs } from './slabs.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const COLD_LRU = COLD_LRU_;
+const HOT_LRU = HOT_LRU_;
+const ITEM_ACTIVE = ITEM_ACTIVE_;
+const ITEM_FETCHED = ITEM_FETCHED_;
+const NIL = NIL_;
+const SEGMENTS = SEGMENTS_;
+const SEG_MASK = SEG_MASK_;
+const SEG_SHIFT = SEG_SHIFT_;
+const WARM_LRU = WARM_LRU_;
+const W_EXPTIME = W_EXPTIME_;
+const W_NBYTES = W_NBYTES_;
+const W_PREV = W_PREV_;
+const W_TIME = W_TIME_;
 
 /** Items looked at from an LRU tail per allocation attempt (memcached's search depth). */
 const TAIL_SEARCH = 5;
@@ -70,22 +90,30 @@ export class LruPolicy {
     return this.settings.lruSegmented === false ? COLD_LRU : HOT_LRU;
   }
 
-  /** Marks a hit: memcached's do_item_bump. */
+  /**
+   * Marks a hit: memcached's do_item_bump. An item hit before (ACTIVE) only counts
+   * the hit: that is most hits, and all this body holds, so that it inlines into
+   * the get paths (bumpFurther() has the rest).
+   */
   bump(h: number): void {
-    const hdr = this.hdr;
-    const fl = hdr.itFlags(h);
+    const fl = this.hdr.itFlags(h);
     const seg = (fl & SEG_MASK) >>> SEG_SHIFT;
     const cls = this.slabs.classOf(h);
     if (seg === HOT_LRU) this.cc.hits_to_hot[cls]++;
     else if (seg === WARM_LRU) this.cc.hits_to_warm[cls]++;
     else this.cc.hits_to_cold[cls]++;
+    if ((fl & ITEM_ACTIVE) === 0 || this.settings.lruSegmented === false) this.bumpFurther(h, fl, seg, cls);
+  }
+
+  /** bump() of an item not yet ACTIVE, or under the flat LRU. */
+  private bumpFurther(h: number, fl: number, seg: number, cls: number): void {
+    const hdr = this.hdr;
     if (this.settings.lruSegmented === false) {
       // flat: a hit marks the item fetched and refreshes it, no more than once a minute
       hdr.addItFlags(h, ITEM_FETCHED);
       this.update(h);
       return;
     }
-    if (fl & ITEM_ACTIVE) return;
     if ((fl & ITEM_FETCHED) === 0) {
       hdr.addItFlags(h, ITEM_FETCHED);
       return;

@@ -6,9 +6,18 @@
  * This module is the only code that writes the heads, tails and links; the policy
  * (what goes where, what to evict) is lru-policy.ts.
  */
-import { NIL } from './memory.js';
-import { ItemHeaders, W_NEXT, W_PREV } from './item-header.js';
+import { NIL as NIL_ } from './memory.js';
+import { ItemHeaders, W_NEXT as W_NEXT_, W_PREV as W_PREV_ } from './item-header.js';
 import type { SharedBlock } from './shared-block.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const NIL = NIL_;
+const W_NEXT = W_NEXT_;
+const W_PREV = W_PREV_;
 
 export const SEGMENTS = 3;
 

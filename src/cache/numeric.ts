@@ -242,6 +242,24 @@ export function strtolStr(s: string | undefined): number {
  * exact where n / 10 may round.
  */
 export function putDecimal(b: Uint8Array, p: number, n: number, minDigits = 1): number {
+  if (n < 10 && minDigits <= 1) {
+    // flags are mostly 0: one store, no digit count
+    b[p] = 0x30 + n;
+    return p + 1;
+  }
+  if (n <= 0x7fffffff && minDigits <= 1) {
+    // lengths, flags and most counters: int32 arithmetic, where `%` and `/` on a
+    // value that may be a double (the general loop below) are float operations
+    let v = n | 0;
+    const end = p + (v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 :
+      v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10);
+    for (let q = end; q > p;) {
+      const t = (v / 10) | 0;
+      b[--q] = 0x30 + v - t * 10;
+      v = t;
+    }
+    return end;
+  }
   let digits = 1;
   for (let x = n; x >= 10; x = (x - (x % 10)) / 10) digits++;
   if (digits < minDigits) digits = minDigits;

@@ -9,10 +9,23 @@
  * untouched.
  */
 import {
-  CHUNK_ALIGN_BYTES, Memory, NIL, PAGE_SIZE, PAGE_UNIT_SHIFT, makeHandle,
+  CHUNK_ALIGN_BYTES as CHUNK_ALIGN_BYTES_, Memory, NIL as NIL_, PAGE_SIZE as PAGE_SIZE_,
+  PAGE_UNIT_SHIFT as PAGE_UNIT_SHIFT_, makeHandle,
 } from './memory.js';
-import { ITEM_SLABBED, ItemHeaders, W_NEXT } from './item-header.js';
+import { ITEM_SLABBED as ITEM_SLABBED_, ItemHeaders, W_NEXT as W_NEXT_ } from './item-header.js';
 import type { SharedBlock, SharedBuffers } from './shared-block.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CHUNK_ALIGN_BYTES = CHUNK_ALIGN_BYTES_;
+const ITEM_SLABBED = ITEM_SLABBED_;
+const NIL = NIL_;
+const PAGE_SIZE = PAGE_SIZE_;
+const PAGE_UNIT_SHIFT = PAGE_UNIT_SHIFT_;
+const W_NEXT = W_NEXT_;
 
 /** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1); class 0 is unused. */
 export const MAX_NUMBER_OF_SLAB_CLASSES = 64;

@@ -91,6 +91,11 @@ export class LogHub implements ItemLog {
   private fanout: LogFanout | null = null;
   /** what this thread's own watchers ask for */
   private localFlags = 0;
+  /**
+   * Called when connevents lines start on this thread: the connections already open
+   * must learn what their conn_close lines will need while they still can.
+   */
+  onConnEvents: (() => void) | null = null;
 
   constructor(
     private readonly cache: Cache,
@@ -155,7 +160,9 @@ export class LogHub implements ItemLog {
       this.fanout?.publish(local);
     }
     const f = local | (this.fanout?.remoteFlags() ?? 0);
+    const was = this.flags;
     this.flags = f;
+    if ((f & LOG_CONNEVENTS) !== 0 && (was & LOG_CONNEVENTS) === 0) this.onConnEvents?.();
     this.watching = f !== 0;
     // the engine's hook is set only while someone wants item events
     this.cache.setItemLog((f & ITEM_FLAGS) !== 0 ? this : null);

@@ -3,23 +3,71 @@
  * incr/decr, flush, noop, version, stat, quit, and the unknown-opcode answer.
  * Checks and replies follow proto_bin.c's dispatch_bin_command case by case.
  */
-import { NIL } from '../cache/engine.js';
+import { NIL as NIL_ } from '../cache/engine.js';
 import type { ArithResult } from '../cache/arith.js';
 import {
-  DELETED, EXISTS, NO_MEMORY, NON_NUMERIC, NOT_FOUND, NOT_STORED, OK, STORED, Status, TOO_LARGE,
+  DELETED as DELETED_, EXISTS as EXISTS_, NO_MEMORY as NO_MEMORY_, NON_NUMERIC as NON_NUMERIC_,
+  NOT_FOUND as NOT_FOUND_, NOT_STORED as NOT_STORED_, OK as OK_, STORED as STORED_, Status,
+  TOO_LARGE as TOO_LARGE_,
 } from '../cache/status.js';
-import { VERSION } from '../stats/general.js';
+import { VERSION as VERSION_ } from '../stats/general.js';
 import { recordDelete, recordGet, statsReport } from '../stats/report.js';
 import type { ProtoConn, ServerContext } from './context.js';
 import type { Output } from './output.js';
 import {
-  CMD_ADD, CMD_DECREMENT, CMD_DELETE, CMD_FLUSH, CMD_GAT, CMD_GATK, CMD_GET, CMD_GETK,
-  CMD_INCREMENT, CMD_NOOP, CMD_QUIT, CMD_REPLACE, CMD_STAT, CMD_TOUCH, CMD_VERSION,
-  RESPONSE_AUTH_ERROR, RESPONSE_DELTA_BADVAL, RESPONSE_EINVAL, RESPONSE_ENOMEM, RESPONSE_KEY_EEXISTS,
-  RESPONSE_KEY_ENOENT, RESPONSE_NOT_STORED, RESPONSE_UNKNOWN_COMMAND, errorReply, header, u32At,
+  CMD_ADD as CMD_ADD_, CMD_DECREMENT as CMD_DECREMENT_, CMD_DELETE as CMD_DELETE_, CMD_FLUSH as CMD_FLUSH_,
+  CMD_GAT as CMD_GAT_, CMD_GATK as CMD_GATK_, CMD_GET as CMD_GET_, CMD_GETK as CMD_GETK_,
+  CMD_INCREMENT as CMD_INCREMENT_, CMD_NOOP as CMD_NOOP_, CMD_QUIT as CMD_QUIT_, CMD_REPLACE as CMD_REPLACE_,
+  CMD_STAT as CMD_STAT_, CMD_TOUCH as CMD_TOUCH_, CMD_VERSION as CMD_VERSION_,
+  RESPONSE_AUTH_ERROR as RESPONSE_AUTH_ERROR_, RESPONSE_DELTA_BADVAL as RESPONSE_DELTA_BADVAL_,
+  RESPONSE_EINVAL as RESPONSE_EINVAL_, RESPONSE_ENOMEM as RESPONSE_ENOMEM_,
+  RESPONSE_KEY_EEXISTS as RESPONSE_KEY_EEXISTS_, RESPONSE_KEY_ENOENT as RESPONSE_KEY_ENOENT_,
+  RESPONSE_NOT_STORED as RESPONSE_NOT_STORED_, RESPONSE_UNKNOWN_COMMAND as RESPONSE_UNKNOWN_COMMAND_,
+  errorReply, header, u32At,
 } from './binary-codes.js';
-import { PROTOCOL_VERSION } from './text.js';
+import { PROTOCOL_VERSION as PROTOCOL_VERSION_ } from './text.js';
 import { u64FromHalves } from '../cache/numeric.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CMD_ADD = CMD_ADD_;
+const CMD_DECREMENT = CMD_DECREMENT_;
+const CMD_DELETE = CMD_DELETE_;
+const CMD_FLUSH = CMD_FLUSH_;
+const CMD_GAT = CMD_GAT_;
+const CMD_GATK = CMD_GATK_;
+const CMD_GET = CMD_GET_;
+const CMD_GETK = CMD_GETK_;
+const CMD_INCREMENT = CMD_INCREMENT_;
+const CMD_NOOP = CMD_NOOP_;
+const CMD_QUIT = CMD_QUIT_;
+const CMD_REPLACE = CMD_REPLACE_;
+const CMD_STAT = CMD_STAT_;
+const CMD_TOUCH = CMD_TOUCH_;
+const CMD_VERSION = CMD_VERSION_;
+const DELETED = DELETED_;
+const EXISTS = EXISTS_;
+const NIL = NIL_;
+const NON_NUMERIC = NON_NUMERIC_;
+const NOT_FOUND = NOT_FOUND_;
+const NOT_STORED = NOT_STORED_;
+const NO_MEMORY = NO_MEMORY_;
+const OK = OK_;
+const PROTOCOL_VERSION = PROTOCOL_VERSION_;
+const RESPONSE_AUTH_ERROR = RESPONSE_AUTH_ERROR_;
+const RESPONSE_DELTA_BADVAL = RESPONSE_DELTA_BADVAL_;
+const RESPONSE_EINVAL = RESPONSE_EINVAL_;
+const RESPONSE_ENOMEM = RESPONSE_ENOMEM_;
+const RESPONSE_KEY_EEXISTS = RESPONSE_KEY_EEXISTS_;
+const RESPONSE_KEY_ENOENT = RESPONSE_KEY_ENOENT_;
+const RESPONSE_NOT_STORED = RESPONSE_NOT_STORED_;
+const RESPONSE_UNKNOWN_COMMAND = RESPONSE_UNKNOWN_COMMAND_;
+const STORED = STORED_;
+const TOO_LARGE = TOO_LARGE_;
+const VERSION = VERSION_;
 
 /** The request being handled, as BinaryProtocol holds it. */
 export interface Request {
@@ -115,7 +163,8 @@ export function storeReply(req: Request, out: Output, st: Status, cas: number): 
   errorReply(out, req.opcode, status, req.opaque);
 }
 
-function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
+/** Get, getk, touch, gat, gatk (their quiet forms too), the request checked. */
+export function getOrTouch(req: Request, ctx: ServerContext, out: Output, buf: Buffer, es: number, ks: number): void {
   const cache = ctx.cache;
   const cmd = req.cmd;
   const kl = req.keylen;

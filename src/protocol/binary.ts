@@ -10,20 +10,70 @@
  * Quiet opcodes run as their loud twin with `noreply`: success (and a get miss)
  * says nothing, errors are still sent, as memcached does.
  */
-import { NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, STORED } from '../cache/status.js';
+import {
+  NREAD_APPEND as NREAD_APPEND_, NREAD_CAS as NREAD_CAS_, NREAD_PREPEND as NREAD_PREPEND_, STORED as STORED_,
+} from '../cache/status.js';
 import { ArithResult } from '../cache/arith.js';
 import { StoreResult, ValueCursor } from '../cache/results.js';
 import { recordSet } from '../stats/report.js';
-import { READ_BUFFER_SIZE, type Protocol, type ProtoConn, type ServerContext } from './context.js';
+import { READ_BUFFER_SIZE as READ_BUFFER_SIZE_, type Protocol, type ProtoConn, type ServerContext } from './context.js';
 import {
-  CMD_ADD, CMD_APPEND, CMD_PREPEND, CMD_REPLACE, CMD_SASL_AUTH, CMD_SASL_STEP, CMD_SET,
-  HEADER_LEN, MAX_SASL_MECH_LEN, PROTOCOL_BINARY_REQ, QUIET_OF, RESPONSE_E2BIG, RESPONSE_ENOMEM,
-  RESPONSE_EINVAL, RESPONSE_UNKNOWN_COMMAND, RESPONSE_AUTH_ERROR, errorReply, header, readCas, u16At, u32At,
+  CMD_ADD as CMD_ADD_, CMD_APPEND as CMD_APPEND_, CMD_GET as CMD_GET_, CMD_GETK as CMD_GETK_,
+  CMD_PREPEND as CMD_PREPEND_, CMD_REPLACE as CMD_REPLACE_, CMD_SASL_AUTH as CMD_SASL_AUTH_,
+  CMD_SASL_STEP as CMD_SASL_STEP_, CMD_SET as CMD_SET_, HEADER_LEN as HEADER_LEN_,
+  MAX_SASL_MECH_LEN as MAX_SASL_MECH_LEN_, PROTOCOL_BINARY_REQ as PROTOCOL_BINARY_REQ_,
+  QUIET_OF as QUIET_OF_, RESPONSE_E2BIG as RESPONSE_E2BIG_, RESPONSE_ENOMEM as RESPONSE_ENOMEM_,
+  RESPONSE_EINVAL as RESPONSE_EINVAL_, RESPONSE_UNKNOWN_COMMAND as RESPONSE_UNKNOWN_COMMAND_,
+  RESPONSE_AUTH_ERROR as RESPONSE_AUTH_ERROR_, errorReply, header, readCas, u16At, u32At,
 } from './binary-codes.js';
-import { dispatch, storeReply, type Request } from './binary-ops.js';
-import { SASL_CONTINUE, SASL_MECHS, SASL_OK, SASL_AUTHENTICATED, saslExchange } from './auth.js';
-import { RESPONSE_AUTH_CONTINUE, CMD_SASL_LIST_MECHS, CMD_VERSION } from './binary-codes.js';
-import { KEY_MAX_LENGTH, NIL } from '../cache/engine.js';
+import { dispatch, getOrTouch, storeReply, type Request } from './binary-ops.js';
+import {
+  SASL_CONTINUE as SASL_CONTINUE_, SASL_MECHS as SASL_MECHS_, SASL_OK as SASL_OK_,
+  SASL_AUTHENTICATED as SASL_AUTHENTICATED_, saslExchange,
+} from './auth.js';
+import {
+  RESPONSE_AUTH_CONTINUE as RESPONSE_AUTH_CONTINUE_, CMD_SASL_LIST_MECHS as CMD_SASL_LIST_MECHS_,
+  CMD_VERSION as CMD_VERSION_,
+} from './binary-codes.js';
+import { KEY_MAX_LENGTH as KEY_MAX_LENGTH_, NIL as NIL_ } from '../cache/engine.js';
+
+/**
+ * Local copies of imported constants: an imported binding is read through its
+ * module cell, with a hole check, at every use even in optimized code, where a
+ * module's own unexported const is folded in as a number.
+ */
+const CMD_ADD = CMD_ADD_;
+const CMD_APPEND = CMD_APPEND_;
+const CMD_GET = CMD_GET_;
+const CMD_GETK = CMD_GETK_;
+const CMD_PREPEND = CMD_PREPEND_;
+const CMD_REPLACE = CMD_REPLACE_;
+const CMD_SASL_AUTH = CMD_SASL_AUTH_;
+const CMD_SASL_LIST_MECHS = CMD_SASL_LIST_MECHS_;
+const CMD_SASL_STEP = CMD_SASL_STEP_;
+const CMD_SET = CMD_SET_;
+const CMD_VERSION = CMD_VERSION_;
+const HEADER_LEN = HEADER_LEN_;
+const KEY_MAX_LENGTH = KEY_MAX_LENGTH_;
+const MAX_SASL_MECH_LEN = MAX_SASL_MECH_LEN_;
+const NIL = NIL_;
+const NREAD_APPEND = NREAD_APPEND_;
+const NREAD_CAS = NREAD_CAS_;
+const NREAD_PREPEND = NREAD_PREPEND_;
+const PROTOCOL_BINARY_REQ = PROTOCOL_BINARY_REQ_;
+const QUIET_OF = QUIET_OF_;
+const READ_BUFFER_SIZE = READ_BUFFER_SIZE_;
+const RESPONSE_AUTH_CONTINUE = RESPONSE_AUTH_CONTINUE_;
+const RESPONSE_AUTH_ERROR = RESPONSE_AUTH_ERROR_;
+const RESPONSE_E2BIG = RESPONSE_E2BIG_;
+const RESPONSE_EINVAL = RESPONSE_EINVAL_;
+const RESPONSE_ENOMEM = RESPONSE_ENOMEM_;
+const RESPONSE_UNKNOWN_COMMAND = RESPONSE_UNKNOWN_COMMAND_;
+const SASL_AUTHENTICATED = SASL_AUTHENTICATED_;
+const SASL_CONTINUE = SASL_CONTINUE_;
+const SASL_MECHS = SASL_MECHS_;
+const SASL_OK = SASL_OK_;
+const STORED = STORED_;
 
 const S_HEADER = 0;
 const S_NREAD = 1;
@@ -216,6 +266,12 @@ export class BinaryProtocol implements Protocol, Request {
         header(this.conn.out, this.opcode, 0, 0, 0, SASL_MECHS.length, this.opaque, 0);
         this.conn.out.bytes(SASL_MECHS);
       }
+      return next;
+    }
+    // the commonest request goes straight to its handler, a call level short of dispatch()
+    if (cmd === CMD_GET || cmd === CMD_GETK) {
+      if (extlen !== 0 || bodylen !== keylen || keylen === 0) this.fatal(RESPONSE_EINVAL);
+      else getOrTouch(this, this.ctx, this.conn.out, buf, pos + HEADER_LEN, ks);
       return next;
     }
     dispatch(this, this.ctx, this.conn, buf, pos + HEADER_LEN, ks);

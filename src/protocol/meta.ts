@@ -34,6 +34,8 @@ const NO_MEMORY_READ = Buffer.from('SERVER_ERROR Out of memory during read\r\n')
 const sharedFlags = new MetaFlags();
 const sharedStored = new StoreResult();
 const sharedArith = new ArithResult();
+/** pendLine until a streamed ms needs it: an empty Buffer is still a 96-byte object */
+const NO_LINE = Buffer.alloc(0);
 
 export class MetaCommands {
   /** scratch refilled for every line (shared, see above): nothing allocated per request */
@@ -41,8 +43,8 @@ export class MetaCommands {
   /** what ms and ma get back from the engine besides a status */
   readonly stored = sharedStored;
   readonly arithRes = sharedArith;
-  /** where the streamed ms block's last piece ended */
-  private readonly cursor = new ValueCursor();
+  /** where the streamed ms block's last piece ended; made for each streamed block */
+  private cursor: ValueCursor | null = null;
   /** bytes of a rejected ms data block still to discard (streaming callers only) */
   private swallowLeft = 0;
   /**
@@ -55,7 +57,7 @@ export class MetaCommands {
   private pendLen = 0;
   private pendCrlf = 0;
   pendBadChunk = false;
-  private pendLine: Buffer = Buffer.alloc(0);
+  private pendLine: Buffer = NO_LINE;
   private pendLineLen = 0;
   /** where handle() found the current line, for beginStream() */
   private lineStart = 0;
@@ -102,6 +104,7 @@ export class MetaCommands {
     if (this.pendLine.length < n) this.pendLine = Buffer.allocUnsafe(Math.max(n, 256));
     buf.copy(this.pendLine, 0, this.lineStart, this.lineEol);
     this.pendLineLen = n;
+    this.cursor = new ValueCursor();
     this.pendItem = h;
     this.pendOff = 0;
     this.pendLen = vlen;
@@ -115,10 +118,10 @@ export class MetaCommands {
     const h = this.pendItem;
     if (this.pendOff < this.pendLen) {
       const n = Math.min(end - pos, this.pendLen - this.pendOff);
-      if (!cache.writeValue(h, this.pendOff, buf, pos, pos + n, this.cursor)) {
+      if (!cache.writeValue(h, this.pendOff, buf, pos, pos + n, this.cursor!)) {
         // memcached's conn_nread when a chunk can't be had: answer, drop the rest
         cache.release(h);
-        this.pendItem = NIL;
+        this.endStream();
         this.ctx.counters.store_no_memory++;
         this.conn.out.bytes(NO_MEMORY_READ);
         return this.swallow(pos + (this.pendLen - this.pendOff) + 2, end);
@@ -136,15 +139,22 @@ export class MetaCommands {
       const len = this.pendLineLen;
       this.line.split(line, 0, len);
       metaSet(this, len, len + this.pendLen + 2);
-      this.pendItem = NIL;
+      this.endStream();
     }
     return pos;
+  }
+
+  /** A streamed block is over: what it needed goes, so that an idle connection keeps none of it. */
+  private endStream(): void {
+    this.pendItem = NIL;
+    this.cursor = null;
+    this.pendLine = NO_LINE;
   }
 
   /** The connection closed: a half-streamed item is dropped. */
   closed(): void {
     if (this.pendItem !== NIL) this.ctx.cache.release(this.pendItem);
-    this.pendItem = NIL;
+    this.endStream();
     this.swallowLeft = 0;
   }
 

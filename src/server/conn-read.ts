@@ -24,6 +24,26 @@ import { flush } from './conn-write.js';
 /** A tail buffer we own starts this big; one larger than SPARE_MAX is dropped when empty. */
 const TAIL_MIN = 16 * 1024;
 const SPARE_MAX = 64 * 1024;
+/**
+ * Emptied tail buffers, shared by the thread's connections: a connection hands its
+ * tail back once every byte in it is parsed, so an idle connection keeps none (kept
+ * per connection, a thousand that had once read a request in two pieces held 16-64
+ * MB), and the next tail on the thread takes one here instead of allocating.
+ */
+const spares: Buffer[] = [];
+const SPARES = 16;
+
+/** An emptied tail buffer of at least `need` bytes, or null. */
+function takeSpare(need: number): Buffer | null {
+  for (let i = spares.length - 1; i >= 0; i--) {
+    const b = spares[i];
+    if (b.length < need) continue;
+    spares[i] = spares[spares.length - 1];
+    spares.pop();
+    return b;
+  }
+  return null;
+}
 
 /** chunk[0, n) was read. */
 export function received(c: Connection, chunk: Buffer, n: number): void {
@@ -48,10 +68,8 @@ export function received(c: Connection, chunk: Buffer, n: number): void {
 export function keep(c: Connection): void {
   const t = c.tail as Buffer;
   const len = c.tailEnd - c.tailStart;
-  let own = c.spare;
-  if (own !== null && own.length >= len) {
-    c.spare = null;
-  } else {
+  let own = takeSpare(len);
+  if (own === null) {
     let size = TAIL_MIN;
     while (size < len) size *= 2;
     own = Buffer.allocUnsafe(size);
@@ -78,8 +96,7 @@ function append(c: Connection, chunk: Buffer, n: number): void {
   } else {
     let size = c.owned ? t.length * 2 : TAIL_MIN;
     while (size < need) size *= 2;
-    const grown = c.spare !== null && c.spare.length >= need ? c.spare : Buffer.allocUnsafe(size);
-    if (grown === c.spare) c.spare = null;
+    const grown = takeSpare(need) ?? Buffer.allocUnsafe(size);
     t.copy(grown, 0, c.tailStart, c.tailEnd);
     t = grown;
     c.tail = t;
@@ -149,7 +166,13 @@ function next(c: Connection, t: Buffer, n: number): void {
   }
   const left = c.tailEnd - c.tailStart;
   if (left === 0) {
-    if (c.owned && t.length <= SPARE_MAX) c.spare = t;
+    // c.tail === t: a drive run from inside this one (a write that drained at once)
+    // may have handed t back already, and a buffer in the pool twice would be two tails.
+    // Not while a streamed reply runs: another connection's next read could reuse
+    // bytes its request left there before it is done with them.
+    if (c.tail === t && c.owned && c.producer === null && t.length <= SPARE_MAX && spares.length < SPARES) {
+      spares.push(t);
+    }
     c.tail = null;
   }
   const again = proto.yielded === true || (proto.yielded === undefined && n > 0 && left > 0);

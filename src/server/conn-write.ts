@@ -17,7 +17,7 @@
 import type { Sent } from '../protocol/output.js';
 import type { Connection } from './connection.js';
 import { traceWrites } from './trace.js';
-import { DONE, PENDING, queued, write, type WriteReq } from './fast-write.js';
+import { DONE, PENDING, queued, write, writeOne, type WriteReq } from './fast-write.js';
 
 /** what a used batch slot holds, so the batch keeps no buffer alive after its flush */
 const EMPTY = new Uint8Array(0);
@@ -37,6 +37,16 @@ export function flush(c: Connection): void {
   const out = c.out;
   if (out.isEmpty()) return;
   const sock = c.socket;
+  // a reply in one buffer with nothing to release after it, straight to the handle:
+  // no list of buffers to fill and clear
+  if (c.direct !== null && !sock.destroyed && sock.writableLength === 0 && !c.tracing) {
+    const one = out.single();
+    if (one !== null) {
+      c.host.ctx.counters.bytes_written += one.length;
+      directOutcome(c, c.direct, writeOne(c.direct, one, c, directDone), null);
+      return;
+    }
+  }
   const sent = out.flush(toBatch);
   const n = batchLen;
   batchLen = 0;
@@ -87,6 +97,12 @@ function writeDirect(c: Connection, handle: object, n: number, sent: Sent | null
   for (let i = 0; i < n; i++) ctx.counters.bytes_written += batch[i].length;
   const r = write(handle, batch, n, c, sent, directDone);
   for (let i = 0; i < n; i++) batch[i] = EMPTY;
+  directOutcome(c, handle, r, sent);
+}
+
+/** What a direct write's result r (fast-write.ts) leaves to do. */
+function directOutcome(c: Connection, handle: object, r: number, sent: Sent | null): void {
+  const ctx = c.host.ctx;
   if (r === DONE) {
     // the kernel has every byte, and those of every earlier write too (libuv writes
     // at once only with its queue empty): the spent chunks may go back now

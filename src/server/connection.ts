@@ -10,18 +10,18 @@
  */
 import type net from 'node:net';
 import type { Producer, ProtoConn, Protocol, ServerContext } from '../protocol/context.js';
-import { Output, type Sent } from '../protocol/output.js';
+import { Output } from '../protocol/output.js';
 import type { Logger } from '../log.js';
 import { acceptDirect, adopt, startReading } from './fast-read.js';
 import { socketName } from './listen-tcp.js';
 import { directHandle, queued } from './fast-write.js';
 import type { CloseReason } from '../log-stream/log-lines.js';
 import { WATCHER_FAILED, WATCHER_OK } from '../log-stream/log-hub.js';
-import type { Watcher } from '../log-stream/watcher.js';
 import type { EngineLock } from '../cache/engine-lock.js';
 import { drive, keep, received, resumeReading } from './conn-read.js';
 import { flush, idleOut } from './conn-write.js';
 import { DeferredReply, puller, startStream, stopStream } from './conn-stream.js';
+import { ConnState } from './conn-state.js';
 
 /**
  * The connection a socket serves. The socket's listeners are shared by every
@@ -39,76 +39,34 @@ export interface ConnectionHost {
   readonly log?: Logger;
 }
 
-export class Connection implements ProtoConn {
+export class Connection extends ConnState implements ProtoConn {
   readonly out: Output;
   readonly socket: net.Socket;
-  /** reads come through onread into the shared read buffer (fast-read.ts) */
-  readonly fastRead: boolean;
-  closing = false;
-  authenticated = false;
-  /** true while this connection's requests are being handled (`stats conns` from itself) */
-  parsing = false;
-  /** rel_time of the last read, for idle_timeout and `stats conns` */
-  lastCmd: number;
   // from here: state shared with conn-read.ts, conn-write.ts and conn-stream.ts, no one else's
+  // (and the flags and busy state of conn-state.ts)
   proto: Protocol | null = null;
-  /**
-   * unparsed bytes: tail[tailStart, tailEnd); `owned` false while it is a socket
-   * chunk ('data' events) or, during a read callback only, the shared read buffer
-   */
+  /** unparsed bytes: tail[tailStart, tailEnd) (`owned`: whether it is ours to keep) */
   tail: Buffer | null = null;
   tailStart = 0;
   tailEnd = 0;
-  owned = false;
-  spare: Buffer | null = null;
-  scheduled = false;
-  /** backpressure: reading stopped until the socket drains */
-  paused = false;
-  /** -R: reading stopped until the requests already read are handled */
-  held = false;
-  dead = false;
-  /**
-   * what flushes handed to writes that have not completed (pins, spent chunks);
-   * made by the first such flush
-   */
-  inFlight: Set<Sent> | null = null;
   /** the handle replies are written to directly (fast-write.ts), or null: socket.write */
   direct: object | null = null;
-  /** direct writes libuv has not finished */
-  directPending = 0;
-  /** made at first use, then kept: a closure per turn would be garbage on every one */
-  onTick: (() => void) | null = null;
-  /** a streamed reply still running (closing reads true meanwhile), and its next pull */
-  producer: Producer | null = null;
-  pulling: NodeJS.Immediate | null = null;
-  onPull: (() => void) | null = null;
-  /**
-   * The engine lock: held around everything that touches the cache (a read's
-   * requests and their replies, unpinning written values, a streamed slice, the
-   * release of what a closed connection held). Re-entrant, uncontended at -t 1.
-   */
-  readonly lock: EngineLock;
-  /** after `watch`: the socket belongs to the log stream, and what the client sends is dropped */
-  watcher: Watcher | null = null;
-  /** why the connection ends, for watch's conn_close line (memcached's close_reason) */
-  closeReason: CloseReason = 'normal';
 
   constructor(
     accepted: net.Socket,
     readonly host: ConnectionHost,
     readonly id: number,
-    readonly transport: string,
+    transport: string,
   ) {
-    const ctx = host.ctx;
-    this.lock = ctx.cache.lock;
-    this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
-    this.lastCmd = ctx.cache.clock.now;
     // TLS keeps the stream path: its reads come decrypted from the TLS layer
     const fast = transport === 'tls' ? null : adopt(accepted, Connection.on.read);
+    super(transport, fast !== null);
+    const ctx = host.ctx;
+    this.out = new Output(ctx.cache, ctx.settings.maxOutputBytes);
+    this.lastCmd = ctx.cache.clock.now;
     const socket = fast ?? accepted;
     this.socket = socket;
     (socket as Served)[CONN] = this;
-    this.fastRead = fast !== null;
     // only an adopted socket: its reads and writes are ours alone (TLS writes encrypt in Node)
     if (fast !== null) this.direct = directHandle(fast);
     if (fast !== null) ctx.counters.conns_onread++;
@@ -126,6 +84,16 @@ export class Connection implements ProtoConn {
     else startReading(fast);
     const logs = ctx.logs;
     if (logs !== undefined && logs.watching) this.logConn(null);
+  }
+
+  /**
+   * The engine lock: held around everything that touches the cache (a read's
+   * requests and their replies, unpinning written values, a streamed slice, the
+   * release of what a closed connection held). Re-entrant, uncontended at -t 1.
+   * One per engine, so asked of it rather than kept by each connection.
+   */
+  get lock(): EngineLock {
+    return this.host.ctx.cache.lock;
   }
 
   /** The socket's listeners, shared by every connection: `this` is the socket. */
@@ -160,6 +128,18 @@ export class Connection implements ProtoConn {
    */
   static acceptDirect(server: net.Server): boolean {
     return acceptDirect(server, Connection.on.read);
+  }
+
+  /**
+   * A `watch connevents` began: this connection's conn_close will need the peer's
+   * address, and once the socket is closed its handle can no longer tell it (the
+   * kernel answers ENOTCONN as soon as the close handshake is over, or at once on a
+   * reset). Node keeps what it reads on the socket, where logConn finds it later.
+   * Only while someone watches does a connection keep its address: an idle one
+   * would otherwise carry it for its whole life only for this line.
+   */
+  knowPeer(): void {
+    if (this.transport !== 'unix' && !this.dead) void this.socket.remoteAddress;
   }
 
   /** watch's conn_new / conn_close line: memcached names unix sockets "local", with rip "unix". */
@@ -264,6 +244,7 @@ export class Connection implements ProtoConn {
   onDrain(): void {
     if (this.dead) return;
     idleOut(this);
+    this.settle();
     if (!this.paused) return;
     this.paused = false;
     if (this.producer !== null) {
@@ -293,7 +274,6 @@ export class Connection implements ProtoConn {
       if (logs.watching) this.logConn(this.closeReason);
     }
     this.tail = null;
-    this.spare = null;
     stopStream(this);
     this.lock.enter();
     try {

@@ -106,6 +106,30 @@ export function write(
   return PENDING;
 }
 
+/** write() of the one buffer b, with no list to fill (the common small reply). */
+export function writeOne(
+  handle: object, b: Uint8Array, owner: unknown,
+  oncomplete: (this: WriteReq, status: number) => void,
+): number {
+  const bind = binding as StreamBinding;
+  const req = spare ?? new bind.WriteWrap();
+  const err = (handle as WriteHandle).writeBuffer(req, b);
+  if (err !== 0) {
+    spare = req;
+    return err < 0 ? err : -1;
+  }
+  if (bind.streamBaseState[bind.kLastWriteWasAsync] === 0) {
+    spare = req;
+    return DONE;
+  }
+  spare = null;
+  req.oncomplete = oncomplete;
+  req.owner = owner;
+  req.token = null;
+  req.buffer = b;
+  return PENDING;
+}
+
 /** Bytes libuv still has to write on this handle. */
 export function queued(handle: object): number {
   return (handle as WriteHandle).writeQueueSize;

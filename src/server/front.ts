@@ -88,6 +88,8 @@ export class Front {
         if (this.held.length > 0) this.admitHeld();
       },
     };
+    const logs = o.ctx.logs;
+    if (logs !== undefined) logs.onConnEvents = () => { for (const c of this.conns) c.knowPeer(); };
     if (this.settings.idleTimeout > 0) {
       this.idle = setInterval(() => this.kickIdle(), IDLE_CHECK_MS);
       this.idle.unref();
