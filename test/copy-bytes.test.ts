@@ -1,10 +1,10 @@
 /**
- * copyBytes against a byte-by-byte reference: every alignment of source and
- * destination, each side shared or private, runs on each side of its length
+ * Both engine copies against a byte-by-byte reference: every alignment of source
+ * and destination, each side shared or private, runs on each side of their length
  * thresholds, and bytes around the destination left untouched.
  */
 import test from 'ava';
-import { copyBytes } from '../src/cache/copy-bytes.js';
+import { copyPlainBytes, copySharedBytes, type CopyBytes } from '../src/cache/copy-bytes.js';
 
 const SIZE = 80 * 1024;
 function filled(shared: boolean, seed: number): Uint8Array {
@@ -17,7 +17,7 @@ function filled(shared: boolean, seed: number): Uint8Array {
   return u8;
 }
 
-function check(t: import('ava').ExecutionContext, srcShared: boolean, dstShared: boolean, lengths: number[]): void {
+function check(t: import('ava').ExecutionContext, copyBytes: CopyBytes, srcShared: boolean, dstShared: boolean, lengths: number[]): void {
   const src = filled(srcShared, 1);
   const dst = filled(dstShared, 2);
   for (const n of lengths) {
@@ -38,8 +38,14 @@ function check(t: import('ava').ExecutionContext, srcShared: boolean, dstShared:
   }
 }
 
-const LENGTHS = [0, 1, 63, 64, 65, 100, 127, 128, 4096, 40000];
+const LENGTHS = [0, 1, 15, 16, 17, 63, 64, 65, 100, 127, 128, 4096, 40000];
 
-test('from item memory to a private buffer, every alignment', (t) => check(t, true, false, LENGTHS));
-test('from a private buffer into item memory, every alignment', (t) => check(t, false, true, LENGTHS));
-test('from one item into another, every alignment', (t) => check(t, true, true, LENGTHS));
+test('shared: from item memory to a private buffer, every alignment', (t) => check(t, copySharedBytes, true, false, LENGTHS));
+test('shared: from a private buffer into item memory, every alignment', (t) => check(t, copySharedBytes, false, true, LENGTHS));
+test('shared: from one item into another, every alignment', (t) => check(t, copySharedBytes, true, true, LENGTHS));
+test('plain: from item memory to a private buffer, every alignment', (t) => check(t, copyPlainBytes, false, false, LENGTHS));
+test('plain: between any buffers, every alignment', (t) => {
+  check(t, copyPlainBytes, true, false, LENGTHS);
+  check(t, copyPlainBytes, false, true, LENGTHS);
+  check(t, copyPlainBytes, true, true, LENGTHS);
+});

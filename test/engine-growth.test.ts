@@ -31,7 +31,7 @@ function start(job: GrowthJob): { attached: Promise<void>; done: Promise<GrowthT
 }
 
 test('one thread raises cache_memlimit past -m and fills the cache: the others read its values whole', async (t) => {
-  const { cache } = makeCache({ maxbytes: 8 * MB });
+  const { cache } = makeCache({ maxbytes: 8 * MB, sharedMemory: true });
   const startPages = cache.mem.maxPages;
   const shared = cache.shared;
   const ctl = new Int32Array(new SharedArrayBuffer(8));
@@ -75,7 +75,7 @@ test('one thread raises cache_memlimit past -m and fills the cache: the others r
 });
 
 test('an engine attached after a growth sees the new pages; one attached from a SharedEngine taken before is refused', (t) => {
-  const { cache } = makeCache({ maxbytes: 8 * MB });
+  const { cache } = makeCache({ maxbytes: 8 * MB, sharedMemory: true });
   const before = structuredClone(cache.shared);
   cache.lock.enter();
   cache.setMemLimit(200 * MB);

@@ -10,6 +10,7 @@ import { PageMover, REASSIGN_OK } from '../src/cache/page-mover.js';
 import { NREAD_SET } from '../src/cache/status.js';
 import { getS, k, makeCache, MB, setS } from './cache-fixture.js';
 import type { EngineJob, EngineTally } from './helpers/engine-worker.js';
+import { daemon } from './server-fixture.js';
 
 const workerUrl = new URL('./helpers/engine-worker.js', import.meta.url);
 
@@ -28,7 +29,7 @@ function runAll(cache: Cache, kind: EngineJob['kind'], rounds: number, extra: Pa
 }
 
 test('an attached engine sees what the creating thread stored, its clock and tunables, and the reverse', async (t) => {
-  const { cache, clock } = makeCache();
+  const { cache, clock } = makeCache({ sharedMemory: true });
   setS(cache, NREAD_SET, 'counter', '5');
   clock.advance(1000);
   cache.opts.hotLruPct = 37;
@@ -43,8 +44,36 @@ test('an attached engine sees what the creating thread stored, its clock and tun
   t.is(cache.classCounters.incr_hits.reduce((a, b) => a + b, 0), 3, 'per-class counters are shared');
 });
 
+/** The engine's item memory and its tables, as SharedArrayBuffers or not. */
+function kinds(cache: Cache): { items: boolean; tables: boolean } {
+  cache.lock.run(() => setS(cache, NREAD_SET, 'kinds', 'a page')); // plain arenas are made as pages are taken
+  const block = (cache as unknown as { block: { buffers: Record<string, ArrayBufferLike> } }).block;
+  const tables = Object.keys(block.buffers).filter((name) => !name.startsWith('arena.'));
+  return {
+    items: cache.mem.u8[1].buffer instanceof SharedArrayBuffer,
+    tables: tables.length > 0 && tables.every((name) => block.buffers[name] instanceof SharedArrayBuffer),
+  };
+}
+
+test('item memory is plain unless the engine is made with sharedMemory, and only a shared engine can be attached to', (t) => {
+  const plain = makeCache().cache;
+  t.deepEqual(kinds(plain), { items: false, tables: true });
+  t.throws(() => plain.shared, { message: /without sharedMemory/ });
+  const shared = makeCache({ sharedMemory: true }).cache;
+  t.deepEqual(kinds(shared), { items: true, tables: true });
+  t.true(Cache.attach(shared.shared).opts.sharedMemory);
+});
+
+test('the daemon shares its item memory at -t 4 and not at -t 1', async (t) => {
+  for (const numThreads of [1, 4]) {
+    const d = await daemon(t, { numThreads });
+    t.is(kinds(d.cache).items, numThreads > 1, `-t ${numThreads}`);
+    await d.close();
+  }
+});
+
 test('attach needs the options the engine was made with: other sizes are refused, not misread', (t) => {
-  const { cache } = makeCache();
+  const { cache } = makeCache({ sharedMemory: true });
   const shared = cache.shared;
   t.throws(() => Cache.attach({ ...shared, options: { ...shared.options, maxbytes: 128 * MB } }), { message: /attached with other options/ });
   t.throws(() => Cache.attach({ ...shared, options: { ...shared.options, growthFactor: 2 } }), { message: /attached with other options/ });
@@ -54,7 +83,7 @@ test('attach needs the options the engine was made with: other sizes are refused
 });
 
 test('4 threads x 10,000 incr of one key under the lock end at 40,000', async (t) => {
-  const { cache } = makeCache();
+  const { cache } = makeCache({ sharedMemory: true });
   setS(cache, NREAD_SET, 'counter', '0');
   const tallies = await runAll(cache, 'incr', 10_000);
   t.deepEqual(tallies.map((x) => x.ok), [10_000, 10_000, 10_000, 10_000]);
@@ -64,7 +93,7 @@ test('4 threads x 10,000 incr of one key under the lock end at 40,000', async (t
 });
 
 test('CAS-loop increments from 4 threads lose nothing', async (t) => {
-  const { cache } = makeCache();
+  const { cache } = makeCache({ sharedMemory: true });
   setS(cache, NREAD_SET, 'counter', '0');
   const tallies = await runAll(cache, 'cas', 2_500);
   t.deepEqual(tallies.flatMap((x) => x.errors), []);
@@ -74,7 +103,7 @@ test('CAS-loop increments from 4 threads lose nothing', async (t) => {
 
 test('self-checking values stay whole and current through eviction, page moves, hash expansion and flush_all', async (t) => {
   // small memory in few classes, a small starting table: the workers' keys overflow both
-  const { cache, clock } = makeCache({ maxbytes: 8 * MB, hashpowerInit: 10, growthFactor: 2 });
+  const { cache, clock } = makeCache({ maxbytes: 8 * MB, hashpowerInit: 10, growthFactor: 2, sharedMemory: true });
   const mover = new PageMover(cache, { slabReassign: true, slabAutomove: 0, slabAutomoveRatio: 0.8, slabAutomoveWindow: 30 },
     { relocated: () => undefined });
   const progress = new Int32Array(new SharedArrayBuffer(4));

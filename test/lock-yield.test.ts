@@ -16,6 +16,9 @@ import { protoRig } from './helpers/proto-rig.js';
 import { releaseToSleeper } from './helpers/lock-waiter.js';
 import { pkt } from './binary-client.js';
 
+/** An engine another thread can wait on. */
+const SHARED = { sharedMemory: true };
+
 /** fn() holding the cache's lock while another thread sleeps waiting for it; then lets that thread in. */
 async function withWaiter(cache: Cache, fn: () => void): Promise<void> {
   void cache.shared; // handed out: the lock now works across threads
@@ -24,7 +27,7 @@ async function withWaiter(cache: Cache, fn: () => void): Promise<void> {
 }
 
 test('text: a pipelined batch is not cut while another thread waits', async (t) => {
-  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), {}, SHARED);
   const five = Buffer.from('version\r\n'.repeat(5), 'latin1');
   let n = -1;
   await withWaiter(r.cache, () => {
@@ -35,7 +38,7 @@ test('text: a pipelined batch is not cut while another thread waits', async (t) 
 });
 
 test('text: a long multiget stops after 32 keys while another thread waits, and goes on', async (t) => {
-  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), {}, SHARED);
   const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
   r.feed(Buffer.from(keys.map((k) => `set ${k} 0 0 1\r\nv\r\n`).join(''), 'latin1'));
   r.output();
@@ -55,7 +58,7 @@ test('text: a long multiget stops after 32 keys while another thread waits, and 
 });
 
 test('text: a short multiget is answered whole while another thread waits', async (t) => {
-  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn));
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), {}, SHARED);
   r.feed(Buffer.from('set a 0 0 1\r\nA\r\nset b 0 0 1\r\nB\r\n', 'latin1'));
   r.output();
   const line = Buffer.from('get a b\r\n', 'latin1');
@@ -72,7 +75,7 @@ test('text: before login a batch is not cut for a waiter, so only its last auth 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const pwdb = join(dir, 'pwdb');
   writeFileSync(pwdb, 'alice:secret\n');
-  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), { authFile: pwdb });
+  const r = protoRig((ctx, conn) => new TextProtocol(ctx, conn), { authFile: pwdb }, SHARED);
   r.conn.authenticated = false; // as a real connection starts
   // memcached answers this read with STORED alone: each auth reply replaces the last
   const script = Buffer.from('set x 0 0 abc\r\nset x 0 0 12\r\nalice secret\r\n', 'latin1');
@@ -86,7 +89,7 @@ test('text: before login a batch is not cut for a waiter, so only its last auth 
 });
 
 test('binary: a pipelined batch is not cut while another thread waits', async (t) => {
-  const r = protoRig((ctx, conn) => new BinaryProtocol(ctx, conn));
+  const r = protoRig((ctx, conn) => new BinaryProtocol(ctx, conn), {}, SHARED);
   const five = Buffer.concat(Array.from({ length: 5 }, (_, i) => pkt({ op: 0x0a, opaque: i })));
   let n = -1;
   await withWaiter(r.cache, () => {

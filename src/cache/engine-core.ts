@@ -23,6 +23,7 @@ import {
 } from './item-log.js';
 import { SharedBlock, type SharedBuffers } from './shared-block.js';
 import { EngineLock, ENGINE_LOCK_WORDS as ENGINE_LOCK_WORDS_ } from './engine-lock.js';
+import { copyPlainBytes, copySharedBytes, type CopyBytes } from './copy-bytes.js';
 import { plainOptions, SharedOptions, type PlainEngineOptions } from './engine-options.js';
 import { EngineGrowth, growthChannelName } from './engine-growth.js';
 
@@ -97,6 +98,12 @@ export interface EngineOptions {
   hashExpand?: boolean;
   /** -o hash_algorithm (default murmur3) */
   hashAlgorithm?: HashAlgorithm;
+  /**
+   * Other threads will attach to this engine (the daemon at -t N, N > 1): its memory
+   * is then SharedArrayBuffers. Unset, it is plain ArrayBuffers, which V8 copies and
+   * views faster (shared-block.ts), and `shared` cannot be handed out.
+   */
+  sharedMemory?: boolean;
   clock: Clock;
 }
 
@@ -147,6 +154,8 @@ export class EngineCore {
   /** Adds memory past the arenas made at start, and takes in other threads' additions. */
   protected readonly growth: EngineGrowth;
   private readonly block: SharedBlock;
+  /** Copies bytes into and out of item memory, the way that is cheapest for its kind of buffer. */
+  protected readonly copy: CopyBytes;
   private readonly plain: PlainEngineOptions;
   /** One word: a crawl or metadump runs on some thread (crawler.ts). */
   readonly crawling: Int32Array;
@@ -158,6 +167,7 @@ export class EngineCore {
    * other threads' growths.
    */
   get shared(): SharedEngine {
+    if (!this.block.shared) throw new Error('this engine was made without sharedMemory: no other thread can attach to it');
     this.lock.enter();
     this.lock.share();
     try {
@@ -210,12 +220,15 @@ export class EngineCore {
   protected itemLog: ItemLog | null = null;
 
   /**
-   * A new engine, its state in shared memory. `attachTo` is for attach() alone: the
-   * buffers of an existing engine made with the same options.
+   * A new engine, its state in the buffers of one block (shared memory with
+   * opts.sharedMemory). `attachTo` is for attach() alone: the buffers of an existing
+   * engine made with the same options.
    */
   constructor(opts: EngineOptions, attachTo?: SharedBuffers, channel?: string) {
-    const block = new SharedBlock(attachTo);
+    // an attached engine is shared whatever its options say
+    const block = new SharedBlock(opts.sharedMemory === true || attachTo !== undefined, attachTo);
     this.block = block;
+    this.copy = block.shared ? copySharedBytes : copyPlainBytes;
     this.sc = block.f64('cache', S_SLOTS);
     this.lock = new EngineLock(block.i32('lock', ENGINE_LOCK_WORDS));
     this.crawling = block.i32('crawling', 1);

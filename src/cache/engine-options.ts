@@ -38,6 +38,8 @@ export class SharedOptions implements EngineOptions {
   readonly hashpowerInit: number;
   readonly hashExpand: boolean | undefined;
   readonly hashAlgorithm: HashAlgorithm | undefined;
+  /** SharedArrayBuffers for other threads, or plain ArrayBuffers (shared-block.ts decides by it alone). */
+  readonly sharedMemory: boolean;
   readonly clock: Clock;
   private readonly t: Float64Array;
 
@@ -54,6 +56,7 @@ export class SharedOptions implements EngineOptions {
     this.hashpowerInit = o.hashpowerInit;
     this.hashExpand = o.hashExpand;
     this.hashAlgorithm = o.hashAlgorithm;
+    this.sharedMemory = block.shared;
     this.clock = o.clock;
     this.t = block.f64('tunables', T_SLOTS);
     if (block.attached) return;

@@ -15,7 +15,6 @@ import { ValueCursor } from './results.js';
 import {
   EngineCore, MEMCACHED_CAS_SIZE as MEMCACHED_CAS_SIZE_, MEMCACHED_ITEM_OVERHEAD as MEMCACHED_ITEM_OVERHEAD_,
 } from './engine-core.js';
-import { copyBytes } from './copy-bytes.js';
 
 /**
  * Local copies of imported constants: an imported binding is read through its
@@ -103,14 +102,14 @@ export class EngineValues extends EngineCore {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
       const len = hdr.get(h, W_NBYTES);
-      copyBytes(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len);
+      this.copy(hdr.pageU8(h), hdr.keyByte(h) + hdr.nkey(h), dst, dstOff, len);
       return len;
     }
     let n = 0;
     for (let p = h; p !== NIL; p = this.valuePartNext(h, p)) {
       const s = this.partStart(h, p);
       const len = this.partLength(h, p);
-      copyBytes(this.partU8(p), s, dst, dstOff + n, len);
+      this.copy(this.partU8(p), s, dst, dstOff + n, len);
       n += len;
     }
     return n;
@@ -174,7 +173,7 @@ export class EngineValues extends EngineCore {
     const upload = ready < nbytes;
     hdr.setMeta(h, kl, (chained ? ITEM_CHAINED : 0) | (upload ? ITEM_UPLOADING : 0), 0);
     hdr.setCas(h, 0);
-    copyBytes(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
+    this.copy(key, ks, hdr.pageU8(h), hdr.keyByte(h), kl);
     if (upload) this.uploadBytes += this.chunkBytes(h);
     return h;
   }
@@ -189,7 +188,7 @@ export class EngineValues extends EngineCore {
   writeValue(h: number, offset: number, src: Uint8Array, s: number, e: number, cur: ValueCursor | null = null): boolean {
     const hdr = this.hdr;
     if ((hdr.itFlags(h) & ITEM_CHAINED) === 0) {
-      copyBytes(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s);
+      this.copy(src, s, hdr.pageU8(h), hdr.valueByte(h) + offset, e - s);
       return true;
     }
     let part: number;
@@ -222,7 +221,7 @@ export class EngineValues extends EngineCore {
       if (!ok) break;
       const within = offset - partStart;
       const n = Math.min(e - s, len - within);
-      copyBytes(src, s, this.partU8(part), this.partStart(h, part) + within, n);
+      this.copy(src, s, this.partU8(part), this.partStart(h, part) + within, n);
       s += n;
       offset += n;
     }

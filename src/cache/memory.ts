@@ -3,7 +3,9 @@
  *
  * `-m` megabytes are SharedArrayBuffer arenas allocated at start, counted as
  * reserved arena by arena up to the limit (all at once with `-L`); pages never
- * touched cost no RSS because the kernel hands out zero pages lazily. A
+ * touched cost no RSS because the kernel hands out zero pages lazily. An engine no
+ * other thread attaches to has plain ArrayBuffer arenas instead (shared-block.ts),
+ * each made when its pages are first reserved. A
  * cache_memlimit above them adds arenas (grow()), which other threads take in
  * through engine-growth.ts before they can meet a page of them. Each page has a Uint8Array and a Uint32Array view,
  * indexed by page id, so an item handle turns into (view, offset) with two shifts.
@@ -14,7 +16,7 @@
  * addresses 2^32 * 8 bytes = 32 GiB of cache.
  */
 
-import type { SharedBlock, SharedBuffers } from './shared-block.js';
+import type { EngineBuffer, SharedBlock, SharedBuffers } from './shared-block.js';
 
 export const CHUNK_ALIGN_BYTES = 8;
 export const PAGE_SIZE = 1024 * 1024;
@@ -78,7 +80,11 @@ export class Memory {
    */
   readonly u8: Buffer[] = [Buffer.alloc(0)];
   readonly u32: Uint32Array[] = [new Uint32Array(0)];
-  /** Highest page id this thread has views of: -m's pages plus one forced page per slab class, or more after grow(). */
+  /**
+   * Highest page id: -m's pages plus one forced page per slab class, or more after
+   * grow(). Shared arenas give this thread views of them all; plain ones exist, with
+   * their views, only up to reservedPages.
+   */
   maxPages = 0;
   private readonly m: Float64Array;
   /** Spare page pool, a stack of page ids (pages given back by the page mover). */
@@ -98,8 +104,8 @@ export class Memory {
     } else {
       m[M_START_LIMIT] = limit;
       m[M_MAX_PAGES] = Math.min(limit + FORCED_PAGES, MAX_PAGE_ID);
-      for (let first = 1, b = 0; first <= m[M_MAX_PAGES]; first += BUFFER_PAGES, b++) {
-        block.buffer(`arena.${b}`, Math.min(BUFFER_PAGES, m[M_MAX_PAGES] + 1 - first) * PAGE_SIZE);
+      for (let first = 1, b = 0; block.shared && first <= m[M_MAX_PAGES]; first += BUFFER_PAGES, b++) {
+        block.arena(`arena.${b}`, Math.min(BUFFER_PAGES, m[M_MAX_PAGES] + 1 - first) * PAGE_SIZE);
       }
     }
     this.viewArenas();
@@ -118,7 +124,7 @@ export class Memory {
   grow(pages: number, added: SharedBuffers): void {
     const m = this.m;
     const block = this.block;
-    for (let first = m[M_MAX_PAGES] + 1, b = this.arenas; first <= pages; first += BUFFER_PAGES, b++) {
+    for (let first = m[M_MAX_PAGES] + 1, b = this.arenas; block.shared && first <= pages; first += BUFFER_PAGES, b++) {
       const buf = new SharedArrayBuffer(Math.min(BUFFER_PAGES, pages + 1 - first) * PAGE_SIZE);
       block.replace(`arena.${b}`, buf);
       added[`arena.${b}`] = buf;
@@ -137,20 +143,35 @@ export class Memory {
     this.viewArenas();
   }
 
-  /** Views of every page of the arenas this thread has not seen yet. */
+  /**
+   * Views of every page of the arenas this thread has not seen yet. Plain arenas
+   * are made as pages are reserved instead (growArena()): V8 counts a plain
+   * ArrayBuffer as external memory (a SharedArrayBuffer not), and -m 64's 128 MB
+   * of arenas at start set off a full GC for external memory pressure before the
+   * daemon had served anything; an empty cache now holds none.
+   */
   private viewArenas(): void {
+    if (!this.block.shared) {
+      this.maxPages = this.m[M_MAX_PAGES];
+      return;
+    }
     const max = this.m[M_MAX_PAGES];
     while (this.maxPages < max) {
       const name = `arena.${this.arenas}`;
       if (!this.block.has(name)) throw new Error(`shared engine has no buffer ${name}: attached from a stale SharedEngine?`);
-      const buf = this.block.buffers[name];
-      for (let i = 0, n = buf.byteLength / PAGE_SIZE; i < n; i++) {
-        this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
-        this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
-      }
-      this.maxPages += buf.byteLength / PAGE_SIZE;
+      this.maxPages += this.viewPages(this.block.buffers[name]);
       this.arenas++;
     }
+  }
+
+  /** Views of the pages of one arena buffer, as the next page ids; returns how many. */
+  private viewPages(buf: EngineBuffer): number {
+    const n = buf.byteLength / PAGE_SIZE;
+    for (let i = 0; i < n; i++) {
+      this.u8.push(Buffer.from(buf, i * PAGE_SIZE, PAGE_SIZE));
+      this.u32.push(new Uint32Array(buf, i * PAGE_SIZE, PAGE_SIZE >>> 2));
+    }
+    return n;
   }
 
   /** Pages the -m limit allows (cache_memlimit may change it). */
@@ -240,9 +261,13 @@ export class Memory {
     for (const p of l.spare) this.spare[m[M_SPARE]++] = p;
   }
 
-  /** Counts `pages` more pages of the shared arenas as reserved (their memory exists already). */
+  /**
+   * Counts `pages` more pages of the arenas as reserved: shared ones exist already,
+   * a plain one is made for them now (only this thread has the engine).
+   */
   private growArena(pages: number): void {
     const m = this.m;
+    if (!this.block.shared) this.viewPages(this.block.arena(`arena.${this.arenas++}`, pages * PAGE_SIZE));
     m[M_RESERVED_BYTES] += pages * PAGE_SIZE;
     m[M_ARENA_NEXT] = m[M_RESERVED_PAGES] + 1;
     m[M_RESERVED_PAGES] += pages;

@@ -112,6 +112,7 @@ let daemonsStarted = 0;
 
 export async function startDaemon(settings: Settings, opts: DaemonOptions = {}): Promise<Daemon> {
   const clock = new SystemClock();
+  const threads = settings.numThreads > 1;
   const makeCache = (): Cache => new Cache({
     maxbytes: settings.maxbytes,
     itemSizeMax: settings.itemSizeMax,
@@ -131,6 +132,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     tailRepairTime: settings.tailRepairTime,
     hashExpand: !settings.noHashexpand,
     hashAlgorithm: settings.hashAlgorithm,
+    // the worker threads attach to it; at -t 1 nobody does, and plain memory copies faster
+    sharedMemory: threads,
     clock,
   });
   let cache = makeCache();
@@ -146,7 +149,6 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     if (!loaded.restored && loaded.touched) cache = makeCache();
   }
   clock.start();
-  const threads = settings.numThreads > 1;
   const ctl = newControl(threads ? settings.numThreads + 1 : 1);
   // names the channels the threads talk on (-c slots freed, watch lines): a
   // BroadcastChannel name is shared only within this process, so a count of the

@@ -5,12 +5,14 @@
  * For split tests: over TCP the kernel may merge the pieces a test sends.
  */
 import { defaultSettings, type Settings } from '../../src/config.js';
+import type { EngineOptions } from '../../src/cache/engine.js';
 import type { ProtoConn, Protocol, ServerContext } from '../../src/protocol/context.js';
 import { makeCache } from '../cache-fixture.js';
 import { FakeConn, fakeContext } from '../meta-helpers.js';
 
-export function protoRig<P extends Protocol>(make: (ctx: ServerContext, conn: ProtoConn) => P, over: Partial<Settings> = {}) {
-  const { cache, clock } = makeCache({ maxbytes: 4 * 1024 * 1024 });
+export function protoRig<P extends Protocol>(make: (ctx: ServerContext, conn: ProtoConn) => P, over: Partial<Settings> = {},
+  engine: Partial<EngineOptions> = {}) {
+  const { cache, clock } = makeCache({ maxbytes: 4 * 1024 * 1024, ...engine });
   const ctx = fakeContext(cache, { ...defaultSettings(), ...over });
   const conn = new FakeConn(cache);
   const proto = make(ctx, conn);
